@@ -1,0 +1,121 @@
+"""The public entry point: wires costs, capture, tree and report together."""
+
+from __future__ import annotations
+
+import platform
+from typing import Any, Callable, Iterable, Sequence
+
+import torch
+from torch import nn
+
+from . import costs  # noqa: F401  (registers the built-in formulas)
+from .capture import capture
+from .conventions import CONVENTIONS
+from .errors import InputError
+from .tree import Profile, build_profile
+
+
+def profile(
+    model: nn.Module,
+    *args: Any,
+    input_shape: Sequence[int] | None = None,
+    kwargs: dict[str, Any] | None = None,
+    backward: bool = False,
+    loss_fn: Callable[[Any], torch.Tensor] | None = None,
+    ignore_modules: Iterable[type] | None = None,
+) -> Profile:
+    """Profile one run of ``model``: parameters, MACs and FLOPs per module, forward and backward.
+
+    Args:
+        model: any ``nn.Module``, on CPU, CUDA or the meta device.
+        *args: positional inputs, passed to ``model(*args, **kwargs)``.
+        input_shape: instead of inputs, a shape for one random float tensor made on the
+            model's device and dtype.
+        kwargs: keyword inputs.
+        backward: also run and measure the backward pass.
+        loss_fn: what to differentiate, ``loss_fn(outputs) -> scalar``; by default the sum of
+            every floating output.
+        ignore_modules: module types whose ops are not counted.
+
+    Returns:
+        A Profile; ``print(profile)`` shows the annotated module tree.
+
+    Example:
+        >>> import torch
+        >>> import flopsight
+        >>> p = flopsight.profile(torch.nn.Linear(8, 4), input_shape=(2, 8))
+        >>> p.params, p.forward.macs, p.forward.flops
+        (36, 64, 136)
+    """
+    if not isinstance(model, nn.Module):
+        raise InputError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    kwargs = dict(kwargs or {})
+    if input_shape is not None:
+        if args:
+            raise InputError("give either inputs or input_shape, not both")
+        args = (_random_input(model, input_shape),)
+    if not args and not kwargs:
+        raise InputError("no inputs: pass them positionally, as kwargs=..., or give input_shape=...")
+    if loss_fn is not None and not backward:
+        raise InputError("loss_fn is only used with backward=True")
+    ignore_types = _ignore_types(ignore_modules)
+
+    result = capture(model, args, kwargs, backward=backward, loss_fn=loss_fn, ignore_types=ignore_types)
+    metadata = {
+        "conventions": dict(CONVENTIONS),
+        "backward_measured": backward,
+        "inputs": _describe(args, kwargs),
+        "device": _device_of(model, args, kwargs),
+        "dtype": _dtype_of(model),
+        "torch_version": torch.__version__,
+        "python_version": platform.python_version(),
+        "model_type": type(model).__name__,
+        "ignored_module_types": sorted(t.__name__ for t in ignore_types),
+    }
+    return build_profile(model, result, metadata=metadata, ignore_types=ignore_types)
+
+
+def _random_input(model: nn.Module, shape: Sequence[int]) -> torch.Tensor:
+    try:
+        dims = tuple(int(d) for d in shape)
+    except (TypeError, ValueError):
+        raise InputError(f"input_shape must be a sequence of ints, got {shape!r}") from None
+    if any(d < 0 for d in dims):
+        raise InputError(f"input_shape must not have negative sizes, got {dims}")
+    first = next(iter(model.parameters()), None)
+    device = first.device if first is not None else torch.device("cpu")
+    dtype = first.dtype if first is not None and first.is_floating_point() else torch.float32
+    return torch.randn(dims, device=device, dtype=dtype)
+
+
+def _ignore_types(ignore_modules: Iterable[type] | None) -> tuple[type, ...]:
+    if ignore_modules is None:
+        return ()
+    types = tuple(ignore_modules)
+    for t in types:
+        if not (isinstance(t, type) and issubclass(t, nn.Module)):
+            raise InputError(f"ignore_modules takes nn.Module subclasses such as torch.nn.Dropout, got {t!r}")
+    return types
+
+
+def _describe(args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[dict[str, Any]]:
+    described = []
+    for position, value in list(enumerate(args)) + list(kwargs.items()):
+        if isinstance(value, torch.Tensor):
+            described.append({"name": str(position), "shape": list(value.shape), "dtype": str(value.dtype).replace("torch.", "")})
+        else:
+            described.append({"name": str(position), "type": type(value).__name__})
+    return described
+
+
+def _device_of(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+    for value in list(args) + list(kwargs.values()):
+        if isinstance(value, torch.Tensor):
+            return value.device.type
+    first = next(iter(model.parameters()), None)
+    return first.device.type if first is not None else "cpu"
+
+
+def _dtype_of(model: nn.Module) -> str:
+    first = next((p for p in model.parameters() if p.is_floating_point()), None)
+    return str(first.dtype).replace("torch.", "") if first is not None else "float32"

@@ -1,0 +1,78 @@
+"""The dispatch mode that prices every aten op and charges it to a (module, phase)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+
+from ..costs import REGISTRY, OpCost
+from .module_stack import ModuleStack
+from .records import CaptureResult, OpTotals, Phase
+
+_current_graph_task_id = torch._C._current_graph_task_id
+_current_autograd_node = torch._C._current_autograd_node
+_peek_sequence_nr = torch._C._autograd._get_sequence_nr
+
+
+class CountingMode(TorchDispatchMode):
+    """Prices each op once and charges it to the innermost module.
+
+    Forward ops go to the top of the module stack. Backward ops go to the module whose forward
+    created the autograd node now running: with ``label_nodes`` on, every forward op labels the
+    node it just created (sequence number = counter - 1) with the running module's path.
+    Forward ops re-run inside backward (activation checkpointing) go to the stack as RECOMPUTE.
+    """
+
+    def __init__(self, stack: ModuleStack, result: CaptureResult, *, label_nodes: bool) -> None:
+        super().__init__()
+        self._stack = stack
+        self._result = result
+        self._label_nodes = label_nodes
+        self._node_paths: dict[int, str | None] = {}
+        self._resolve = REGISTRY.resolve
+
+    def __torch_dispatch__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None) -> Any:
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        path, phase = self._where()
+        if self._label_nodes and phase is not Phase.BACKWARD:
+            self._node_paths.setdefault(_peek_sequence_nr() - 1, path)
+        if path is None or path is ModuleStack.OUTSIDE:
+            return out
+        formula = self._resolve(func)
+        if formula is True:
+            return out
+        if formula is None:
+            name = str(func)
+            self._result.uncounted[name] = self._result.uncounted.get(name, 0) + 1
+            return out
+        if "out" in kwargs:  # an out= overload: the op's result is that same tensor
+            kwargs = {k: v for k, v in kwargs.items() if k != "out"}
+        self._charge(path, phase, func, formula(*args, out=out, **kwargs))
+        return out
+
+    def _where(self) -> tuple[str | None, Phase]:
+        top = self._stack.top
+        if _current_graph_task_id() == -1:
+            return top, Phase.FORWARD
+        if top is not ModuleStack.OUTSIDE:
+            return top, Phase.RECOMPUTE
+        node = _current_autograd_node()
+        if node is None:
+            return None, Phase.BACKWARD
+        return self._node_paths.get(node._sequence_nr()), Phase.BACKWARD
+
+    def _charge(self, path: str, phase: Phase, func: Any, cost: OpCost) -> None:
+        per_op = self._result.charges.setdefault((path, phase), {})
+        name = str(func)
+        totals = per_op.get(name)
+        if totals is None:
+            totals = per_op[name] = OpTotals()
+        totals.calls += 1
+        totals.macs += cost.macs
+        totals.flops += cost.flops
+        totals.bytes_read += cost.bytes_read
+        totals.bytes_written += cost.bytes_written
+        totals.masked_flops += cost.masked_flops

@@ -1,0 +1,43 @@
+"""What one capture run produces: plain data, no torch objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Phase(str, Enum):
+    """When an op ran. ``"forward"`` and ``Phase.FORWARD`` are interchangeable."""
+
+    FORWARD = "forward"
+    BACKWARD = "backward"
+    RECOMPUTE = "recompute"  # forward ops re-run during backward by activation checkpointing
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(slots=True)
+class OpTotals:
+    """Sums over every call of one op charged to one (module, phase)."""
+
+    calls: int = 0
+    macs: int = 0
+    flops: int = 0
+    bytes_read: int = 0
+    bytes_written: int = 0
+    masked_flops: int = 0
+
+
+@dataclass(slots=True)
+class CaptureResult:
+    """Charges of one run, keyed by module path ("" is the root) and phase.
+
+    ``charges[(path, phase)][op_name]`` sums the op's calls charged there. Ops with no formula
+    appear in ``uncounted[op_name]`` (call counts) and are charged nothing.
+    """
+
+    charges: dict[tuple[str, Phase], dict[str, OpTotals]] = field(default_factory=dict)
+    uncounted: dict[str, int] = field(default_factory=dict)
+    forward_calls: dict[str, int] = field(default_factory=dict)
+    backward_measured: bool = False

@@ -1,0 +1,125 @@
+"""One instrumented run of a model: forward, and backward if asked. Leaves no trace."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Callable, Iterator
+
+import torch
+from torch import nn
+
+from ..errors import InputError
+from .attention_on_meta import MetaAttentionMode
+from .counting_mode import CountingMode
+from .module_stack import ModuleStack
+from .records import CaptureResult
+
+LossFn = Callable[[Any], torch.Tensor]
+
+
+def capture(
+    model: nn.Module,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    *,
+    backward: bool = False,
+    loss_fn: LossFn | None = None,
+    ignore_types: tuple[type, ...] = (),
+) -> CaptureResult:
+    """Run ``model(*args, **kwargs)`` (and its backward) once under the counting mode.
+
+    Everything installed is removed in ``finally``; buffers changed by the run (batch-norm
+    statistics) are restored; gradients are computed with ``torch.autograd.grad`` so no
+    ``.grad`` field changes. Returns the charges of the run.
+    """
+    result = CaptureResult(backward_measured=backward)
+    stack = ModuleStack(model, ignore_types)
+    on_meta = _uses_meta(model, args, kwargs)
+    saved_buffers = _snapshot_buffers(model)
+    try:
+        stack.install()
+        mode = CountingMode(stack, result, label_nodes=backward)
+        with _maybe(MetaAttentionMode(), on_meta), mode, torch.enable_grad() if backward else contextlib.nullcontext():
+            output = model(*args, **kwargs)
+            if backward:
+                _run_backward(model, args, kwargs, output, loss_fn)
+        result.forward_calls = dict(stack.forward_calls)
+    finally:
+        stack.remove()
+        _restore_buffers(model, saved_buffers)
+    return result
+
+
+def _run_backward(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any, loss_fn: LossFn | None) -> None:
+    loss = loss_fn(output) if loss_fn is not None else _sum_of_floating_outputs(output)
+    if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
+        raise InputError("loss_fn must return a single-element tensor; got "
+                         f"{type(loss).__name__}{'' if not isinstance(loss, torch.Tensor) else list(loss.shape)}")
+    wrt = [p for p in _unique_parameters(model) if p.requires_grad]
+    wrt += [t for t in _tensors(args) + _tensors(kwargs) if t.requires_grad and t.is_leaf]
+    if not loss.requires_grad or not wrt:
+        raise InputError("backward=True but nothing requires grad: the model has no trainable "
+                         "parameters and no input requires grad")
+    torch.autograd.grad(loss, wrt, allow_unused=True)
+
+
+def _sum_of_floating_outputs(output: Any) -> torch.Tensor:
+    floating = [t for t in _tensors(output) if t.is_floating_point() and t.requires_grad]
+    if not floating:
+        raise InputError("backward=True but the model returned no floating tensor that requires grad; "
+                         "pass loss_fn=... to say what to differentiate")
+    total = floating[0].sum()
+    for tensor in floating[1:]:
+        total = total + tensor.sum()
+    return total
+
+
+def _tensors(value: Any) -> list[torch.Tensor]:
+    """Every tensor in a nested structure of tuples, lists, dicts and dataclass-like outputs."""
+    found: list[torch.Tensor] = []
+    pending = [value]
+    seen: set[int] = set()
+    while pending:
+        item = pending.pop()
+        if isinstance(item, torch.Tensor):
+            found.append(item)
+        elif isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            pending.extend(item)
+        elif hasattr(item, "__dict__") and id(item) not in seen and not isinstance(item, (nn.Module, type)):
+            seen.add(id(item))
+            pending.extend(v for v in vars(item).values() if isinstance(v, (torch.Tensor, list, tuple, dict)))
+    return found
+
+
+def _unique_parameters(model: nn.Module) -> list[nn.Parameter]:
+    return list(model.parameters())  # parameters() already yields a tied parameter once
+
+
+def _uses_meta(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    for tensor in _tensors(args) + _tensors(kwargs):
+        return tensor.device.type == "meta"
+    first = next(iter(model.parameters()), None)
+    return first is not None and first.device.type == "meta"
+
+
+def _snapshot_buffers(model: nn.Module) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    with torch.no_grad():
+        return [(b, b.clone()) for b in model.buffers() if b.device.type != "meta"]
+
+
+def _restore_buffers(model: nn.Module, saved: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
+    with torch.no_grad():
+        for buffer, copy in saved:
+            if buffer.shape == copy.shape:
+                buffer.copy_(copy)
+
+
+@contextlib.contextmanager
+def _maybe(mode: Any, active: bool) -> Iterator[None]:
+    if not active:
+        yield
+        return
+    with mode:
+        yield

@@ -1,0 +1,7 @@
+"""Per-op cost formulas. Importing this package registers every built-in family."""
+
+from . import attention, convolution, free_ops, fused, matmul, normalization, pointwise, reduction, sparse_and_losses  # noqa: F401
+from .base import FREE, OpCost
+from .registry import REGISTRY, CostRegistry, Formula, mark_free, register_cost, unregister_cost
+
+__all__ = ["FREE", "REGISTRY", "CostRegistry", "Formula", "OpCost", "mark_free", "register_cost", "unregister_cost"]

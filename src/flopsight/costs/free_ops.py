@@ -1,0 +1,57 @@
+"""Ops that only view, copy, move, create or describe data: 0 FLOPs. Listed once, here."""
+
+from __future__ import annotations
+
+import torch
+
+from .registry import mark_free
+
+aten = torch.ops.aten
+
+FREE_OP_NAMES = (
+    # views and shape changes
+    "view", "_unsafe_view", "reshape", "_reshape_alias", "as_strided", "expand", "expand_as",
+    "permute", "transpose", "t", "squeeze", "unsqueeze", "flatten", "unflatten", "unfold",
+    "select", "slice", "narrow", "split", "split_with_sizes", "chunk", "unbind", "diagonal",
+    "alias", "detach", "lift_fresh", "view_as_real", "view_as_complex", "movedim", "swapaxes",
+    "real", "imag", "conj", "_conj", "_neg_view", "resolve_conj", "resolve_neg", "_unsafe_index",
+    "tensor_split", "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "col2im", "im2col",
+    # copies and moves
+    "clone", "copy_", "_copy_from", "_copy_from_and_resize", "_to_copy", "to", "contiguous",
+    "cat", "stack", "hstack", "vstack", "concat", "repeat", "repeat_interleave", "tile", "roll",
+    "flip", "tril", "triu", "pad", "constant_pad_nd", "reflection_pad1d", "reflection_pad2d",
+    "reflection_pad3d", "replication_pad1d", "replication_pad2d", "replication_pad3d",
+    "masked_fill", "index_fill", "fill", "zero", "scatter", "masked_scatter", "masked_select",
+    "where", "upsample_nearest1d", "upsample_nearest2d", "upsample_nearest3d",
+    "_upsample_nearest_exact1d", "_upsample_nearest_exact2d", "_upsample_nearest_exact3d",
+    "slice_scatter", "select_scatter", "as_strided_scatter", "diagonal_scatter", "index_copy",
+    "nonzero", "unique", "_unique2", "unique_consecutive", "searchsorted", "bucketize",
+    "_pin_memory", "set_", "resize_", "_resize_output", "record_stream",
+    # creation and random numbers
+    "empty", "empty_like", "empty_strided", "new_empty", "new_empty_strided", "zeros",
+    "zeros_like", "new_zeros", "ones", "ones_like", "new_ones", "full", "full_like", "new_full",
+    "arange", "linspace", "logspace", "eye", "scalar_tensor", "tensor", "rand", "rand_like",
+    "randn", "randn_like", "randint", "randint_like", "randperm", "bernoulli", "normal",
+    "uniform", "multinomial", "exponential", "geometric", "cauchy", "log_normal", "random",
+    "_fused_dropout",
+    # bookkeeping, integer and boolean logic
+    "_local_scalar_dense", "item", "is_nonzero", "equal", "allclose", "_assert_async",
+    "_assert_tensor_metadata", "sym_size", "sym_numel", "sym_stride", "sym_storage_offset",
+    "logical_and", "logical_or", "logical_not", "logical_xor", "bitwise_and", "bitwise_or",
+    "bitwise_not", "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift", "any", "all",
+    "count_nonzero", "histc", "bincount", "_has_compatible_shallow_copy_type", "_nested_tensor_from_mask",
+    "_make_dep_token", "_functional_sym_constrain_range", "sym_constrain_range",
+)
+
+
+def _register() -> None:
+    ops = []
+    for name in FREE_OP_NAMES:
+        for variant in (name, name + "_"):
+            op = getattr(aten, variant, None)
+            if op is not None and isinstance(op, torch._ops.OpOverloadPacket):
+                ops.append(op)
+    mark_free(*dict.fromkeys(ops))
+
+
+_register()

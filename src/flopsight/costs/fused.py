@@ -1,0 +1,156 @@
+"""Fused fast paths that do a whole layer in one op: they must cost what the unfused layer costs.
+
+Each formula is the sum of the ops the slow path runs, built from the same family constants,
+so that ``nn.TransformerEncoderLayer`` costs the same in eval + no_grad (one fused op) as in
+training, and a CPU LSTM (one oneDNN op per layer) the same as on meta (per-step ops).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from .attention import AttentionShape, attention_forward_cost, kept_by_mask
+from .base import OpCost, io_bytes
+from .normalization import NORMALIZE, norm_forward_flops
+from .registry import register_cost
+
+aten = torch.ops.aten
+
+# LSTM step, per batch row and hidden unit (the ops of aten's lstm_cell):
+# gates add (4), sigmoid x3, tanh of the cell gate, f*c and i*g, their add, tanh(c'), o*tanh(c').
+LSTM_POINTWISE_PER_HIDDEN = 4 + 3 + 1 + 2 + 1 + 1 + 1
+LSTM_GATES = 4
+LSTM_MODE = 2
+
+
+def linear_flops(tokens: int, in_features: int, out_features: int, has_bias: bool) -> tuple[int, int]:
+    """(MACs, FLOPs) of a linear layer over ``tokens`` rows."""
+    macs = tokens * in_features * out_features
+    return macs, 2 * macs + (tokens * out_features if has_bias else 0)
+
+
+def _attention_block(
+    batch: int, seq_q: int, seq_k: int, embed_dim: int, heads: int, tokens_q: int, tokens_k: int,
+    self_attention: bool, mask: Any,
+) -> tuple[int, int, int]:
+    """(MACs, FLOPs, masked FLOPs) of multi-head attention with packed in/out projections."""
+    head_dim = embed_dim // heads
+    if self_attention:
+        in_proj = linear_flops(tokens_q, embed_dim, 3 * embed_dim, True)
+    else:
+        q = linear_flops(tokens_q, embed_dim, embed_dim, True)
+        kv = linear_flops(tokens_k, embed_dim, 2 * embed_dim, True)
+        in_proj = (q[0] + kv[0], q[1] + kv[1])
+    shape = AttentionShape(batch * heads, seq_q, seq_k, head_dim, head_dim)
+    attention = attention_forward_cost(
+        shape, has_mask=mask is not None, kept_scores=kept_by_mask(mask, shape), inputs=(), out=None
+    )
+    out_proj = linear_flops(tokens_q, embed_dim, embed_dim, True)
+    macs = in_proj[0] + attention.macs + out_proj[0]
+    flops = in_proj[1] + attention.flops + out_proj[1]
+    return macs, flops, attention.masked_flops
+
+
+def _batch_and_seq(x: torch.Tensor) -> tuple[int, int]:
+    # Fast paths take [B, S, E] (batch_first); a nested tensor falls back to its padded size.
+    if x.dim() == 3:
+        return x.shape[0], x.shape[1]
+    return 1, x.shape[0]
+
+
+@register_cost(aten._native_multi_head_attention)
+def native_mha_cost(
+    query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, embed_dim: int, num_heads: int,
+    qkv_weight: torch.Tensor, qkv_bias: Any, proj_weight: torch.Tensor, proj_bias: Any,
+    mask: Any = None, *args: Any, out: Any, **kwargs: Any,
+) -> OpCost:
+    batch, seq_q = _batch_and_seq(query)
+    seq_k = _batch_and_seq(key)[1]
+    macs, flops, masked = _attention_block(
+        batch, seq_q, seq_k, embed_dim, num_heads, batch * seq_q, batch * seq_k,
+        query is key and key is value, mask,
+    )
+    read, written = io_bytes((query, key, value, qkv_weight, qkv_bias, proj_weight, proj_bias), out)
+    return OpCost(macs=macs, flops=flops, bytes_read=read, bytes_written=written, masked_flops=masked)
+
+
+@register_cost(aten._transformer_encoder_layer_fwd)
+def transformer_encoder_layer_cost(
+    src: torch.Tensor, embed_dim: int, num_heads: int, qkv_weight: torch.Tensor, qkv_bias: Any,
+    proj_weight: torch.Tensor, proj_bias: Any, use_gelu: bool, norm_first: bool, eps: float,
+    norm_weight_1: Any, norm_bias_1: Any, norm_weight_2: Any, norm_bias_2: Any,
+    ffn_weight_1: torch.Tensor, ffn_bias_1: Any, ffn_weight_2: torch.Tensor, ffn_bias_2: Any,
+    mask: Any = None, mask_type: Any = None, *, out: Any,
+) -> OpCost:
+    """Self-attention block, two residual adds, two layer norms and the feed-forward block."""
+    batch, seq = _batch_and_seq(src)
+    tokens = batch * seq
+    ffn_dim = ffn_weight_1.shape[0]
+    attn_macs, attn_flops, masked = _attention_block(
+        batch, seq, seq, embed_dim, num_heads, tokens, tokens, True, mask
+    )
+    ffn_1 = linear_flops(tokens, embed_dim, ffn_dim, ffn_bias_1 is not None)
+    ffn_2 = linear_flops(tokens, ffn_dim, embed_dim, ffn_bias_2 is not None)
+    activation = tokens * ffn_dim
+    residual_adds = 2 * tokens * embed_dim
+    norms = norm_forward_flops(tokens * embed_dim, NORMALIZE, norm_weight_1, norm_bias_1) + norm_forward_flops(
+        tokens * embed_dim, NORMALIZE, norm_weight_2, norm_bias_2
+    )
+    weights = (qkv_weight, qkv_bias, proj_weight, proj_bias, ffn_weight_1, ffn_bias_1, ffn_weight_2, ffn_bias_2)
+    read, written = io_bytes((src, *weights), out)
+    return OpCost(
+        macs=attn_macs + ffn_1[0] + ffn_2[0],
+        flops=attn_flops + ffn_1[1] + ffn_2[1] + activation + residual_adds + norms,
+        bytes_read=read,
+        bytes_written=written,
+        masked_flops=masked,
+    )
+
+
+def _rnn_layer_dims(x: torch.Tensor, hidden_size: int, batch_first: bool) -> tuple[int, int, int]:
+    """(steps, batch, input features) of an RNN layer input."""
+    if x.dim() == 2:  # unbatched [T, I]
+        return x.shape[0], 1, x.shape[1]
+    steps, batch = (x.shape[1], x.shape[0]) if batch_first else (x.shape[0], x.shape[1])
+    return steps, batch, x.shape[2]
+
+
+@register_cost(aten.mkldnn_rnn_layer)
+def mkldnn_lstm_layer_cost(
+    x: torch.Tensor, w_ih: torch.Tensor, w_hh: torch.Tensor, b_ih: Any, b_hh: Any, hx: Any, cx: Any,
+    reverse: bool, batch_sizes: Any, mode: int, hidden_size: int, num_layers: int, has_biases: bool,
+    bidirectional: bool, batch_first: bool, train: bool, *, out: Any,
+) -> OpCost:
+    """One direction of one LSTM layer: per step, x @ W_ih^T and h @ W_hh^T (+ biases), then the
+    cell's pointwise ops, as the unfused aten lstm_cell runs them."""
+    steps, batch, in_features = _rnn_layer_dims(x, hidden_size, batch_first)
+    gates = LSTM_GATES * hidden_size
+    per_step_macs = batch * gates * (in_features + hidden_size)
+    bias_flops = 2 * batch * gates if has_biases else 0
+    pointwise = batch * hidden_size * LSTM_POINTWISE_PER_HIDDEN
+    macs = steps * per_step_macs
+    read, written = io_bytes((x, w_ih, w_hh, b_ih, b_hh, hx, cx), out)
+    return OpCost(
+        macs=macs, flops=2 * macs + steps * (bias_flops + pointwise), bytes_read=read, bytes_written=written
+    )
+
+
+@register_cost(aten.mkldnn_rnn_layer_backward)
+def mkldnn_lstm_layer_backward_cost(
+    x: torch.Tensor, w_ih: torch.Tensor, w_hh: torch.Tensor, *args: Any, out: Any, **kwargs: Any
+) -> OpCost:
+    """oneDNN computes the input, hidden and both weight gradients: 2 x the forward MACs, plus the
+    cell's pointwise backward (2 FLOPs per forward pointwise FLOP) and the bias sums."""
+    # args after the three weights: w_hh bias, hx, cx, output, hy, cy, grad_output, grad_hy,
+    # grad_cy, reverse, mode, hidden_size (12), ..., batch_first (18), workspace.
+    hidden_size = int(args[12])
+    batch_first = bool(args[18])
+    steps, batch, in_features = _rnn_layer_dims(x, hidden_size, batch_first)
+    gates = LSTM_GATES * hidden_size
+    macs = 2 * steps * batch * gates * (in_features + hidden_size)
+    pointwise = 2 * steps * batch * hidden_size * LSTM_POINTWISE_PER_HIDDEN + 2 * steps * batch * gates
+    read, written = io_bytes((x, w_ih, w_hh), out)
+    return OpCost(macs=macs, flops=2 * macs + pointwise, bytes_read=read, bytes_written=written)
+

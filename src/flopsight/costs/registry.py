@@ -1,0 +1,133 @@
+"""The registry of per-op cost formulas: one decorator in, one lookup out.
+
+A formula is called as ``formula(*op_args, out=op_output, **op_kwargs)`` with the real (or
+meta) tensors the op saw, and returns an OpCost. It must not keep state or do I/O.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Union
+
+import torch
+
+from ..errors import RegistrationError
+from .base import OpCost
+
+Formula = Callable[..., OpCost]
+OpKey = Union[torch._ops.OpOverloadPacket, torch._ops.OpOverload, torch._ops.HigherOrderOperator]
+
+
+class CostRegistry:
+    """Maps aten ops (packets, overloads or higher-order ops) to formulas, plus the free ops."""
+
+    def __init__(self) -> None:
+        self._formulas: dict[Any, Formula] = {}
+        self._free: set[Any] = set()
+        # Resolved per OpOverload on first sight; the per-op hot path is one dict lookup.
+        self._resolved: dict[Any, Formula | None | bool] = {}
+
+    def register(self, ops: tuple[Any, ...], formula: Formula) -> None:
+        for op in ops:
+            _check_op(op)
+            if op in self._formulas or op in self._free:
+                raise RegistrationError(
+                    f"{op} already has a cost formula; call unregister_cost({op}) first to replace it"
+                )
+        for op in ops:
+            self._formulas[op] = formula
+        self._resolved.clear()
+
+    def mark_free(self, ops: tuple[Any, ...]) -> None:
+        for op in ops:
+            _check_op(op)
+            if op in self._formulas or op in self._free:
+                raise RegistrationError(f"{op} is already registered")
+            self._free.add(op)
+        self._resolved.clear()
+
+    def unregister(self, op: Any) -> None:
+        if op not in self._formulas and op not in self._free:
+            raise RegistrationError(f"{op} has no registered cost formula")
+        self._formulas.pop(op, None)
+        self._free.discard(op)
+        self._resolved.clear()
+
+    def resolve(self, func: Any) -> Formula | None | bool:
+        """The formula for ``func``; True if it is free; None if nothing is known about it."""
+        try:
+            return self._resolved[func]
+        except KeyError:
+            pass
+        entry: Formula | None | bool = None
+        packet = getattr(func, "_overloadpacket", None)
+        for key in (func, packet):
+            if key is None:
+                continue
+            if key in self._formulas:
+                entry = self._formulas[key]
+                break
+            if key in self._free:
+                entry = True
+                break
+        self._resolved[func] = entry
+        return entry
+
+    def known_ops(self) -> list[str]:
+        """Names of every op with a formula, sorted."""
+        return sorted(str(op) for op in self._formulas)
+
+    def free_ops(self) -> list[str]:
+        return sorted(str(op) for op in self._free)
+
+
+def _check_op(op: Any) -> None:
+    if not isinstance(
+        op, (torch._ops.OpOverloadPacket, torch._ops.OpOverload, torch._ops.HigherOrderOperator)
+    ):
+        raise RegistrationError(
+            f"cannot register a cost for {op!r}: pass an op such as torch.ops.aten.mm "
+            "or torch.ops.mylib.my_op.default"
+        )
+
+
+REGISTRY = CostRegistry()
+
+
+def register_cost(*ops: Any) -> Callable[[Formula], Formula]:
+    """Register a cost formula for one or more ops.
+
+    Args:
+        *ops: ops such as ``torch.ops.aten.mm`` (all overloads), ``torch.ops.aten.add.Tensor``
+            (one overload) or a custom op ``torch.ops.mylib.attn``.
+
+    Returns:
+        A decorator that registers the formula and returns it unchanged. The formula is called
+        with the op's own arguments plus ``out=`` (the op's result) and returns an OpCost.
+
+    Example:
+        >>> import torch
+        >>> from flopsight import OpCost, register_cost, unregister_cost
+        >>> @register_cost(torch.ops.aten.cholesky)
+        ... def cholesky_cost(a, upper=False, *, out):
+        ...     n = a.shape[-1]
+        ...     return OpCost(flops=n ** 3 // 3)
+        >>> unregister_cost(torch.ops.aten.cholesky)
+    """
+    if not ops:
+        raise RegistrationError("register_cost() needs at least one op")
+
+    def decorate(formula: Formula) -> Formula:
+        REGISTRY.register(ops, formula)
+        return formula
+
+    return decorate
+
+
+def unregister_cost(op: Any) -> None:
+    """Remove the formula (or free marking) of ``op``, as registered."""
+    REGISTRY.unregister(op)
+
+
+def mark_free(*ops: Any) -> None:
+    """Declare ops that only view, copy, move or create data: they cost 0 FLOPs."""
+    REGISTRY.mark_free(ops)

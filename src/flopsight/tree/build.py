@@ -1,0 +1,66 @@
+"""Build the module tree of a model and hang a capture's charges on it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import nn
+
+from ..capture.records import CaptureResult
+from .module_node import ModuleNode
+from .parameters import count_parameters
+from .profile import Profile
+
+
+def build_profile(
+    model: nn.Module,
+    result: CaptureResult,
+    *,
+    metadata: dict[str, Any],
+    ignore_types: tuple[type, ...] = (),
+) -> Profile:
+    """The Profile of ``model`` for one capture: structure and parameters read from the model,
+    costs from the capture's per-(module, phase) charges."""
+    counts = count_parameters(model)
+    charges_by_path: dict[str, dict[Any, Any]] = {}
+    for (charged_path, phase), ops in result.charges.items():
+        charges_by_path.setdefault(charged_path, {})[phase] = ops
+    first_path: dict[int, str] = {}
+    for path, module in model.named_modules():
+        first_path.setdefault(id(module), path)
+
+    def make(path: str, module: nn.Module) -> ModuleNode:
+        node = ModuleNode(
+            name=path,
+            type=type(module).__name__,
+            extra_repr=_safe_extra_repr(module),
+            own_trainable_params=counts.trainable.get(path, 0),
+            own_frozen_params=counts.frozen.get(path, 0),
+            own_buffers=counts.buffers.get(path, 0),
+            calls=result.forward_calls.get(path, 0),
+            ignored=bool(ignore_types) and isinstance(module, ignore_types),
+        )
+        node.own_ops.update(charges_by_path.get(path, {}))
+        for attribute, child in module.named_children():
+            child_path = f"{path}.{attribute}" if path else attribute
+            canonical = first_path[id(child)]
+            if canonical != child_path:
+                node.children.append(ModuleNode(name=child_path, type=type(child).__name__, alias_of=canonical))
+            else:
+                node.children.append(make(child_path, child))
+        return node
+
+    root = make("", model)
+    return Profile(
+        root=root,
+        uncounted_ops=dict(sorted(result.uncounted.items(), key=lambda item: -item[1])),
+        tied_parameters=counts.tied,
+        metadata=metadata,
+    )
+
+
+def _safe_extra_repr(module: nn.Module) -> str:
+    try:
+        return module.extra_repr()
+    except Exception:  # a user's extra_repr that fails must not fail the profile
+        return ""

@@ -1,0 +1,160 @@
+"""One module of the profiled model, with its own and inclusive costs. Plain data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from ..capture.records import OpTotals, Phase
+from .cost import ZERO, Cost
+
+PHASES = (Phase.FORWARD, Phase.BACKWARD, Phase.RECOMPUTE)
+
+
+@dataclass(slots=True)
+class ModuleNode:
+    """A module at its qualified path ("" is the root).
+
+    Inclusive figures (``params``, ``forward``, ``backward``...) cover the module and its
+    subtree; ``own_*`` figures cover only what the module holds or runs directly. A module
+    reachable from several parents appears once, at its first path; its other positions are
+    nodes with ``alias_of`` set and no costs of their own, so nothing is counted twice.
+    """
+
+    name: str
+    type: str
+    extra_repr: str = ""
+    own_trainable_params: int = 0
+    own_frozen_params: int = 0
+    own_buffers: int = 0
+    calls: int = 0
+    ignored: bool = False
+    alias_of: str | None = None
+    own_ops: dict[Phase, dict[str, OpTotals]] = field(default_factory=dict)
+    children: list["ModuleNode"] = field(default_factory=list)
+    # Filled by finalize(): inclusive sums over the subtree.
+    trainable_params: int = 0
+    frozen_params: int = 0
+    buffers: int = 0
+    costs: dict[Phase, Cost] = field(default_factory=dict)
+    own_costs: dict[Phase, Cost] = field(default_factory=dict)
+
+    @property
+    def attribute(self) -> str:
+        """The name the parent holds this module under (last component of the path)."""
+        return self.name.rpartition(".")[2]
+
+    @property
+    def depth(self) -> int:
+        return 0 if not self.name else self.name.count(".") + 1
+
+    @property
+    def params(self) -> int:
+        return self.trainable_params + self.frozen_params
+
+    @property
+    def own_params(self) -> int:
+        return self.own_trainable_params + self.own_frozen_params
+
+    @property
+    def forward(self) -> Cost:
+        return self.costs.get(Phase.FORWARD, ZERO)
+
+    @property
+    def backward(self) -> Cost:
+        return self.costs.get(Phase.BACKWARD, ZERO)
+
+    @property
+    def recompute(self) -> Cost:
+        return self.costs.get(Phase.RECOMPUTE, ZERO)
+
+    @property
+    def total(self) -> Cost:
+        return self.forward + self.backward + self.recompute
+
+    def walk(self) -> Iterator["ModuleNode"]:
+        """This node and every descendant, depth first, parents before children."""
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+    def finalize(self) -> None:
+        """Compute inclusive sums from own figures, children first (each module once)."""
+        for child in self.children:
+            child.finalize()
+        self.own_costs = {phase: _sum_ops(self.own_ops.get(phase, {})) for phase in PHASES}
+        counted = [c for c in self.children if c.alias_of is None]
+        self.trainable_params = self.own_trainable_params + sum(c.trainable_params for c in counted)
+        self.frozen_params = self.own_frozen_params + sum(c.frozen_params for c in counted)
+        self.buffers = self.own_buffers + sum(c.buffers for c in counted)
+        self.costs = {}
+        for phase in PHASES:
+            total = self.own_costs[phase]
+            for child in counted:
+                total = total + child.costs.get(phase, ZERO)
+            self.costs[phase] = total
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "type": self.type,
+            "extra_repr": self.extra_repr,
+            "own_trainable_params": self.own_trainable_params,
+            "own_frozen_params": self.own_frozen_params,
+            "own_buffers": self.own_buffers,
+            "calls": self.calls,
+            "ignored": self.ignored,
+            "alias_of": self.alias_of,
+            "own_ops": {
+                phase.value: {op: _totals_to_dict(t) for op, t in ops.items()}
+                for phase, ops in self.own_ops.items()
+                if ops
+            },
+            # Inclusive figures are derived; they are written for readers of the JSON only.
+            "params": self.params,
+            "trainable_params": self.trainable_params,
+            "forward": self.forward.to_dict(),
+            "backward": self.backward.to_dict(),
+            "children": [c.to_dict() for c in self.children],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ModuleNode":
+        node = cls(
+            name=data["name"],
+            type=data["type"],
+            extra_repr=data.get("extra_repr", ""),
+            own_trainable_params=int(data.get("own_trainable_params", 0)),
+            own_frozen_params=int(data.get("own_frozen_params", 0)),
+            own_buffers=int(data.get("own_buffers", 0)),
+            calls=int(data.get("calls", 0)),
+            ignored=bool(data.get("ignored", False)),
+            alias_of=data.get("alias_of"),
+            own_ops={
+                Phase(phase): {op: OpTotals(**t) for op, t in ops.items()}
+                for phase, ops in data.get("own_ops", {}).items()
+            },
+            children=[cls.from_dict(c) for c in data.get("children", [])],
+        )
+        return node
+
+
+def _sum_ops(ops: dict[str, OpTotals]) -> Cost:
+    return Cost(
+        macs=sum(t.macs for t in ops.values()),
+        flops=sum(t.flops for t in ops.values()),
+        bytes_read=sum(t.bytes_read for t in ops.values()),
+        bytes_written=sum(t.bytes_written for t in ops.values()),
+        masked_flops=sum(t.masked_flops for t in ops.values()),
+    )
+
+
+def _totals_to_dict(totals: OpTotals) -> dict[str, int]:
+    return {
+        "calls": totals.calls,
+        "macs": totals.macs,
+        "flops": totals.flops,
+        "bytes_read": totals.bytes_read,
+        "bytes_written": totals.bytes_written,
+        "masked_flops": totals.masked_flops,
+    }

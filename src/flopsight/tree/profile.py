@@ -1,0 +1,172 @@
+"""The Profile: the module tree of one run plus what describes the run. Plain data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from ..capture.records import OpTotals, Phase
+from ..errors import InputError, ModuleNotFound
+from .cost import Cost
+from .module_node import PHASES, ModuleNode
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(slots=True)
+class Profile:
+    """Where the parameters and arithmetic of one run of a model go.
+
+    Attributes:
+        root: the module tree.
+        uncounted_ops: ops that ran with no cost formula, with their call counts.
+        tied_parameters: (alias name, counted name) of parameters reachable under two names.
+        metadata: conventions, inputs, device, dtype, torch version, backward measured.
+    """
+
+    root: ModuleNode
+    uncounted_ops: dict[str, int] = field(default_factory=dict)
+    tied_parameters: list[tuple[str, str]] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    _index: dict[str, ModuleNode] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self.root.finalize()
+        self._index = {node.name: node for node in self.root.walk() if node.alias_of is None}
+
+    @property
+    def params(self) -> int:
+        return self.root.params
+
+    @property
+    def trainable_params(self) -> int:
+        return self.root.trainable_params
+
+    @property
+    def frozen_params(self) -> int:
+        return self.root.frozen_params
+
+    @property
+    def buffers(self) -> int:
+        return self.root.buffers
+
+    @property
+    def forward(self) -> Cost:
+        return self.root.forward
+
+    @property
+    def backward(self) -> Cost:
+        """Measured backward cost (zero unless profiled with backward=True)."""
+        return self.root.backward
+
+    @property
+    def recompute(self) -> Cost:
+        """Forward work re-run during backward by activation checkpointing."""
+        return self.root.recompute
+
+    @property
+    def backward_measured(self) -> bool:
+        return bool(self.metadata.get("backward_measured", False))
+
+    @property
+    def estimated_backward_flops(self) -> int:
+        """The conventional estimate, 2 x forward FLOPs, to show beside the measured backward."""
+        return 2 * self.forward.flops
+
+    @property
+    def total_flops(self) -> int:
+        """Forward plus measured backward (plus recomputation) FLOPs."""
+        return self.root.total.flops
+
+    @property
+    def total_macs(self) -> int:
+        return self.root.total.macs
+
+    def module(self, name: str) -> ModuleNode:
+        """The node at a qualified path such as ``"layers.0.mlp"`` ("" is the root)."""
+        try:
+            return self._index[name]
+        except KeyError:
+            close = [n for n in self._index if n.endswith(name) or name in n][:3]
+            hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+            raise ModuleNotFound(f"no module named {name!r} in this profile{hint}") from None
+
+    def modules(self) -> Iterator[ModuleNode]:
+        """Every module once, parents before children."""
+        return iter(self._index.values())
+
+    def by_op(self, phase: Phase | str | None = None) -> dict[str, OpTotals]:
+        """Totals per aten op over the whole model, for one phase or all, largest FLOPs first."""
+        phases = PHASES if phase is None else (Phase(phase),)
+        totals: dict[str, OpTotals] = {}
+        for node in self.modules():
+            for ph in phases:
+                for op, t in node.own_ops.get(ph, {}).items():
+                    acc = totals.setdefault(op, OpTotals())
+                    acc.calls += t.calls
+                    acc.macs += t.macs
+                    acc.flops += t.flops
+                    acc.bytes_read += t.bytes_read
+                    acc.bytes_written += t.bytes_written
+                    acc.masked_flops += t.masked_flops
+        return dict(sorted(totals.items(), key=lambda item: -item[1].flops))
+
+    def top(self, depth: int, k: int = 3, by: str = "flops") -> list[tuple[str, int, Cost, int]]:
+        """DeepSpeed's aggregated view: modules at ``depth`` grouped by type, the k largest.
+
+        Returns (type name, module count, summed forward cost, summed params) tuples, sorted by
+        ``by`` ("flops", "macs" or "params").
+        """
+        if by not in ("flops", "macs", "params"):
+            raise InputError(f"top(by={by!r}): choose 'flops', 'macs' or 'params'")
+        groups: dict[str, tuple[int, Cost, int]] = {}
+        for node in self.modules():
+            if node.depth != depth:
+                continue
+            count, cost, params = groups.get(node.type, (0, Cost(), 0))
+            groups[node.type] = (count + 1, cost + node.forward, params + node.params)
+        rows = [(name, count, cost, params) for name, (count, cost, params) in groups.items()]
+        key = {"flops": lambda r: r[2].flops, "macs": lambda r: r[2].macs, "params": lambda r: r[3]}[by]
+        return sorted(rows, key=key, reverse=True)[:k]
+
+    @property
+    def max_depth(self) -> int:
+        return max(node.depth for node in self.modules())
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serializable dict; ``Profile.from_dict`` reads it back."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "metadata": self.metadata,
+            "summary": {
+                "params": self.params,
+                "trainable_params": self.trainable_params,
+                "frozen_params": self.frozen_params,
+                "buffers": self.buffers,
+                "forward": self.forward.to_dict(),
+                "backward": self.backward.to_dict(),
+                "recompute": self.recompute.to_dict(),
+                "total_flops": self.total_flops,
+                "total_macs": self.total_macs,
+            },
+            "uncounted_ops": dict(self.uncounted_ops),
+            "tied_parameters": [list(pair) for pair in self.tied_parameters],
+            "root": self.root.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Profile":
+        version = data.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise InputError(f"profile schema version {version!r} is not supported (expected {SCHEMA_VERSION})")
+        return cls(
+            root=ModuleNode.from_dict(data["root"]),
+            uncounted_ops={k: int(v) for k, v in data.get("uncounted_ops", {}).items()},
+            tied_parameters=[(a, b) for a, b in data.get("tied_parameters", [])],
+            metadata=dict(data.get("metadata", {})),
+        )
+
+    def __str__(self) -> str:
+        from ..report.text import render_text
+
+        return render_text(self)
