@@ -16,6 +16,8 @@ FREE_OP_NAMES = (
     "alias", "detach", "lift_fresh", "view_as_real", "view_as_complex", "movedim", "swapaxes",
     "real", "imag", "conj", "_conj", "_neg_view", "resolve_conj", "resolve_neg", "_unsafe_index",
     "tensor_split", "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "col2im", "im2col",
+    # gradients of views: a zero tensor with the gradient copied into a slice
+    "select_backward", "slice_backward", "diagonal_backward", "unfold_backward", "as_strided_backward",
     # copies and moves
     "clone", "copy_", "_copy_from", "_copy_from_and_resize", "_to_copy", "to", "contiguous",
     "cat", "stack", "hstack", "vstack", "concat", "repeat", "repeat_interleave", "tile", "roll",
@@ -36,7 +38,7 @@ FREE_OP_NAMES = (
     "_fused_dropout",
     # bookkeeping, integer and boolean logic
     "_local_scalar_dense", "item", "is_nonzero", "equal", "allclose", "_assert_async",
-    "_assert_tensor_metadata", "sym_size", "sym_numel", "sym_stride", "sym_storage_offset",
+    "_assert_tensor_metadata", "_linalg_check_errors", "sym_size", "sym_numel", "sym_stride", "sym_storage_offset",
     "logical_and", "logical_or", "logical_not", "logical_xor", "bitwise_and", "bitwise_or",
     "bitwise_not", "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift", "any", "all",
     "count_nonzero", "histc", "bincount", "_has_compatible_shallow_copy_type", "_nested_tensor_from_mask",

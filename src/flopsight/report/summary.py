@@ -1,0 +1,144 @@
+"""The summary header: whole-model totals, what was not counted, and the conventions used."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .units import format_count, format_params
+
+if TYPE_CHECKING:  # types only: importing tree at runtime would pull torch in through tree.build
+    from ..tree.profile import Profile
+
+__all__ = ["render_summary"]
+
+
+def render_summary(
+    profile: Profile,
+    *,
+    precision: int = 2,
+    unit: str | None = None,
+    param_unit: str | None = None,
+) -> str:
+    """Totals of a profile as aligned "label: value" lines.
+
+    Shows parameters (total, trainable, frozen, buffers, tied), forward MACs and FLOPs, the
+    causal-effective forward FLOPs when a mask discarded work, backward (measured, or "not
+    measured" with the 2 x forward estimate beside it), forward + backward, recomputation when
+    there was any, every uncounted op with its call count, and the counting conventions.
+
+    Args:
+        profile: a measured Profile or one read back with ``Profile.from_dict``.
+        precision: decimals kept in numbers.
+        unit: fixed prefix for MACs and FLOPs ("G", "T", "" for plain numbers); None picks one.
+        param_unit: fixed prefix for parameter counts ("M", "B", ""); None picks one.
+
+    Returns:
+        The header as text, no trailing newline.
+
+    Example:
+        >>> print(render_summary(flopsight.profile(torch.nn.Linear(8, 4), input_shape=(2, 8))))
+        Model:                   Linear
+        Inputs:                  0: float32[2, 8]
+        ...
+        Forward FLOPs:           136 FLOPs
+        Backward FLOPs:          not measured (2 x forward estimate: 272 FLOPs)
+        ...
+    """
+
+    def count(value: int, suffix: str) -> str:
+        return format_count(value, unit=unit, precision=precision, suffix=suffix)
+
+    def params(value: int) -> str:
+        return format_params(value, unit=param_unit, precision=precision)
+
+    meta = profile.metadata
+    forward, backward, recompute = profile.forward, profile.backward, profile.recompute
+    rows: list[tuple[str, str]] = []
+    if meta.get("model_type"):
+        rows.append(("Model", str(meta["model_type"])))
+    if meta.get("inputs"):
+        rows.append(("Inputs", _describe_inputs(meta["inputs"])))
+    rows += [
+        ("Params", params(profile.params)),
+        ("  trainable", params(profile.trainable_params)),
+        ("  frozen", params(profile.frozen_params)),
+        ("Buffers", params(profile.buffers)),
+        ("Tied parameters", _tied(len(profile.tied_parameters))),
+        ("Forward MACs", count(forward.macs, "MACs")),
+        ("Forward FLOPs", count(forward.flops, "FLOPs")),
+    ]
+    if forward.masked_flops:
+        # Attention is counted in full; say how much of it the mask threw away.
+        rows.append(
+            ("Forward FLOPs, effective", f"{count(forward.effective_flops, 'FLOPs')} ({count(forward.masked_flops, 'FLOPs')} masked out)")
+        )
+    estimate = f"2 x forward estimate: {count(profile.estimated_backward_flops, 'FLOPs')}"
+    if profile.backward_measured:
+        rows += [
+            ("Backward MACs", count(backward.macs, "MACs")),
+            ("Backward FLOPs", f"{count(backward.flops, 'FLOPs')} ({estimate})"),
+        ]
+        if backward.masked_flops:
+            rows.append(("Backward FLOPs, effective", count(backward.effective_flops, "FLOPs")))
+        rows += [
+            ("Forward+backward MACs", count(forward.macs + backward.macs, "MACs")),
+            ("Forward+backward FLOPs", count(forward.flops + backward.flops, "FLOPs")),
+        ]
+    else:
+        rows += [
+            ("Backward FLOPs", f"not measured ({estimate})"),
+            ("Forward+backward FLOPs", f"{count(forward.flops + profile.estimated_backward_flops, 'FLOPs')} (estimated)"),
+        ]
+    if recompute.flops or recompute.macs:
+        rows += [
+            ("Recompute MACs", count(recompute.macs, "MACs")),
+            ("Recompute FLOPs", count(recompute.flops, "FLOPs")),
+            ("Total FLOPs", count(profile.total_flops, "FLOPs")),
+        ]
+    if meta.get("ignored_module_types"):
+        rows.append(("Ignored modules", ", ".join(meta["ignored_module_types"]) + " (their ops are not counted)"))
+    uncounted = sorted(profile.uncounted_ops.items(), key=lambda item: (-item[1], item[0]))
+    rows.append(("Uncounted ops", f"{len(uncounted)} (no cost formula; charged 0 FLOPs)" if uncounted else "none"))
+    # Never hidden: each op with no formula is listed, however many there are.
+    rows += [(f"  {op}", _calls(calls)) for op, calls in uncounted]
+
+    width = max(len(label) for label, _ in rows) + 2
+    lines = [f"{label + ':':<{width}}{value}" for label, value in rows]
+    lines += _conventions(meta.get("conventions"), profile.backward_measured)
+    return "\n".join(lines)
+
+
+def _describe_inputs(inputs: list[dict[str, Any]]) -> str:
+    """``[{"name": "0", "shape": [2, 8], "dtype": "int64"}]`` -> ``"0: int64[2, 8]"``."""
+    parts = []
+    for described in inputs:
+        name = described.get("name", "?")
+        if "shape" in described:
+            shape = ", ".join(str(d) for d in described["shape"])
+            parts.append(f"{name}: {described.get('dtype', '')}[{shape}]")
+        else:
+            parts.append(f"{name}: {described.get('type', '?')}")
+    return ", ".join(parts)
+
+
+def _tied(count: int) -> str:
+    if not count:
+        return "none"
+    return f"{count} (counted once)"
+
+
+def _calls(calls: int) -> str:
+    return f"{calls} call" if calls == 1 else f"{calls} calls"
+
+
+def _conventions(conventions: Any, backward_measured: bool) -> list[str]:
+    """One line per convention, in the order the profile recorded them."""
+    if not conventions:
+        return ["Conventions: not recorded in this profile"]
+    lines = ["Conventions:"]
+    for key, value in dict(conventions).items():
+        # The recorded backward convention describes the method; whether it ran is run data.
+        if key == "backward" and not backward_measured:
+            value = f"{value} when backward=True; not measured in this run"
+        lines.append(f"  {key.replace('_', ' ')}: {value}")
+    return lines

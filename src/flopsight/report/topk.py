@@ -1,0 +1,75 @@
+"""DeepSpeed's aggregated view: the top k module types by params, MACs and FLOPs at each depth."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterable
+
+from ..errors import InputError
+from .units import format_count, format_params
+
+if TYPE_CHECKING:  # types only: importing tree at runtime would pull torch in through tree.build
+    from ..tree.profile import Profile
+
+__all__ = ["render_top"]
+
+# (row label, Profile.top's "by", suffix of the value); params take no suffix.
+_MEASURES = (("params", "params", ""), ("MACs", "macs", "MACs"), ("FLOPs", "flops", "FLOPs"))
+
+
+def render_top(
+    profile: Profile,
+    *,
+    k: int = 3,
+    depths: Iterable[int] | None = None,
+    precision: int = 2,
+    unit: str | None = None,
+    param_unit: str | None = None,
+) -> str:
+    """For each depth, the k module types with the most params, forward MACs and forward FLOPs.
+
+    Modules of one type at one depth are summed, as DeepSpeed's "Aggregated Profile" does; an
+    entry ``4 x Block: 8.64 K`` is four Block modules holding 8.64 K params together.
+
+    Args:
+        profile: a measured Profile or one read back with ``Profile.from_dict``.
+        k: how many module types to list per depth and measure.
+        depths: the depths to show; None shows 0 (the root) to ``profile.max_depth``.
+        precision: decimals kept in numbers.
+        unit: fixed prefix for MACs and FLOPs; None picks one per number.
+        param_unit: fixed prefix for parameter counts; None picks one.
+
+    Returns:
+        The table as text, no trailing newline.
+
+    Example:
+        >>> print(render_top(flopsight.profile(torch.nn.Linear(8, 4), input_shape=(2, 8)), k=1))
+        Top 1 modules in terms of params, MACs or FLOPs at each depth (same-type modules summed):
+        depth 0:
+            params - Linear: 36
+            MACs   - Linear: 64 MACs
+            FLOPs  - Linear: 136 FLOPs
+    """
+    if k < 1:
+        raise InputError(f"k must be at least 1, got {k}")
+    chosen = list(range(profile.max_depth + 1)) if depths is None else list(depths)
+    if any(depth < 0 for depth in chosen):
+        raise InputError(f"depths must be at least 0, got {chosen}")
+    width = max(len(label) for label, _, _ in _MEASURES)
+    lines = [f"Top {k} modules in terms of params, MACs or FLOPs at each depth (same-type modules summed):"]
+    for depth in chosen:
+        lines.append(f"depth {depth}:")
+        if depth > profile.max_depth:
+            lines.append("    no modules at this depth")
+            continue
+        for label, by, suffix in _MEASURES:
+            entries = []
+            for type_name, count, cost, params in profile.top(depth, k, by):
+                if by == "params":
+                    shown = format_params(params, unit=param_unit, precision=precision)
+                else:
+                    value = cost.macs if by == "macs" else cost.flops
+                    shown = format_count(value, unit=unit, precision=precision, suffix=suffix)
+                times = f"{count} x " if count > 1 else ""
+                entries.append(f"{times}{type_name}: {shown}")
+            lines.append(f"    {label:<{width}} - {', '.join(entries)}")
+    return "\n".join(lines)

@@ -1,0 +1,200 @@
+"""The annotated module tree, in the shape calflops and DeepSpeed print it.
+
+Each module's ``repr``-like line carries its params, MACs and FLOPs and their shares of the
+whole model, e.g. ``(fc1): Linear(1.09 K = 9.19% Params, 16.38 KMACs = 10.46% MACs, ...,
+in_features=16, out_features=64, bias=True)``. Runs of identical numbered siblings (the layers
+of a ModuleList) collapse to one entry ``(0-31): 32 x LlamaDecoderLayer(`` showing one of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
+
+from ..errors import InputError
+from .units import format_count, format_params, format_percent
+
+if TYPE_CHECKING:  # types only: importing tree at runtime would pull torch in through tree.build
+    from ..tree.cost import Cost
+    from ..tree.module_node import ModuleNode
+    from ..tree.profile import Profile
+
+__all__ = ["PHASE_CHOICES", "describe_columns", "render_tree"]
+
+INDENT = "  "
+# Phases a tree can show, and the prefix that names them in the column labels; forward keeps
+# the bare "MACs"/"FLOPs" that calflops users read.
+PHASE_CHOICES: dict[str, str] = {"forward": "", "backward": "bwd ", "recompute": "recompute ", "total": "fwd+bwd "}
+
+
+@dataclass(frozen=True, slots=True)
+class _Column:
+    """One "value = share" item of a module's line."""
+
+    label: str  # names the share: "MACs", "bwd FLOPs"
+    suffix: str  # written after the value's prefix: "MACs", "FLOPs"
+    value: Callable[["ModuleNode"], int]
+    total: int
+    description: str  # for the legend
+
+
+@dataclass(frozen=True, slots=True)
+class _Style:
+    columns: tuple[_Column, ...]
+    total_params: int
+    depth: int | None
+    precision: int
+    unit: str | None
+    param_unit: str | None
+
+
+def render_tree(
+    profile: Profile,
+    *,
+    depth: int | None = None,
+    phase: str = "forward",
+    precision: int = 2,
+    unit: str | None = None,
+    param_unit: str | None = None,
+) -> str:
+    """The module tree with each module's params, MACs and FLOPs and their shares of the model.
+
+    Args:
+        profile: a measured Profile or one read back with ``Profile.from_dict``.
+        depth: deepest level shown (0 is the root alone); None shows every module. Hidden
+            modules still count in their parents' figures.
+        phase: the cost in the MACs and FLOPs columns: "forward", "backward", "recompute" or
+            "total" (all three summed). With "forward" and a measured backward, a backward
+            FLOPs column is added.
+        precision: decimals kept in numbers and percentages.
+        unit: fixed prefix for MACs and FLOPs ("G" for GFLOPs, "" for plain numbers); None
+            picks one per number.
+        param_unit: fixed prefix for parameter counts ("M", "B", ""); None picks one.
+
+    Returns:
+        The tree as text, one module per line, no trailing newline.
+
+    Example:
+        >>> print(render_tree(flopsight.profile(torch.nn.Linear(8, 4), input_shape=(2, 8))))
+        Linear(36 = 100% Params, 64 MACs = 100% MACs, 136 FLOPs = 100% FLOPs, in_features=8, out_features=4, bias=True)
+    """
+    if depth is not None and depth < 0:
+        raise InputError(f"depth must be None or at least 0, got {depth}")
+    style = _Style(
+        columns=_columns(profile, _phase(phase)),
+        total_params=profile.params,
+        depth=depth,
+        precision=precision,
+        unit=unit,
+        param_unit=param_unit,
+    )
+    return "\n".join(_render(profile.root, style))
+
+
+def describe_columns(profile: Profile, *, phase: str = "forward") -> str:
+    """The legend of ``render_tree``'s lines: which figures each module lists, in order.
+
+    Example:
+        >>> describe_columns(flopsight.profile(torch.nn.Linear(8, 4), input_shape=(2, 8)))
+        'params, % of all params, MACs, % of all MACs, FLOPs, % of all FLOPs'
+    """
+    items = ["params, % of all params"]
+    items += [column.description for column in _columns(profile, _phase(phase))]
+    return ", ".join(items)
+
+
+def _phase(phase: str) -> str:
+    # Phase.FORWARD is a str enum member; its value is the plain name.
+    name = str(getattr(phase, "value", phase))
+    if name not in PHASE_CHOICES:
+        raise InputError(f"phase={phase!r}: choose one of {', '.join(repr(p) for p in PHASE_CHOICES)}")
+    return name
+
+
+def _cost(phase: str) -> Callable[["ModuleNode"], "Cost"]:
+    def cost(node: ModuleNode) -> Cost:
+        # "forward", "backward", "recompute" and "total" are all inclusive-cost properties.
+        result: Cost = getattr(node, phase)
+        return result
+
+    return cost
+
+
+def _columns(profile: Profile, phase: str) -> tuple[_Column, ...]:
+    prefix = PHASE_CHOICES[phase]
+    cost = _cost(phase)
+    root = profile.root
+    columns = [
+        _Column(f"{prefix}MACs", "MACs", lambda n: cost(n).macs, cost(root).macs, f"{prefix}MACs, % of all {prefix}MACs"),
+        _Column(f"{prefix}FLOPs", "FLOPs", lambda n: cost(n).flops, cost(root).flops, f"{prefix}FLOPs, % of all {prefix}FLOPs"),
+    ]
+    # Beside the forward view, show the measured backward (and any recomputation) so a training
+    # step's split is visible without a second report.
+    if phase == "forward" and profile.backward_measured:
+        columns.append(_Column("bwd FLOPs", "FLOPs", lambda n: n.backward.flops, root.backward.flops, "bwd FLOPs, % of all bwd FLOPs"))
+    if phase == "forward" and root.recompute.flops:
+        columns.append(
+            _Column("recompute FLOPs", "FLOPs", lambda n: n.recompute.flops, root.recompute.flops, "recompute FLOPs, % of all recompute FLOPs")
+        )
+    return tuple(columns)
+
+
+def _stats(node: ModuleNode, style: _Style) -> str:
+    items = [
+        f"{format_params(node.params, unit=style.param_unit, precision=style.precision)}"
+        f" = {format_percent(node.params, style.total_params, precision=style.precision)} Params"
+    ]
+    for column in style.columns:
+        value = column.value(node)
+        shown = format_count(value, unit=style.unit, precision=style.precision, suffix=column.suffix)
+        items.append(f"{shown} = {format_percent(value, column.total, precision=style.precision)} {column.label}")
+    if node.ignored:
+        items.append("ignored")
+    return ", ".join(items)
+
+
+def _render(node: ModuleNode, style: _Style) -> list[str]:
+    """The lines of one module, without its "(name): " prefix, indented relative to it."""
+    if node.alias_of is not None:
+        # A second position of a shared module: its costs live at its first path only.
+        return [f"{node.type} -> {node.alias_of} (counted there)"]
+    body = _stats(node, style)
+    if node.extra_repr:
+        body += ", " + node.extra_repr
+    # As nn.Module.__repr__ does: a multi-line extra_repr opens a block like children do.
+    body_lines = body.split("\n")
+    shown_children = node.children if style.depth is None or node.depth < style.depth else []
+    if not shown_children and len(body_lines) == 1:
+        return [f"{node.type}({body})"]
+    lines = [f"{node.type}("]
+    lines += [INDENT + line for line in body_lines]
+    for label, count, child_lines in _collapse([(c.attribute, _render(c, style)) for c in shown_children]):
+        times = f"{count} x " if count > 1 else ""
+        lines.append(f"{INDENT}({label}): {times}{child_lines[0]}")
+        lines += [INDENT + line for line in child_lines[1:]]
+    lines.append(")")
+    return lines
+
+
+def _collapse(children: list[tuple[str, list[str]]]) -> list[tuple[str, int, list[str]]]:
+    """Merge runs of numbered siblings with identical lines into ("0-3", 4, lines) entries.
+
+    Only numeric names with consecutive indices collapse (ModuleList and Sequential layers);
+    two named attributes that happen to look alike stay apart, as nn.ModuleList's repr does.
+    """
+    merged: list[tuple[str, int, list[str]]] = []
+    run_start = 0
+    for position in range(1, len(children) + 1):
+        if position < len(children) and _continues_run(children[position - 1], children[position]):
+            continue
+        first_name, lines = children[run_start]
+        count = position - run_start
+        label = first_name if count == 1 else f"{first_name}-{children[position - 1][0]}"
+        merged.append((label, count, lines))
+        run_start = position
+    return merged
+
+
+def _continues_run(previous: tuple[str, list[str]], current: tuple[str, list[str]]) -> bool:
+    (prev_name, prev_lines), (name, lines) = previous, current
+    return prev_name.isdigit() and name.isdigit() and int(name) == int(prev_name) + 1 and lines == prev_lines
