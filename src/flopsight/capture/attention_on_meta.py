@@ -46,4 +46,4 @@ def _as_cpu_fused_call(
             attn_mask.logical_not(), float("-inf")
         )
     output, _ = _CPU_FLASH(query, key, value, 0.0, is_causal, attn_mask=attn_mask, scale=scale)
-    return output
+    return output  # type: ignore[no-any-return]

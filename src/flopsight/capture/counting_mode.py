@@ -16,7 +16,7 @@ _current_autograd_node = torch._C._current_autograd_node
 _peek_sequence_nr = torch._C._autograd._get_sequence_nr
 
 
-class CountingMode(TorchDispatchMode):
+class CountingMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
     """Prices each op once and charges it to the innermost module.
 
     Forward ops go to the top of the module stack. Backward ops go to the module whose forward
@@ -26,7 +26,7 @@ class CountingMode(TorchDispatchMode):
     """
 
     def __init__(self, stack: ModuleStack, result: CaptureResult, *, label_nodes: bool) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self._stack = stack
         self._result = result
         self._label_nodes = label_nodes
@@ -42,7 +42,7 @@ class CountingMode(TorchDispatchMode):
         if path is None or path is ModuleStack.OUTSIDE:
             return out
         formula = self._resolve(func)
-        if formula is True:
+        if isinstance(formula, bool):  # known free
             return out
         if formula is None:
             name = str(func)

@@ -55,7 +55,7 @@ def _run_backward(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any
     if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
         raise InputError("loss_fn must return a single-element tensor; got "
                          f"{type(loss).__name__}{'' if not isinstance(loss, torch.Tensor) else list(loss.shape)}")
-    wrt = [p for p in _unique_parameters(model) if p.requires_grad]
+    wrt: list[torch.Tensor] = [p for p in model.parameters() if p.requires_grad]
     wrt += [t for t in _tensors(args) + _tensors(kwargs) if t.requires_grad and t.is_leaf]
     if not loss.requires_grad or not wrt:
         raise InputError("backward=True but nothing requires grad: the model has no trainable "
@@ -91,10 +91,6 @@ def _tensors(value: Any) -> list[torch.Tensor]:
             seen.add(id(item))
             pending.extend(v for v in vars(item).values() if isinstance(v, (torch.Tensor, list, tuple, dict)))
     return found
-
-
-def _unique_parameters(model: nn.Module) -> list[nn.Parameter]:
-    return list(model.parameters())  # parameters() already yields a tied parameter once
 
 
 def _uses_meta(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:

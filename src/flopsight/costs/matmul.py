@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from .base import OpCost, matmul_cost, prod
+from .base import OpCost, matmul_cost
 from .registry import register_cost
 
 aten = torch.ops.aten
@@ -101,9 +101,3 @@ def scaled_mm_cost(a: torch.Tensor, b: torch.Tensor, *args: Any, out: Any, **kwa
     return matmul_cost(macs=matmul_macs(m, n, k), inputs=(a, b), out=out)
 
 
-def batched_matmul_macs(a_shape: torch.Size, b_shape: torch.Size) -> int:
-    """MACs of a broadcasting matmul of a: [..., m, k] and b: [..., k, n]."""
-    m, k = a_shape[-2], a_shape[-1]
-    n = b_shape[-1]
-    batch = prod(torch.broadcast_shapes(a_shape[:-2], b_shape[:-2]))
-    return matmul_macs(m, n, k, batch)

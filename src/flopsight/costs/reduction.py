@@ -73,8 +73,8 @@ def _register_tables() -> None:
 _register_tables()
 
 
-def _window(kernel_size: Sequence[int], dims: int) -> int:
-    sizes = list(kernel_size) if isinstance(kernel_size, (list, tuple)) else [kernel_size]
+def _window(kernel_size: Any, dims: int) -> int:
+    sizes = [int(k) for k in kernel_size] if isinstance(kernel_size, (list, tuple)) else [int(kernel_size)]
     if len(sizes) == 1:
         sizes = sizes * dims
     return prod(sizes)

@@ -1,9 +1,79 @@
-"""Placeholder until the text renderer lands."""
+"""The full text report: summary header, annotated module tree, and optionally the top-k view."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+from .summary import render_summary
+from .topk import render_top
+from .tree import describe_columns, render_tree
+
+if TYPE_CHECKING:  # types only: importing tree at runtime would pull torch in through tree.build
+    from ..tree.profile import Profile
+
+__all__ = ["render_text"]
+
+_TREE_NOTE = (
+    "A module's figures include its submodules and the ops it runs itself (a residual add,\n"
+    "a functional call), so a parent can exceed the sum of its children. Shares are of the\n"
+    "whole model. An entry \"(0-3): 4 x Block\" is four identical modules; its figures are one's."
+)
 
 
-def render_text(profile: Any) -> str:
-    return f"params={profile.params} forward_flops={profile.forward.flops}"
+def render_text(
+    profile: Profile,
+    *,
+    depth: int | None = None,
+    top: int | None = None,
+    precision: int = 2,
+    unit: str | None = None,
+    param_unit: str | None = None,
+    phase: str = "forward",
+) -> str:
+    """The report ``print(profile)`` shows: totals, then the annotated module tree.
+
+    Args:
+        profile: a measured Profile or one read back with ``Profile.from_dict``; both render
+            the same text.
+        depth: deepest level of the tree shown (and of the top-k view); None shows all.
+        top: also list the ``top`` largest module types per depth (DeepSpeed's aggregated
+            view); None leaves it out.
+        precision: decimals kept in numbers and percentages.
+        unit: fixed prefix for MACs and FLOPs ("G" for GFLOPs, "" for plain numbers); None
+            picks one per number.
+        param_unit: fixed prefix for parameter counts ("M", "B", ""); None picks one.
+        phase: the cost in the tree's MACs and FLOPs columns: "forward", "backward",
+            "recompute" or "total".
+
+    Returns:
+        The report, ending with a newline.
+
+    Example:
+        >>> p = flopsight.profile(torch.nn.Linear(8, 4), input_shape=(2, 8))
+        >>> print(render_text(p, top=1))
+        flopsight profile
+        ...
+        Linear(36 = 100% Params, 64 MACs = 100% MACs, 136 FLOPs = 100% FLOPs, in_features=8, out_features=4, bias=True)
+        ...
+    """
+    sections = [
+        _titled("flopsight profile", render_summary(profile, precision=precision, unit=unit, param_unit=param_unit)),
+        _titled(
+            "Per module",
+            "Each module lists: " + describe_columns(profile, phase=phase) + ".\n" + _TREE_NOTE + "\n\n"
+            + render_tree(profile, depth=depth, phase=phase, precision=precision, unit=unit, param_unit=param_unit),
+        ),
+    ]
+    if top is not None:
+        last = profile.max_depth if depth is None else min(depth, profile.max_depth)
+        sections.append(
+            _titled(
+                "Aggregated per depth",
+                render_top(profile, k=top, depths=range(last + 1), precision=precision, unit=unit, param_unit=param_unit),
+            )
+        )
+    return "\n\n".join(sections) + "\n"
+
+
+def _titled(title: str, body: str) -> str:
+    return f"{title}\n{'-' * len(title)}\n{body}"
