@@ -62,7 +62,7 @@ def profile(
 
     result = capture(model, args, kwargs, backward=backward, loss_fn=loss_fn, ignore_types=ignore_types)
     metadata = {
-        "conventions": dict(CONVENTIONS),
+        "conventions": {**CONVENTIONS, "backward": "measured" if backward else "not measured"},
         "backward_measured": backward,
         "inputs": _describe(args, kwargs),
         "device": _device_of(model, args, kwargs),

@@ -15,7 +15,7 @@ FREE_OP_NAMES = (
     "select", "slice", "narrow", "split", "split_with_sizes", "chunk", "unbind", "diagonal",
     "alias", "detach", "lift_fresh", "view_as_real", "view_as_complex", "movedim", "swapaxes",
     "real", "imag", "conj", "_conj", "_neg_view", "resolve_conj", "resolve_neg", "_unsafe_index",
-    "tensor_split", "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "col2im", "im2col",
+    "tensor_split", "unsafe_split", "unsafe_split_with_sizes", "unsafe_chunk", "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "col2im", "im2col",
     # gradients of views: a zero tensor with the gradient copied into a slice
     "select_backward", "slice_backward", "diagonal_backward", "unfold_backward", "as_strided_backward",
     # copies and moves
@@ -24,11 +24,13 @@ FREE_OP_NAMES = (
     "flip", "tril", "triu", "pad", "constant_pad_nd", "reflection_pad1d", "reflection_pad2d",
     "reflection_pad3d", "replication_pad1d", "replication_pad2d", "replication_pad3d",
     "masked_fill", "index_fill", "fill", "zero", "scatter", "masked_scatter", "masked_select",
-    "where", "upsample_nearest1d", "upsample_nearest2d", "upsample_nearest3d",
+    "where", "max_unpool2d", "max_unpool3d", "upsample_nearest1d", "upsample_nearest2d", "upsample_nearest3d",
     "_upsample_nearest_exact1d", "_upsample_nearest_exact2d", "_upsample_nearest_exact3d",
     "slice_scatter", "select_scatter", "as_strided_scatter", "diagonal_scatter", "index_copy",
     "nonzero", "unique", "_unique2", "unique_consecutive", "searchsorted", "bucketize",
     "_pin_memory", "set_", "resize_", "_resize_output", "record_stream",
+    # wraps indices and values into a sparse tensor (sparse embedding gradients); sums nothing
+    "_sparse_coo_tensor_with_dims_and_tensors",
     # creation and random numbers
     "empty", "empty_like", "empty_strided", "new_empty", "new_empty_strided", "zeros",
     "zeros_like", "new_zeros", "ones", "ones_like", "new_ones", "full", "full_like", "new_full",

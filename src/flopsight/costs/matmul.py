@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import torch
 
@@ -25,7 +25,7 @@ def mm_cost(a: torch.Tensor, b: torch.Tensor, *args: Any, out: Any, **kwargs: An
     return matmul_cost(macs=matmul_macs(m, n, k), inputs=(a, b), out=out)
 
 
-@register_cost(aten.addmm)
+@register_cost(aten.addmm, aten.addmm_)
 def addmm_cost(bias: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *args: Any, out: Any, **kwargs: Any) -> OpCost:
     """bias + a: [m, k] @ b: [k, n]; the bias add is one FLOP per output element."""
     m, k = a.shape
@@ -51,7 +51,7 @@ def bmm_cost(a: torch.Tensor, b: torch.Tensor, *args: Any, out: Any, **kwargs: A
     return matmul_cost(macs=matmul_macs(m, n, k, batch), inputs=(a, b), out=out)
 
 
-@register_cost(aten.baddbmm)
+@register_cost(aten.baddbmm, aten.baddbmm_)
 def baddbmm_cost(
     bias: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *args: Any, out: Any, **kwargs: Any
 ) -> OpCost:
@@ -63,7 +63,7 @@ def baddbmm_cost(
     )
 
 
-@register_cost(aten.addbmm)
+@register_cost(aten.addbmm, aten.addbmm_)
 def addbmm_cost(
     bias: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *args: Any, out: Any, **kwargs: Any
 ) -> OpCost:
@@ -80,11 +80,18 @@ def mv_cost(a: torch.Tensor, x: torch.Tensor, *args: Any, out: Any, **kwargs: An
     return matmul_cost(macs=matmul_macs(m, 1, k), inputs=(a, x), out=out)
 
 
-@register_cost(aten.addmv)
+@register_cost(aten.addmv, aten.addmv_)
 def addmv_cost(bias: torch.Tensor, a: torch.Tensor, x: torch.Tensor, *args: Any, out: Any, **kwargs: Any) -> OpCost:
     """bias + a: [m, k] @ x: [k]."""
     m, k = a.shape
     return matmul_cost(macs=matmul_macs(m, 1, k), inputs=(bias, a, x), out=out, extra_flops=m)
+
+
+@register_cost(aten.addr, aten.addr_)
+def addr_cost(bias: torch.Tensor, x: torch.Tensor, y: torch.Tensor, *args: Any, out: Any, **kwargs: Any) -> OpCost:
+    """bias + x: [m] outer y: [n], priced as addmm with k = 1 (BLAS ger): m*n MACs and m*n bias adds."""
+    m, n = x.shape[0], y.shape[0]
+    return matmul_cost(macs=matmul_macs(m, n, 1), inputs=(bias, x, y), out=out, extra_flops=m * n)
 
 
 @register_cost(aten.dot, aten.vdot)
@@ -101,3 +108,27 @@ def scaled_mm_cost(a: torch.Tensor, b: torch.Tensor, *args: Any, out: Any, **kwa
     return matmul_cost(macs=matmul_macs(m, n, k), inputs=(a, b), out=out)
 
 
+
+
+@register_cost(aten._trilinear)
+def trilinear_cost(
+    i1: torch.Tensor, i2: torch.Tensor, i3: torch.Tensor, expand1: Sequence[int], expand2: Sequence[int],
+    expand3: Sequence[int], sumdim: Sequence[int], *args: Any, out: Any, **kwargs: Any,
+) -> OpCost:
+    """sum over ``sumdim`` of i1 * i2 * i3 (F.bilinear), in aten's order: i1 * i2 first, contracting
+    the summed dims i3 does not have, then that result * i3 over the remaining summed dims.
+
+    F.bilinear, x1: [N, I], W: [O, I, J], x2: [N, J]: N*O*I*J + N*O*J MACs.
+    """
+    rank = i1.dim() + len(expand1)
+    s1, s2, s3 = (_unsqueezed(t.shape, e, rank) for t, e in ((i1, expand1), (i2, expand2), (i3, expand3)))
+    first = [max(a, b) for a, b in zip(s1, s2)]
+    first_contracted = {d for d in sumdim if s3[d] == 1}
+    partial = [1 if d in first_contracted else size for d, size in enumerate(first)]
+    second = [max(a, b) for a, b in zip(partial, s3)]
+    return matmul_cost(macs=prod(first) + prod(second), inputs=(i1, i2, i3), out=out)
+
+
+def _unsqueezed(shape: Sequence[int], expand: Sequence[int], rank: int) -> list[int]:
+    sizes = iter(shape)
+    return [1 if d in expand else next(sizes) for d in range(rank)]

@@ -4,10 +4,14 @@ Reductions cost FLOPs per input element: sum, mean, max, min, prod, cumsum: 1;
 norms: 2 (square, accumulate); var and std: 3 (subtract mean, square, accumulate);
 var_mean / std_mean: 4; logsumexp: 3. On integer or boolean inputs they cost 0.
 Pooling: max and average pooling cost one FLOP per window element per output element;
-adaptive average pooling one per input element plus one divide per output element; the
-backward of a pooling op costs one FLOP per element of the input gradient.
+adaptive pooling too, over its exact (possibly overlapping) windows, so AdaptiveAvgPool2d(1)
+costs what mean() does and AdaptiveAvgPool2d(4) on 8 x 8 what AvgPool2d(2) does; the backward
+of a pooling op costs one FLOP per element of the input gradient.
 Interpolation: 2 FLOPs per tap per output element (linear: 2 taps, bilinear 4, bicubic 16,
-trilinear 8); nearest neighbour is a gather and costs 0.
+trilinear 8); nearest neighbour is a gather and costs 0, its backward a scatter-add, 1 FLOP per
+output gradient element.
+Pairwise distances (cdist): 3 FLOPs per (output, feature) (difference, power, sum), plus the
+root per output unless p is 1; the backward 4 per (output, feature).
 """
 
 from __future__ import annotations
@@ -97,11 +101,22 @@ for _dims, _ops in (
     register_cost(*_found)(_make_window_pool(_dims))
 
 
+def adaptive_windows(in_size: int, out_size: int) -> int:
+    """Summed window lengths of adaptive pooling along one dim: window i is
+    [floor(i * in / out), ceil((i + 1) * in / out))."""
+    return sum(-(-(i + 1) * in_size // out_size) - (i * in_size // out_size) for i in range(out_size))
+
+
 @register_cost(aten._adaptive_avg_pool2d, aten._adaptive_avg_pool3d, aten.adaptive_max_pool2d,
                aten.adaptive_max_pool3d, aten.adaptive_avg_pool1d)
 def adaptive_pool_cost(x: torch.Tensor, output_size: Any, *args: Any, out: Any, **kwargs: Any) -> OpCost:
+    """One FLOP per window element per output element, over the exact adaptive windows."""
     result = out[0] if isinstance(out, (tuple, list)) else out
-    return _cost(x.numel() + result.numel(), (x,), out)
+    dims = len(output_size)
+    spatial_in, spatial_out = x.shape[-dims:], result.shape[-dims:]
+    per_plane = prod(adaptive_windows(i, o) for i, o in zip(spatial_in, spatial_out))
+    planes = x.numel() // prod(spatial_in) if x.numel() else 0
+    return _cost(planes * per_plane, (x,), out)
 
 
 @register_cost(
@@ -126,3 +141,35 @@ for _name, _taps in INTERPOLATION_TAPS.items():
     _backward = getattr(aten, _name + "_backward", None)
     if _backward is not None:
         register_cost(_backward)(make_interpolation_backward_formula(_taps))
+
+
+
+NEAREST_BACKWARD = tuple(
+    getattr(aten, name)
+    for name in (f"{kind}{d}d_backward" for kind in ("upsample_nearest", "_upsample_nearest_exact") for d in (1, 2, 3))
+    if hasattr(aten, name)
+)
+
+
+@register_cost(*NEAREST_BACKWARD)
+def nearest_backward_cost(grad_out: torch.Tensor, *args: Any, out: Any, **kwargs: Any) -> OpCost:
+    """Each output gradient is added into the one input it copied: 1 FLOP per output gradient."""
+    return _cost(grad_out.numel(), (grad_out,), out)
+
+
+CDIST_PER_FEATURE = 3
+CDIST_BACKWARD_PER_FEATURE = 4
+
+
+@register_cost(aten._cdist_forward)
+def cdist_cost(x1: torch.Tensor, x2: torch.Tensor, p: float, *args: Any, out: Any, **kwargs: Any) -> OpCost:
+    """x1: [..., P, M], x2: [..., R, M] -> [..., P, R]: per output, M differences, powers and adds,
+    then the p-th root (none for p = 1)."""
+    features = x1.shape[-1]
+    root = 0 if p == 1 else out.numel()
+    return _cost(CDIST_PER_FEATURE * out.numel() * features + root, (x1, x2), out)
+
+
+@register_cost(aten._cdist_backward)
+def cdist_backward_cost(grad: torch.Tensor, x1: torch.Tensor, x2: torch.Tensor, *args: Any, out: Any, **kwargs: Any) -> OpCost:
+    return _cost(CDIST_BACKWARD_PER_FEATURE * grad.numel() * x1.shape[-1], (grad, x1, x2), out)

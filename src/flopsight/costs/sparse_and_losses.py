@@ -1,8 +1,11 @@
 """Embeddings, scatter/gather updates, dropout and losses.
 
 Gathers (embedding, index_select, gather) move data and cost 0 FLOPs; their backward is a
-scatter-add, 1 FLOP per gradient element. Dropout costs 1 FLOP per element (the scaled
-multiply). Losses: nll_loss 1 per target (the weighted sum), mse / huber / smooth_l1 3 per
+scatter-add, 1 FLOP per gradient element. An embedding bag adds each gathered row into its bag
+(1 FLOP per gathered element, +1 for per-sample weights), and divides per output element in mean
+mode. Dropout costs 2 FLOPs per element (scaling the mask and the product), as the CPU path
+(bernoulli_, div_, mul) runs them, so that the fused CUDA native_dropout costs the same; its
+backward is 1 (the product with the scaled mask). Losses: nll_loss 1 per target (the weighted sum), mse / huber / smooth_l1 3 per
 element (difference, square or branch, sum), binary cross-entropy 4 per element; the backward
 of each costs 2 per element of the input gradient.
 """
@@ -37,7 +40,34 @@ def embedding_backward_cost(grad_out: torch.Tensor, indices: torch.Tensor, *args
     return _cost(grad_out.numel(), (grad_out, indices), out)
 
 
-@register_cost(aten.scatter_add, aten.index_add, aten.scatter_reduce)
+EMBEDDING_BAG_MEAN = 1
+
+
+@register_cost(aten._embedding_bag, aten._embedding_bag_forward_only)
+def embedding_bag_cost(
+    weight: torch.Tensor, indices: torch.Tensor, offsets: torch.Tensor, scale_grad_by_freq: bool = False,
+    mode: int = 0, sparse: bool = False, per_sample_weights: Any = None, *args: Any, out: Any, **kwargs: Any,
+) -> OpCost:
+    """Bags of rows of weight: [num, D]: each gathered row is added (sum, mean) or compared (max)
+    into its bag, times its per-sample weight if given; mean divides each output element."""
+    dim = weight.shape[-1]
+    gathered = indices.numel() * dim
+    flops = gathered
+    if per_sample_weights is not None:
+        flops += gathered
+    if mode == EMBEDDING_BAG_MEAN:
+        flops += out[0].numel()
+    return _cost(flops, (weight, indices, offsets, per_sample_weights), out)
+
+
+@register_cost(aten._embedding_bag_backward, aten._embedding_bag_dense_backward)
+def embedding_bag_backward_cost(grad: torch.Tensor, indices: torch.Tensor, *args: Any, out: Any, **kwargs: Any) -> OpCost:
+    """Scatter-add of each bag's gradient into the rows it gathered: 1 FLOP per gathered element."""
+    return _cost(indices.numel() * grad.shape[-1], (grad, indices), out)
+
+
+@register_cost(aten.scatter_add, aten.scatter_add_, aten.index_add, aten.index_add_, aten.scatter_reduce,
+               aten.scatter_reduce_)
 def scatter_add_cost(target: Any, *args: Any, out: Any, **kwargs: Any) -> OpCost:
     """One add per source element accumulated into the target."""
     tensors = [a for a in args if isinstance(a, torch.Tensor)]
@@ -45,7 +75,7 @@ def scatter_add_cost(target: Any, *args: Any, out: Any, **kwargs: Any) -> OpCost
     return _cost(source.numel(), (target, *tensors), out)
 
 
-@register_cost(aten.index_put, aten._index_put_impl_)
+@register_cost(aten.index_put, aten.index_put_, aten._index_put_impl_)
 def index_put_cost(
     target: Any, indices: Any, values: torch.Tensor, accumulate: bool = False, *args: Any, out: Any, **kwargs: Any
 ) -> OpCost:
@@ -54,9 +84,12 @@ def index_put_cost(
     return _cost(flops, (target, values), out)
 
 
+DROPOUT_FLOPS_PER_ELEMENT = 2
+
+
 @register_cost(aten.native_dropout)
 def dropout_cost(x: torch.Tensor, p: float, train: Any, *, out: Any) -> OpCost:
-    return _cost(x.numel() if train else 0, (x,), out)
+    return _cost(DROPOUT_FLOPS_PER_ELEMENT * x.numel() if train else 0, (x,), out)
 
 
 @register_cost(aten.native_dropout_backward)

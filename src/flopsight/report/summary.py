@@ -37,11 +37,11 @@ def render_summary(
 
     Example:
         >>> print(render_summary(flopsight.profile(torch.nn.Linear(8, 4), input_shape=(2, 8))))
-        Model:                   Linear
-        Inputs:                  0: float32[2, 8]
+        Model:                  Linear
+        Inputs:                 0: float32[2, 8]
         ...
-        Forward FLOPs:           136 FLOPs
-        Backward FLOPs:          not measured (2 x forward estimate: 272 FLOPs)
+        Forward FLOPs:          136 FLOPs
+        Backward FLOPs:         not measured (2 x forward estimate: 272 FLOPs)
         ...
     """
 
@@ -69,9 +69,8 @@ def render_summary(
     ]
     if forward.masked_flops:
         # Attention is counted in full; say how much of it the mask threw away.
-        rows.append(
-            ("Forward FLOPs, effective", f"{count(forward.effective_flops, 'FLOPs')} ({count(forward.masked_flops, 'FLOPs')} masked out)")
-        )
+        masked = count(forward.masked_flops, "FLOPs")
+        rows.append(("Forward FLOPs, effective", f"{count(forward.effective_flops, 'FLOPs')} ({masked} masked out)"))
     estimate = f"2 x forward estimate: {count(profile.estimated_backward_flops, 'FLOPs')}"
     if profile.backward_measured:
         rows += [
@@ -87,7 +86,7 @@ def render_summary(
     else:
         rows += [
             ("Backward FLOPs", f"not measured ({estimate})"),
-            ("Forward+backward FLOPs", f"{count(forward.flops + profile.estimated_backward_flops, 'FLOPs')} (estimated)"),
+            ("Forward+backward FLOPs", count(forward.flops + profile.estimated_backward_flops, "FLOPs") + " (estimated)"),
         ]
     if recompute.flops or recompute.macs:
         rows += [
@@ -104,7 +103,7 @@ def render_summary(
 
     width = max(len(label) for label, _ in rows) + 2
     lines = [f"{label + ':':<{width}}{value}" for label, value in rows]
-    lines += _conventions(meta.get("conventions"), profile.backward_measured)
+    lines += _conventions(meta.get("conventions"))
     return "\n".join(lines)
 
 
@@ -131,14 +130,11 @@ def _calls(calls: int) -> str:
     return f"{calls} call" if calls == 1 else f"{calls} calls"
 
 
-def _conventions(conventions: Any, backward_measured: bool) -> list[str]:
+def _conventions(conventions: Any) -> list[str]:
     """One line per convention, in the order the profile recorded them."""
     if not conventions:
         return ["Conventions: not recorded in this profile"]
     lines = ["Conventions:"]
     for key, value in dict(conventions).items():
-        # The recorded backward convention describes the method; whether it ran is run data.
-        if key == "backward" and not backward_measured:
-            value = f"{value} when backward=True; not measured in this run"
         lines.append(f"  {key.replace('_', ' ')}: {value}")
     return lines

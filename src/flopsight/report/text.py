@@ -66,12 +66,8 @@ def render_text(
     ]
     if top is not None:
         last = profile.max_depth if depth is None else min(depth, profile.max_depth)
-        sections.append(
-            _titled(
-                "Aggregated per depth",
-                render_top(profile, k=top, depths=range(last + 1), precision=precision, unit=unit, param_unit=param_unit),
-            )
-        )
+        table = render_top(profile, k=top, depths=range(last + 1), precision=precision, unit=unit, param_unit=param_unit)
+        sections.append(_titled("Aggregated per depth", table))
     return "\n\n".join(sections) + "\n"
 
 

@@ -35,7 +35,11 @@ class _Column:
     suffix: str  # written after the value's prefix: "MACs", "FLOPs"
     value: Callable[["ModuleNode"], int]
     total: int
-    description: str  # for the legend
+
+    @property
+    def description(self) -> str:
+        """How the legend names this column's two figures."""
+        return f"{self.label}, % of all {self.label}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,17 +129,15 @@ def _columns(profile: Profile, phase: str) -> tuple[_Column, ...]:
     cost = _cost(phase)
     root = profile.root
     columns = [
-        _Column(f"{prefix}MACs", "MACs", lambda n: cost(n).macs, cost(root).macs, f"{prefix}MACs, % of all {prefix}MACs"),
-        _Column(f"{prefix}FLOPs", "FLOPs", lambda n: cost(n).flops, cost(root).flops, f"{prefix}FLOPs, % of all {prefix}FLOPs"),
+        _Column(f"{prefix}MACs", "MACs", lambda n: cost(n).macs, cost(root).macs),
+        _Column(f"{prefix}FLOPs", "FLOPs", lambda n: cost(n).flops, cost(root).flops),
     ]
     # Beside the forward view, show the measured backward (and any recomputation) so a training
     # step's split is visible without a second report.
     if phase == "forward" and profile.backward_measured:
-        columns.append(_Column("bwd FLOPs", "FLOPs", lambda n: n.backward.flops, root.backward.flops, "bwd FLOPs, % of all bwd FLOPs"))
+        columns.append(_Column("bwd FLOPs", "FLOPs", lambda n: n.backward.flops, root.backward.flops))
     if phase == "forward" and root.recompute.flops:
-        columns.append(
-            _Column("recompute FLOPs", "FLOPs", lambda n: n.recompute.flops, root.recompute.flops, "recompute FLOPs, % of all recompute FLOPs")
-        )
+        columns.append(_Column("recompute FLOPs", "FLOPs", lambda n: n.recompute.flops, root.recompute.flops))
     return tuple(columns)
 
 

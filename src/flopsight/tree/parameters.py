@@ -28,7 +28,7 @@ def count_parameters(model: nn.Module) -> ParameterCounts:
     for name, param in model.named_parameters(remove_duplicate=False):
         key = id(param)
         if key in canonical:
-            if canonical[key] != name:
+            if not _same_owner(model, name, canonical[key]):  # a shared module is not a tie
                 counts.tied.append((name, canonical[key]))
             continue
         canonical[key] = name
@@ -43,3 +43,10 @@ def count_parameters(model: nn.Module) -> ParameterCounts:
         owner = name.rpartition(".")[0]
         counts.buffers[owner] = counts.buffers.get(owner, 0) + buffer.numel()
     return counts
+
+
+def _same_owner(model: nn.Module, name: str, other: str) -> bool:
+    """Whether two parameter names reach the parameter through one module object."""
+    owner, _, attribute = name.rpartition(".")
+    other_owner, _, other_attribute = other.rpartition(".")
+    return attribute == other_attribute and model.get_submodule(owner) is model.get_submodule(other_owner)

@@ -111,20 +111,23 @@ class Profile:
                     acc.masked_flops += t.masked_flops
         return dict(sorted(totals.items(), key=lambda item: -item[1].flops))
 
-    def top(self, depth: int, k: int = 3, by: str = "flops") -> list[tuple[str, int, Cost, int]]:
+    def top(
+        self, depth: int, k: int = 3, by: str = "flops", phase: Phase | str = Phase.FORWARD
+    ) -> list[tuple[str, int, Cost, int]]:
         """DeepSpeed's aggregated view: modules at ``depth`` grouped by type, the k largest.
 
-        Returns (type name, module count, summed forward cost, summed params) tuples, sorted by
-        ``by`` ("flops", "macs" or "params").
+        Returns (type name, module count, summed cost of ``phase``, summed params) tuples,
+        sorted by ``by`` ("flops", "macs" or "params").
         """
         if by not in ("flops", "macs", "params"):
             raise InputError(f"top(by={by!r}): choose 'flops', 'macs' or 'params'")
+        chosen = Phase(phase)
         groups: dict[str, tuple[int, Cost, int]] = {}
         for node in self.modules():
             if node.depth != depth:
                 continue
             count, cost, params = groups.get(node.type, (0, Cost(), 0))
-            groups[node.type] = (count + 1, cost + node.forward, params + node.params)
+            groups[node.type] = (count + 1, cost + node.costs.get(chosen, Cost()), params + node.params)
         rows = [(name, count, cost, params) for name, (count, cost, params) in groups.items()]
         key = {"flops": lambda r: r[2].flops, "macs": lambda r: r[2].macs, "params": lambda r: r[3]}[by]
         return sorted(rows, key=key, reverse=True)[:k]

@@ -1,0 +1,143 @@
+"""Where a model's config comes from: a bundled name, a config.json, a model folder, a Hub id.
+
+Nothing here builds a model. ``resolve_source`` turns the MODEL argument into a ``ModelSource``
+holding the config as a plain dict; ``make_config`` turns that into a transformers config.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .catalog import bundled_model, close_matches
+from .errors import ModelSourceError
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSource:
+    """The config of the model to profile and where it was read from.
+
+    ``kind`` is "bundled", "file", "folder" or "hub"; ``checkpoint`` names the published
+    checkpoint a bundled config describes (empty otherwise).
+    """
+
+    spec: str
+    kind: str
+    config: dict[str, Any]
+    checkpoint: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def describe(self) -> dict[str, Any]:
+        """What the JSON report says about the model's origin."""
+        described = {"model": self.spec, "kind": self.kind, "model_type": self.config.get("model_type", "")}
+        if self.checkpoint:
+            described["checkpoint"] = self.checkpoint
+        architectures = self.config.get("architectures") or []
+        if architectures:
+            described["architecture"] = architectures[0]
+        return described
+
+
+def resolve_source(spec: str, *, trust_remote_code: bool = False) -> ModelSource:
+    """Find the config MODEL names: a bundled name first, then a local path, then a Hub id.
+
+    Raises:
+        ModelSourceError: nothing by that name, or a config that is not valid JSON.
+    """
+    bundled = bundled_model(spec)
+    if bundled is not None:
+        return ModelSource(spec=bundled.name, kind="bundled", config=dict(bundled.config), checkpoint=bundled.checkpoint)
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        config_file = path / "config.json"
+        if not config_file.is_file():
+            raise ModelSourceError(f"{spec}: folder has no config.json")
+        return ModelSource(spec=spec, kind="folder", config=_read_config_file(config_file))
+    if path.is_file():
+        return ModelSource(spec=spec, kind="file", config=_read_config_file(path))
+    if _looks_like_path(spec):
+        raise ModelSourceError(f"{spec}: no such file or folder")
+    if _looks_like_hub_id(spec):
+        return _from_hub(spec, trust_remote_code=trust_remote_code)
+    raise ModelSourceError(_unknown_name_message(spec))
+
+
+def _read_config_file(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ModelSourceError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ModelSourceError(f"{path}: cannot read ({exc})") from None
+    if not isinstance(data, dict):
+        raise ModelSourceError(f"{path}: a config.json holds a JSON object, found {type(data).__name__}")
+    data.pop("_flopsight", None)
+    if "model_type" not in data:
+        raise ModelSourceError(f"{path}: config has no \"model_type\" key, so the architecture is unknown")
+    return data
+
+
+def _looks_like_path(spec: str) -> bool:
+    return spec.endswith(".json") or spec.startswith((".", "/", "~")) or os.sep in spec and spec.count("/") > 1
+
+
+def _looks_like_hub_id(spec: str) -> bool:
+    parts = spec.split("/")
+    return len(parts) == 2 and all(parts) and " " not in spec
+
+
+def _unknown_name_message(spec: str) -> str:
+    close = close_matches(spec)
+    hint = f"; did you mean {', '.join(close)}?" if close else "; run `flopsight models` for the bundled names"
+    return f"unknown model {spec!r}: not a bundled name, a file or a folder{hint}"
+
+
+def _from_hub(spec: str, *, trust_remote_code: bool) -> ModelSource:
+    """Read a Hub id's config with AutoConfig (config only, never weights)."""
+    try:
+        from transformers import AutoConfig
+    except ImportError:
+        raise ModelSourceError(f"{spec}: reading a Hub config needs transformers: pip install 'flopsight[hf]'") from None
+    try:
+        config = AutoConfig.from_pretrained(spec, trust_remote_code=trust_remote_code)
+    except ValueError as exc:
+        if "trust_remote_code" in str(exc) and not trust_remote_code:
+            raise ModelSourceError(f"{spec}: its config runs code from the Hub; pass --trust-remote-code if you trust it") from None
+        raise ModelSourceError(f"{spec}: {_first_line(exc)}") from None
+    except (OSError, KeyError) as exc:
+        close = close_matches(spec.split("/")[-1])
+        hint = f" (bundled: {', '.join(close)})" if close else ""
+        raise ModelSourceError(f"{spec}: cannot read its config from the Hub, offline or not found{hint}: {_first_line(exc)}") from None
+    data = config.to_dict()
+    return ModelSource(spec=spec, kind="hub", config=data, checkpoint=spec, extra={"trust_remote_code": trust_remote_code})
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def make_config(source: ModelSource) -> Any:
+    """The transformers config object of ``source``.
+
+    Raises:
+        ModelSourceError: transformers is missing, or does not know or cannot read this config.
+    """
+    try:
+        from transformers import CONFIG_MAPPING
+    except ImportError:
+        raise ModelSourceError("profiling a Hugging Face model needs transformers: pip install 'flopsight[hf]'") from None
+    model_type = source.config.get("model_type")
+    if model_type not in CONFIG_MAPPING:
+        if source.extra.get("trust_remote_code"):
+            from transformers import AutoConfig
+
+            return AutoConfig.from_pretrained(source.spec, trust_remote_code=True)
+        raise ModelSourceError(f"{source.spec}: model_type {model_type!r} is not known to the installed transformers")
+    try:
+        return CONFIG_MAPPING[model_type].from_dict(dict(source.config))
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise ModelSourceError(f"{source.spec}: invalid {model_type} config: {_first_line(exc)}") from None

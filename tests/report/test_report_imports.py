@@ -1,0 +1,44 @@
+"""Nothing under report/ imports torch, so a Profile read from JSON renders like a measured one."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import flopsight.report
+
+REPORT = Path(flopsight.report.__file__).parent
+# Runtime imports of these would pull torch in (tree.build, capture.run); types only.
+TYPE_ONLY = ("flopsight.tree", "flopsight.capture", "flopsight.costs", "flopsight.api")
+
+
+def runtime_imports(tree: ast.Module) -> list[str]:
+    """Modules imported outside ``if TYPE_CHECKING:`` blocks, relative ones made absolute."""
+    names: list[str] = []
+
+    def visit(nodes: list[ast.stmt]) -> None:
+        for node in nodes:
+            if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING":
+                visit(node.orelse)
+                continue
+            if isinstance(node, ast.Import):
+                names.extend(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                base = "flopsight." + (node.module or "") if node.level == 2 else node.module or ""
+                if node.level == 1:
+                    base = "flopsight.report." + (node.module or "")
+                names.append(base)
+            for child in ("body", "orelse", "finalbody", "handlers"):
+                visit([n for n in getattr(node, child, []) if isinstance(n, ast.stmt)])
+
+    visit(tree.body)
+    return names
+
+
+def test_report_modules_import_neither_torch_nor_the_engine() -> None:
+    files = sorted(REPORT.glob("*.py"))
+    assert {f.name for f in files} >= {"units.py", "summary.py", "tree.py", "topk.py", "text.py"}
+    for file in files:
+        for name in runtime_imports(ast.parse(file.read_text(encoding="utf-8"))):
+            assert not name.startswith("torch"), (file.name, name)
+            assert not name.startswith(TYPE_ONLY), (file.name, name)
