@@ -2,164 +2,42 @@
 
 The parent process runs each tool in its own fresh child (``--tool ...``), so that peak RSS
 is the tool's own: each child builds the model on meta once, reads its baseline RSS, runs one
-warm-up and N timed profiles, and reports the median wall time, its peak RSS and the totals
-it counted. A third child (``--tool none``) runs the bare forward for the time without any
-tool and counts the aten ops the forward dispatches, for the per-op overhead.
+warm-up and N timed profiles, and reports wall and CPU times, its peak RSS and the totals it
+counted. A third child (``--tool none``) times the bare forward, as torch runs it on meta and
+with SDPA fused as flopsight runs it, and counts the aten ops of each, for the per-op overhead.
+Rounds interleave the tools; the table shows medians pooled over rounds.
 
     python bench/bench_llama_meta.py                       # the full 32-layer, 2048-token case
     python bench/bench_llama_meta.py --layers 4 --repeats 3
+    python bench/bench_llama_meta.py --breakdown           # flopsight's stages vs torch's costs
     python bench/bench_llama_meta.py --tool flopsight --cprofile 25   # hot path of one run
 
-The model is written here in pure PyTorch, shaped like HF's LlamaForCausalLM (RMSNorm as
-pow/mean/rsqrt/mul, rotary embeddings with rotate_half, SwiGLU MLP, causal SDPA, an untied
-lm_head), so the bench needs no transformers.
+The model (llama_model.py, beside this file) is plain PyTorch shaped like HF's
+LlamaForCausalLM, so the bench needs no transformers. Results: docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
-import math
 import platform
 import resource
 import statistics
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import nn
+
+from llama_model import build  # bench/ is on sys.path when this file runs as a script
 
 RESULT_MARKER = "BENCH_RESULT "
 TOOLS = ("flopsight", "flopcounter", "none")
 TIME_KEYS = ("times_s", "cpu_times_s", "fused_times_s", "fused_cpu_times_s")
-
-
-@dataclass(frozen=True)
-class LlamaConfig:
-    hidden: int = 4096
-    layers: int = 32
-    intermediate: int = 11008
-    heads: int = 32
-    vocab: int = 32000
-    rope_theta: float = 10000.0
-    eps: float = 1e-5
-
-
-class RMSNorm(nn.Module):
-    """HF LlamaRMSNorm: in float32, x * rsqrt(mean(x^2) + eps), then scale in the input dtype."""
-
-    def __init__(self, hidden: int, eps: float) -> None:
-        super().__init__()
-        self.weight = nn.Parameter(torch.ones(hidden))
-        self.eps = eps
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        dtype = x.dtype
-        x = x.to(torch.float32)
-        variance = x.pow(2).mean(-1, keepdim=True)
-        x = x * torch.rsqrt(variance + self.eps)
-        return self.weight * x.to(dtype)
-
-
-class RotaryEmbedding(nn.Module):
-    """HF LlamaRotaryEmbedding: cos/sin of position x inverse frequency, computed per forward."""
-
-    def __init__(self, head_dim: int, theta: float) -> None:
-        super().__init__()
-        inv_freq = 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.int64).float() / head_dim))
-        self.register_buffer("inv_freq", inv_freq, persistent=False)
-
-    def forward(self, x: torch.Tensor, position_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        # inv_freq: [1, D/2, 1] @ positions: [B, 1, S] -> [B, D/2, S] -> [B, S, D/2]
-        inv_freq = self.inv_freq[None, :, None].float().expand(position_ids.shape[0], -1, 1)
-        freqs = (inv_freq @ position_ids[:, None, :].float()).transpose(1, 2)
-        emb = torch.cat((freqs, freqs), dim=-1)
-        return emb.cos().to(x.dtype), emb.sin().to(x.dtype)
-
-
-def rotate_half(x: torch.Tensor) -> torch.Tensor:
-    x1, x2 = x[..., : x.shape[-1] // 2], x[..., x.shape[-1] // 2 :]
-    return torch.cat((-x2, x1), dim=-1)
-
-
-def apply_rotary(q: torch.Tensor, k: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    cos, sin = cos.unsqueeze(1), sin.unsqueeze(1)  # [B, 1, S, D] against [B, H, S, D]
-    return q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
-
-
-class Attention(nn.Module):
-    def __init__(self, config: LlamaConfig) -> None:
-        super().__init__()
-        self.heads = config.heads
-        self.head_dim = config.hidden // config.heads
-        self.q_proj = nn.Linear(config.hidden, config.hidden, bias=False)
-        self.k_proj = nn.Linear(config.hidden, config.hidden, bias=False)
-        self.v_proj = nn.Linear(config.hidden, config.hidden, bias=False)
-        self.o_proj = nn.Linear(config.hidden, config.hidden, bias=False)
-
-    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-        batch, seq, _ = x.shape
-        shape = (batch, seq, self.heads, self.head_dim)
-        q = self.q_proj(x).view(shape).transpose(1, 2)
-        k = self.k_proj(x).view(shape).transpose(1, 2)
-        v = self.v_proj(x).view(shape).transpose(1, 2)
-        q, k = apply_rotary(q, k, cos, sin)
-        out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-        return self.o_proj(out.transpose(1, 2).reshape(batch, seq, -1))
-
-
-class MLP(nn.Module):
-    def __init__(self, config: LlamaConfig) -> None:
-        super().__init__()
-        self.gate_proj = nn.Linear(config.hidden, config.intermediate, bias=False)
-        self.up_proj = nn.Linear(config.hidden, config.intermediate, bias=False)
-        self.down_proj = nn.Linear(config.intermediate, config.hidden, bias=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
-
-
-class DecoderLayer(nn.Module):
-    def __init__(self, config: LlamaConfig) -> None:
-        super().__init__()
-        self.input_layernorm = RMSNorm(config.hidden, config.eps)
-        self.self_attn = Attention(config)
-        self.post_attention_layernorm = RMSNorm(config.hidden, config.eps)
-        self.mlp = MLP(config)
-
-    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-        x = x + self.self_attn(self.input_layernorm(x), cos, sin)
-        return x + self.mlp(self.post_attention_layernorm(x))
-
-
-class LlamaForCausalLM(nn.Module):
-    def __init__(self, config: LlamaConfig) -> None:
-        super().__init__()
-        self.embed_tokens = nn.Embedding(config.vocab, config.hidden)
-        self.rotary_emb = RotaryEmbedding(config.hidden // config.heads, config.rope_theta)
-        self.layers = nn.ModuleList(DecoderLayer(config) for _ in range(config.layers))
-        self.norm = RMSNorm(config.hidden, config.eps)
-        self.lm_head = nn.Linear(config.hidden, config.vocab, bias=False)
-
-    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
-        x = self.embed_tokens(input_ids)
-        position_ids = torch.arange(input_ids.shape[1], device=input_ids.device).unsqueeze(0)
-        cos, sin = self.rotary_emb(x, position_ids)
-        for layer in self.layers:
-            x = layer(x, cos, sin)
-        return self.lm_head(self.norm(x))
-
-
-def build(layers: int, seq_len: int, dtype: torch.dtype) -> tuple[nn.Module, torch.Tensor]:
-    with torch.device("meta"):
-        model = LlamaForCausalLM(LlamaConfig(layers=layers)).to(dtype).eval()
-        input_ids = torch.randint(0, LlamaConfig.vocab, (1, seq_len), dtype=torch.int64)
-    return model, input_ids
 
 
 def peak_rss_mib() -> float:
@@ -285,6 +163,110 @@ def profile_hot_path(runner: Callable[[], dict[str, Any]], top: int) -> None:
     stats = pstats.Stats(profiler, stream=sys.stdout)
     stats.sort_stats("tottime").print_stats(top)
     stats.sort_stats("cumulative").print_stats(top)
+    print("flopsight's own functions, by self time:")
+    stats.sort_stats("tottime").print_stats(r"flopsight[/\\](api|capture|costs|tree)", top)
+
+
+def run_breakdown(args: argparse.Namespace) -> None:
+    """Where flopsight's time goes: its stages and torch's own costs, timed in one process,
+    interleaved round by round, as CPU-time medians."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils.flop_counter import FlopCounterMode
+
+    import flopsight
+    from flopsight.capture import capture
+    from flopsight.capture.attention_on_meta import MetaAttentionMode
+    from flopsight.tree import build_profile
+
+    class NullMode(TorchDispatchMode):  # the price of any Python dispatch mode, counting nothing
+        def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+            return func(*args, **(kwargs or {}))
+
+    model, input_ids = build(args.layers, args.seq_len, getattr(torch, args.dtype))
+    captured = capture(model, (input_ids,), {})
+
+    def forward(*make_modes: Callable[[], Any]) -> Callable[[], None]:
+        """The bare forward under fresh modes made by ``make_modes``, outermost first."""
+        def run() -> None:
+            with torch.no_grad(), contextlib.ExitStack() as stack:
+                for make_mode in make_modes:
+                    stack.enter_context(make_mode())
+                model(input_ids)
+        return run
+
+    def run_capture() -> None:
+        with torch.no_grad():
+            capture(model, (input_ids,), {})
+
+    def run_build() -> None:
+        build_profile(model, captured, metadata={})
+
+    def run_profile() -> None:
+        with torch.no_grad():
+            flopsight.profile(model, input_ids)
+
+    stages: dict[str, Callable[[], None]] = {
+        "bare forward, SDPA decomposed by torch on meta": forward(),
+        "bare forward, SDPA as the fused CPU op (flopsight's op stream)": forward(MetaAttentionMode),
+        "  + a do-nothing Python TorchDispatchMode": forward(MetaAttentionMode, NullMode),
+        "flopsight capture (hooks, dispatch mode, formulas, charges)": run_capture,
+        "flopsight build_profile (tree, parameters, sums)": run_build,
+        "flopsight.profile (capture + build_profile + metadata)": run_profile,
+        "FlopCounterMode": forward(lambda: FlopCounterMode(display=False)),
+    }
+    times: dict[str, list[float]] = {name: [] for name in stages}
+    for run in stages.values():
+        run()
+    for _ in range(args.rounds * args.repeats):
+        for name, run in stages.items():
+            gc.collect()
+            start = time.process_time()
+            run()
+            times[name].append(time.process_time() - start)
+    width = max(map(len, stages))
+    for name, values in times.items():
+        print(f"{name:{width}}  {statistics.median(values) * 1e3:8.1f} ms   (min {min(values) * 1e3:.1f})")
+    print_formula_replay(model, input_ids, args.rounds * args.repeats)
+
+
+def print_formula_replay(model: nn.Module, input_ids: torch.Tensor, repeats: int) -> None:
+    """Cost lookup plus formulas for every op of one forward, replayed on the recorded
+    arguments and outputs without running any kernel: the costs/ part of the per-op price."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    from flopsight.capture.attention_on_meta import MetaAttentionMode
+    from flopsight.costs import REGISTRY
+
+    recorded: list[tuple[Any, tuple[Any, ...], dict[str, Any], Any]] = []
+
+    class Recorder(TorchDispatchMode):
+        def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+            out = func(*args, **(kwargs or {}))
+            recorded.append((func, args, {k: v for k, v in (kwargs or {}).items() if k != "out"}, out))
+            return out
+
+    with torch.no_grad(), MetaAttentionMode(), Recorder():
+        model(input_ids)
+
+    def replay() -> int:
+        priced = 0
+        for func, args, kwargs, out in recorded:
+            formula = REGISTRY.resolve(func)
+            if callable(formula):  # True marks a free op, None an unknown one
+                formula(*args, out=out, **kwargs)
+                priced += 1
+        return priced
+
+    priced = replay()
+    times = []
+    for _ in range(repeats):
+        start = time.process_time()
+        replay()
+        times.append(time.process_time() - start)
+    took = statistics.median(times)
+    print(f"cost lookup + formulas replayed, no kernels: {took * 1e3:.1f} ms for {len(recorded):,} ops "
+          f"({priced:,} priced): {took / len(recorded) * 1e6:.1f} us per op, "
+          f"{took / max(priced, 1) * 1e6:.1f} us per priced op")
 
 
 def run_parent(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
@@ -353,10 +335,11 @@ def render(args: argparse.Namespace, results: dict[str, dict[str, Any]]) -> str:
         "",
         f"time ratio flopsight / FlopCounterMode: {ratio:.2f}x wall, {cpu_ratio:.2f}x CPU "
         f"(target <= 1.5x: {'met' if max(ratio, cpu_ratio) <= 1.5 else 'NOT met'})",
+        f"flopsight 2 x MACs == FlopCounterMode total: {'yes' if fs_counted['two_macs'] == fc_flops else 'NO'}",
     ])
 
 
-def markdown_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+def markdown_table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> list[str]:
     """A GitHub table: first column left-aligned, the others right-aligned, padded to fit."""
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
 
@@ -396,6 +379,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tool", choices=TOOLS, help="run one tool in this process (what the parent does per child)")
     parser.add_argument("--cprofile", type=int, default=0, metavar="TOP",
                         help="with --tool: print the TOP functions of one cProfile'd run instead of timing")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="time flopsight's stages against torch's own costs, in this process")
     args = parser.parse_args(argv)
     if min(args.repeats, args.rounds, args.layers, args.seq_len) < 1:
         parser.error("--layers, --seq-len, --repeats and --rounds must be positive")
@@ -406,6 +391,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
+    if args.breakdown:
+        run_breakdown(args)
+        return
     if args.tool:
         run_child(args)
         return

@@ -32,6 +32,7 @@ class CountingMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
         self._label_nodes = label_nodes
         self._node_paths: dict[int, str | None] = {}
         self._resolve = REGISTRY.resolve
+        self._names: dict[Any, str] = {}  # str(OpOverload) costs 2 us; named once per op
 
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
@@ -45,7 +46,7 @@ class CountingMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
         if isinstance(formula, bool):  # known free
             return out
         if formula is None:
-            name = str(func)
+            name = self._name(func)
             self._result.uncounted[name] = self._result.uncounted.get(name, 0) + 1
             return out
         if "out" in kwargs:  # an out= overload: the op's result is that same tensor
@@ -66,7 +67,7 @@ class CountingMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
 
     def _charge(self, path: str, phase: Phase, func: Any, cost: OpCost) -> None:
         per_op = self._result.charges.setdefault((path, phase), {})
-        name = str(func)
+        name = self._name(func)
         totals = per_op.get(name)
         if totals is None:
             totals = per_op[name] = OpTotals()
@@ -76,3 +77,9 @@ class CountingMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
         totals.bytes_read += cost.bytes_read
         totals.bytes_written += cost.bytes_written
         totals.masked_flops += cost.masked_flops
+
+    def _name(self, func: Any) -> str:
+        name = self._names.get(func)
+        if name is None:
+            name = self._names[func] = str(func)
+        return name
