@@ -93,3 +93,17 @@ def test_functional_ops_inside_a_module_are_charged_to_it() -> None:
     # [2, 3, 4] @ [2, 4, 3]: 2*3*3*4 MACs; softmax 5 FLOPs per element of [2, 3, 3].
     assert p.forward.macs == 2 * 3 * 3 * 4
     assert p.forward.flops == 2 * (2 * 3 * 3 * 4) + 5 * (2 * 3 * 3)
+
+
+def test_profiling_does_not_switch_off_fused_fast_paths() -> None:
+    # Per-module hooks would make nn.TransformerEncoderLayer skip its fused kernel; flopsight's
+    # hooks are global, so the layer runs what it runs without a profiler.
+    layer = nn.TransformerEncoderLayer(16, 4, 32, batch_first=True).eval()
+    with torch.no_grad():
+        p = flopsight.profile(layer, torch.randn(2, 5, 16))
+    assert list(p.by_op()) == ["aten._transformer_encoder_layer_fwd.default"]
+    assert p.module("").calls == 1 and p.module("self_attn").calls == 0
+    tokens, e, f = 2 * 5, 16, 32
+    linear_macs = tokens * e * 3 * e + tokens * e * e + 2 * tokens * e * f
+    attention_macs = 2 * 2 * 4 * 5 * 5 * (e // 4)
+    assert p.forward.macs == linear_macs + attention_macs

@@ -1,38 +1,32 @@
-"""Helpers for the per-op formula tests: run one callable under ``flopsight.profile``."""
+"""Fixtures for the per-op formula tests.
+
+``profile_op(fn, *inputs)`` profiles one call of ``fn`` wrapped in a module (op_runner.Call);
+``per_op(profile)`` gives ``{op name: (calls, macs, flops)}`` for one phase, so a test can say
+which aten ops ran and what each cost.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable
 
 import pytest
 import torch
-from torch import nn
 
 import flopsight
+from op_runner import op_table, profile_call
+
+ProfileOp = Callable[..., flopsight.Profile]
+PerOp = Callable[..., dict[str, tuple[int, int, int]]]
 
 
-class Call(nn.Module):
-    """A module whose forward is ``fn(*inputs)``; extra modules ride along as children so their
-    parameters are trainable leaves of the profiled model."""
-
-    def __init__(self, fn: Callable[..., Any], **children: nn.Module) -> None:
-        super().__init__()
-        self.fn = fn
-        for name, child in children.items():
-            self.add_module(name, child)
-
-    def forward(self, *inputs: Any) -> Any:
-        return self.fn(*inputs)
+@pytest.fixture
+def profile_op() -> ProfileOp:
+    return profile_call
 
 
-def profile_call(fn: Callable[..., Any], *inputs: Any, backward: bool = False, **kwargs: Any) -> flopsight.Profile:
-    """Profile one call of ``fn(*inputs)``."""
-    return flopsight.profile(Call(fn), *inputs, backward=backward, **kwargs)
-
-
-def ops(p: flopsight.Profile, phase: str = "forward") -> dict[str, tuple[int, int, int]]:
-    """{op name: (calls, macs, flops)} for one phase, for readable assertions."""
-    return {name: (t.calls, t.macs, t.flops) for name, t in p.by_op(phase).items()}
+@pytest.fixture
+def per_op() -> PerOp:
+    return op_table
 
 
 @pytest.fixture(autouse=True)

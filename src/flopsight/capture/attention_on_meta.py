@@ -3,8 +3,14 @@
 On CPU, ``F.scaled_dot_product_attention`` runs one fused op (priced by the attention
 formula); on meta, PyTorch has no fused choice and decomposes it into a dozen ops with a
 different elementwise count. This function mode, active only for meta runs, sends the call
-to the same fused op PyTorch would pick on CPU, where CPU would pick it (dense 4-d inputs,
-no dropout). Nothing is patched: the mode is pushed for the run and popped in ``finally``.
+to the same fused op PyTorch would pick on CPU, where CPU would pick it: PyTorch's own CPU
+backend choice is asked, on zero-stride CPU stand-ins of the same shapes and dtypes. Nothing is
+patched: the mode is pushed for the run and popped in ``finally``.
+
+Known gap: a function mode is popped while it handles a call, so an SDPA call nested inside
+another overridable Python function (``F.multi_head_attention_forward``) is not redirected and
+runs PyTorch's meta decomposition: its MACs still agree with CPU, its elementwise FLOPs differ
+slightly.
 """
 
 from __future__ import annotations
@@ -36,9 +42,9 @@ def _as_cpu_fused_call(
     tensors = (query, key, value)
     if not all(isinstance(t, torch.Tensor) and t.device.type == "meta" and t.dim() == 4 for t in tensors):
         return None
-    if dropout_p != 0.0 or (is_causal and attn_mask is not None) or query.is_nested:
+    if query.is_nested or (is_causal and attn_mask is not None):
         return None
-    if key.shape[1] != query.shape[1] and not enable_gqa:
+    if not _cpu_picks_flash(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa):
         return None
     if isinstance(attn_mask, torch.Tensor) and attn_mask.dtype == torch.bool:
         # CPU turns a boolean mask into an additive one before the fused kernel does.
@@ -47,3 +53,24 @@ def _as_cpu_fused_call(
         )
     output, _ = _CPU_FLASH(query, key, value, 0.0, is_causal, attn_mask=attn_mask, scale=scale)
     return output  # type: ignore[no-any-return]
+
+
+_CPU_FLASH_BACKEND = 1  # sdp::SDPBackend::flash_attention
+
+
+def _stand_in(tensor: torch.Tensor) -> torch.Tensor:
+    """A CPU tensor with ``tensor``'s shape and dtype over one row of storage (stride 0 elsewhere)."""
+    row = torch.empty(tensor.shape[-1], dtype=tensor.dtype)
+    return row.as_strided(tensor.shape, (0,) * (tensor.dim() - 1) + (1,))
+
+
+def _cpu_picks_flash(
+    query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, attn_mask: Any,
+    dropout_p: float, is_causal: bool, scale: Any, enable_gqa: bool,
+) -> bool:
+    mask = _stand_in(attn_mask) if isinstance(attn_mask, torch.Tensor) else None
+    extra = {"enable_gqa": True} if enable_gqa else {}
+    choice = torch._fused_sdp_choice(
+        _stand_in(query), _stand_in(key), _stand_in(value), mask, dropout_p, is_causal, scale=scale, **extra
+    )
+    return int(choice) == _CPU_FLASH_BACKEND

@@ -25,6 +25,10 @@ class CountingMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
     Forward ops re-run inside backward (activation checkpointing) go to the stack as RECOMPUTE.
     """
 
+    # Higher-order ops (flex_attention) come here whole; one with a formula is priced as one op,
+    # one without runs with the mode popped and is reported as uncounted.
+    supports_higher_order_operators = True
+
     def __init__(self, stack: ModuleStack, result: CaptureResult, *, label_nodes: bool) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self._stack = stack

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 from typing import Any, Callable, Iterator
 
 import torch
@@ -39,7 +40,9 @@ def capture(
     try:
         stack.install()
         mode = CountingMode(stack, result, label_nodes=backward)
-        with _maybe(MetaAttentionMode(), on_meta), mode, torch.enable_grad() if backward else contextlib.nullcontext():
+        with _maybe(MetaAttentionMode(), on_meta), _eager_flex_attention(), mode, (
+            torch.enable_grad() if backward else contextlib.nullcontext()
+        ):
             output = model(*args, **kwargs)
             if backward:
                 _run_backward(model, args, kwargs, output, loss_fn)
@@ -119,3 +122,24 @@ def _maybe(mode: Any, active: bool) -> Iterator[None]:
         return
     with mode:
         yield
+
+
+@contextlib.contextmanager
+def _eager_flex_attention() -> Iterator[None]:
+    """Let eager flex_attention call its op directly for the run, then restore the flag.
+
+    Eager ``flex_attention`` wraps itself in ``torch.compile``, which refuses to trace under a
+    user dispatch mode; its debug flag makes it call the higher-order op directly, which the
+    counting mode prices as one op. Only touched when the module is already imported.
+    """
+    flex = sys.modules.get("torch.nn.attention.flex_attention")
+    flag = "_FLEX_ATTENTION_DISABLE_COMPILE_DEBUG"
+    if flex is None or not hasattr(flex, flag):
+        yield
+        return
+    saved = getattr(flex, flag)
+    setattr(flex, flag, True)
+    try:
+        yield
+    finally:
+        setattr(flex, flag, saved)

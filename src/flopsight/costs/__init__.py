@@ -1,6 +1,9 @@
 """Per-op cost formulas. Importing this package registers every built-in family."""
 
-from . import attention, convolution, free_ops, fused, matmul, normalization, pointwise, reduction, sparse_and_losses  # noqa: F401
+from . import (  # noqa: F401
+    attention, convolution, flex_attention, free_ops, fused, matmul, normalization, pointwise, reduction,
+    sparse_and_losses,
+)
 from .base import FREE, OpCost
 from .registry import REGISTRY, CostRegistry, Formula, mark_free, register_cost, unregister_cost
 

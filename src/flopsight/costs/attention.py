@@ -239,21 +239,25 @@ def sdpa_overrideable_backward_cost(
 def varlen_shapes(
     q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, cu_q: Any, cu_k: Any
 ) -> list[AttentionShape]:
-    """Per-sequence problems of a packed (varlen) batch: q: [total_q, H, D] with cumulative
-    lengths cu_q; one padded problem [B, S, H, D] when no lengths are given or they are on meta."""
-    if isinstance(cu_q, torch.Tensor) and cu_q.device.type != "meta" and q.dim() == 3:
-        heads, dim = q.shape[1], q.shape[2]
+    """Per-sequence problems of a packed (varlen) batch, q: [total_q, H, D] (flash) or
+    [1, total_q, H, D] (efficient attention), with cumulative lengths cu_q and cu_k. Without
+    lengths, one padded problem [B, S, H, D]; packed with lengths on meta (unknown), one sequence
+    of all tokens."""
+    if q.dim() != 3 and not isinstance(cu_q, torch.Tensor):
+        return [bshd_shape(q, k, v)]
+    total_q, heads, dim = q.shape[-3:]
+    total_k = k.shape[-3]
+    if isinstance(cu_q, torch.Tensor) and cu_q.device.type != "meta":
         starts_q = cu_q.tolist()
-        starts_k = cu_k.tolist() if isinstance(cu_k, torch.Tensor) else starts_q
+        known_k = isinstance(cu_k, torch.Tensor) and cu_k.device.type != "meta"
+        starts_k = cu_k.tolist() if known_k else starts_q
         return [
             AttentionShape(heads, sq_end - sq_start, sk_end - sk_start, dim, v.shape[-1])
             for sq_start, sq_end, sk_start, sk_end in zip(
                 starts_q[:-1], starts_q[1:], starts_k[:-1], starts_k[1:]
             )
         ]
-    if q.dim() == 3:  # packed but lengths unknown: price as one sequence of all tokens
-        return [AttentionShape(q.shape[1], q.shape[0], k.shape[0], q.shape[2], v.shape[-1])]
-    return [bshd_shape(q, k, v)]
+    return [AttentionShape(heads, total_q, total_k, dim, v.shape[-1])]
 
 
 def _sum_costs(costs: list[OpCost], inputs: tuple[Any, ...], out: Any) -> OpCost:

@@ -15,7 +15,8 @@ FREE_OP_NAMES = (
     "select", "slice", "narrow", "split", "split_with_sizes", "chunk", "unbind", "diagonal",
     "alias", "detach", "lift_fresh", "view_as_real", "view_as_complex", "movedim", "swapaxes",
     "real", "imag", "conj", "_conj", "_neg_view", "resolve_conj", "resolve_neg", "_unsafe_index",
-    "tensor_split", "unsafe_split", "unsafe_split_with_sizes", "unsafe_chunk", "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "col2im", "im2col",
+    "tensor_split", "unsafe_split", "unsafe_split_with_sizes", "unsafe_chunk", "pixel_shuffle",
+    "pixel_unshuffle", "channel_shuffle", "col2im", "im2col",
     # gradients of views: a zero tensor with the gradient copied into a slice
     "select_backward", "slice_backward", "diagonal_backward", "unfold_backward", "as_strided_backward",
     # copies and moves
@@ -40,7 +41,7 @@ FREE_OP_NAMES = (
     "_fused_dropout",
     # bookkeeping, integer and boolean logic
     "_local_scalar_dense", "item", "is_nonzero", "equal", "allclose", "_assert_async",
-    "_assert_tensor_metadata", "_linalg_check_errors", "sym_size", "sym_numel", "sym_stride", "sym_storage_offset",
+    "_assert_tensor_metadata", "_linalg_check_errors", "_fused_sdp_choice", "sym_size", "sym_numel", "sym_stride", "sym_storage_offset",
     "logical_and", "logical_or", "logical_not", "logical_xor", "bitwise_and", "bitwise_or",
     "bitwise_not", "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift", "any", "all",
     "count_nonzero", "histc", "bincount", "_has_compatible_shallow_copy_type", "_nested_tensor_from_mask",

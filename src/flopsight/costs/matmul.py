@@ -6,7 +6,7 @@ from typing import Any, Sequence
 
 import torch
 
-from .base import OpCost, matmul_cost
+from .base import OpCost, matmul_cost, prod
 from .registry import register_cost
 
 aten = torch.ops.aten
@@ -106,8 +106,6 @@ def scaled_mm_cost(a: torch.Tensor, b: torch.Tensor, *args: Any, out: Any, **kwa
     m, k = a.shape
     n = b.shape[-1]
     return matmul_cost(macs=matmul_macs(m, n, k), inputs=(a, b), out=out)
-
-
 
 
 @register_cost(aten._trilinear)

@@ -3,10 +3,13 @@
 Per element of the input:
     normalize with computed statistics: 4 (mean, subtract, variance, scale by 1/std)
     normalize with stored statistics (batch norm in eval): 2 (subtract, scale)
-    RMS normalize: 3 (square, mean, scale by 1/rms)
+    RMS normalize: 3 (square, mean, scale by 1/rms), plus 2 per normalized row (add eps, rsqrt)
     affine weight: +1, bias: +1
-    backward: input gradient 8 (RMS: 6), weight gradient 2, bias gradient 1
+    backward: input gradient 8, weight gradient 2, bias gradient 1
+    RMS backward: input gradient 8 (+1 with a weight) plus 3 per row, weight gradient 2
     softmax, log_softmax: 5 (max, subtract, exp, sum, divide or log); backward: 3
+The fused RMS norm ops (CUDA) are priced as the ops the composite ``rms_norm`` runs on CPU and
+meta (pow, mean, add, rsqrt, mul [, mul]) and their autograd, so every device agrees.
 """
 
 from __future__ import annotations
@@ -23,9 +26,11 @@ aten = torch.ops.aten
 NORMALIZE = 4
 NORMALIZE_WITH_STORED_STATS = 2
 RMS_NORMALIZE = 3
+RMS_PER_ROW = 2
 AFFINE_TERM = 1
 INPUT_GRAD = 8
-RMS_INPUT_GRAD = 6
+RMS_INPUT_GRAD = 8
+RMS_INPUT_GRAD_PER_ROW = 3
 WEIGHT_GRAD = 2
 BIAS_GRAD = 1
 SOFTMAX = 5
@@ -61,7 +66,8 @@ def group_norm_cost(x: torch.Tensor, weight: Any, bias: Any, *args: Any, out: An
     return _cost(norm_forward_flops(x.numel(), NORMALIZE, weight, bias), (x, weight, bias), out)
 
 
-@register_cost(aten.native_batch_norm, aten._native_batch_norm_legit, aten.cudnn_batch_norm, aten.miopen_batch_norm)
+@register_cost(aten.native_batch_norm, aten._native_batch_norm_legit, aten._native_batch_norm_legit_functional,
+               aten.cudnn_batch_norm, aten.miopen_batch_norm)
 def batch_norm_cost(
     x: torch.Tensor, weight: Any, bias: Any, running_mean: Any, running_var: Any = None,
     training: bool = True, *args: Any, out: Any, **kwargs: Any,
@@ -78,9 +84,33 @@ def batch_norm_eval_cost(x: torch.Tensor, weight: Any, bias: Any, *args: Any, ou
     return _cost(norm_forward_flops(x.numel(), NORMALIZE_WITH_STORED_STATS, weight, bias), (x, weight, bias), out)
 
 
+@register_cost(aten._batch_norm_with_update, aten._batch_norm_with_update_functional)
+def batch_norm_with_update_cost(x: torch.Tensor, weight: Any, bias: Any, *args: Any, out: Any, **kwargs: Any) -> OpCost:
+    return _cost(norm_forward_flops(x.numel(), NORMALIZE, weight, bias), (x, weight, bias), out)
+
+
+@register_cost(aten._batch_norm_no_update)
+def batch_norm_no_update_cost(
+    x: torch.Tensor, weight: Any, bias: Any, running_mean: Any, *args: Any, out: Any, **kwargs: Any
+) -> OpCost:
+    """Normalizes with the running statistics when there are any, else with the batch's own."""
+    per_element = NORMALIZE_WITH_STORED_STATS if running_mean is not None else NORMALIZE
+    return _cost(norm_forward_flops(x.numel(), per_element, weight, bias), (x, weight, bias), out)
+
+
+def _rows(x: torch.Tensor, normalized_shape: Sequence[int]) -> int:
+    """Number of independently normalized rows: elements / prod(normalized_shape)."""
+    per_row = 1
+    for size in normalized_shape:
+        per_row *= int(size)
+    return x.numel() // per_row if per_row else 0
+
+
 @register_cost(aten._fused_rms_norm)
 def rms_norm_cost(x: torch.Tensor, normalized_shape: Any, weight: Any = None, *args: Any, out: Any, **kwargs: Any) -> OpCost:
-    return _cost(norm_forward_flops(x.numel(), RMS_NORMALIZE, weight, None), (x, weight), out)
+    flops = norm_forward_flops(x.numel(), RMS_NORMALIZE, weight, None)
+    flops += RMS_PER_ROW * _rows(x, normalized_shape)
+    return _cost(flops, (x, weight), out)
 
 
 @register_cost(aten.native_layer_norm_backward)
@@ -101,11 +131,13 @@ def group_norm_backward_cost(
     return _cost(flops, (grad_out, x, weight), out)
 
 
-@register_cost(aten.native_batch_norm_backward)
+@register_cost(aten.native_batch_norm_backward, aten.batch_norm_backward)
 def batch_norm_backward_cost(
     grad_out: torch.Tensor, x: torch.Tensor, weight: Any, *args: Any, out: Any, **kwargs: Any
 ) -> OpCost:
-    mask = args[-1] if args and isinstance(args[-1], (list, tuple)) else (True, True, True)
+    # output_mask is the last list argument (batch_norm_backward has a reserve tensor after it).
+    masks = [a for a in args if isinstance(a, (list, tuple))]
+    mask = masks[-1] if masks else kwargs.get("output_mask", (True, True, True))
     flops = norm_backward_flops(x.numel(), INPUT_GRAD, mask, weight is not None)
     return _cost(flops, (grad_out, x, weight), out)
 
@@ -123,7 +155,10 @@ def rms_norm_backward_cost(
     grad_out: torch.Tensor, x: torch.Tensor, normalized_shape: Any, rstd: Any, weight: Any,
     output_mask: Sequence[bool], *, out: Any,
 ) -> OpCost:
-    flops = norm_backward_flops(x.numel(), RMS_INPUT_GRAD, output_mask, weight is not None)
+    input_grad = RMS_INPUT_GRAD + (AFFINE_TERM if weight is not None else 0)
+    flops = norm_backward_flops(x.numel(), input_grad, output_mask, weight is not None)
+    if output_mask[0]:
+        flops += RMS_INPUT_GRAD_PER_ROW * _rows(x, normalized_shape)
     return _cost(flops, (grad_out, x, weight), out)
 
 

@@ -143,7 +143,6 @@ for _name, _taps in INTERPOLATION_TAPS.items():
         register_cost(_backward)(make_interpolation_backward_formula(_taps))
 
 
-
 NEAREST_BACKWARD = tuple(
     getattr(aten, name)
     for name in (f"{kind}{d}d_backward" for kind in ("upsample_nearest", "_upsample_nearest_exact") for d in (1, 2, 3))
@@ -171,5 +170,7 @@ def cdist_cost(x1: torch.Tensor, x2: torch.Tensor, p: float, *args: Any, out: An
 
 
 @register_cost(aten._cdist_backward)
-def cdist_backward_cost(grad: torch.Tensor, x1: torch.Tensor, x2: torch.Tensor, *args: Any, out: Any, **kwargs: Any) -> OpCost:
+def cdist_backward_cost(
+    grad: torch.Tensor, x1: torch.Tensor, x2: torch.Tensor, *args: Any, out: Any, **kwargs: Any
+) -> OpCost:
     return _cost(CDIST_BACKWARD_PER_FEATURE * grad.numel() * x1.shape[-1], (grad, x1, x2), out)

@@ -5,9 +5,9 @@ scatter-add, 1 FLOP per gradient element. An embedding bag adds each gathered ro
 (1 FLOP per gathered element, +1 for per-sample weights), and divides per output element in mean
 mode. Dropout costs 2 FLOPs per element (scaling the mask and the product), as the CPU path
 (bernoulli_, div_, mul) runs them, so that the fused CUDA native_dropout costs the same; its
-backward is 1 (the product with the scaled mask). Losses: nll_loss 1 per target (the weighted sum), mse / huber / smooth_l1 3 per
-element (difference, square or branch, sum), binary cross-entropy 4 per element; the backward
-of each costs 2 per element of the input gradient.
+backward is 1 (the product with the scaled mask). Losses: nll_loss 1 per target (the weighted
+sum), mse / huber / smooth_l1 3 per element (difference, square or branch, sum), binary
+cross-entropy 4 per element; the backward of each costs 2 per element of the input gradient.
 """
 
 from __future__ import annotations
@@ -60,10 +60,39 @@ def embedding_bag_cost(
     return _cost(flops, (weight, indices, offsets, per_sample_weights), out)
 
 
-@register_cost(aten._embedding_bag_backward, aten._embedding_bag_dense_backward)
-def embedding_bag_backward_cost(grad: torch.Tensor, indices: torch.Tensor, *args: Any, out: Any, **kwargs: Any) -> OpCost:
-    """Scatter-add of each bag's gradient into the rows it gathered: 1 FLOP per gathered element."""
-    return _cost(indices.numel() * grad.shape[-1], (grad, indices), out)
+EMBEDDING_BAG_MAX = 2
+
+
+def embedding_bag_backward_flops(
+    grad: torch.Tensor, indices: torch.Tensor, mode: int, per_sample_weights: Any
+) -> int:
+    """Each bag's gradient goes back into the rows it gathered: 1 add per gathered element (sum,
+    mean), + 1 divide per bag element (mean), + 1 multiply per gathered element (per-sample
+    weights); max mode sends each element to its one argmax row."""
+    if mode == EMBEDDING_BAG_MAX:
+        return grad.numel()
+    gathered = indices.numel() * grad.shape[-1]
+    flops = gathered + (grad.numel() if mode == EMBEDDING_BAG_MEAN else 0)
+    return flops + (gathered if per_sample_weights is not None else 0)
+
+
+@register_cost(aten._embedding_bag_backward)
+def embedding_bag_backward_cost(
+    grad: torch.Tensor, indices: torch.Tensor, offsets: Any, offset2bag: Any, bag_size: Any,
+    maximum_indices: Any, num_weights: int, scale_grad_by_freq: bool, mode: int, sparse: bool,
+    per_sample_weights: Any,
+    *args: Any, out: Any, **kwargs: Any,
+) -> OpCost:
+    return _cost(embedding_bag_backward_flops(grad, indices, mode, per_sample_weights), (grad, indices), out)
+
+
+@register_cost(aten._embedding_bag_dense_backward)
+def embedding_bag_dense_backward_cost(
+    grad: torch.Tensor, indices: torch.Tensor, offset2bag: Any, bag_size: Any, maximum_indices: Any,
+    num_weights: int, scale_grad_by_freq: bool, mode: int, per_sample_weights: Any,
+    *args: Any, out: Any, **kwargs: Any,
+) -> OpCost:
+    return _cost(embedding_bag_backward_flops(grad, indices, mode, per_sample_weights), (grad, indices), out)
 
 
 @register_cost(aten.scatter_add, aten.scatter_add_, aten.index_add, aten.index_add_, aten.scatter_reduce,

@@ -43,7 +43,7 @@ def task_class(config: Any) -> type[nn.Module]:
         auto = getattr(transformers, auto_name)
         mapping = getattr(auto, "_model_mapping", None)
         try:
-            return mapping[type(config)]  # type: ignore[no-any-return]
+            return mapping[type(config)]  # type: ignore[no-any-return,index]
         except (KeyError, TypeError):
             continue
     raise ModelSourceError(f"no transformers model class builds a {type(config).__name__}")
@@ -64,47 +64,56 @@ def build_model(config: Any, *, device: str = "meta", dtype: str | torch.dtype =
     _check_device(device)
     cls = task_class(config)
     options: dict[str, Any] = {"dtype": torch_dtype}
-    if _is_moe(config) and device == "meta":
-        options["experts_implementation"] = "batched_mm"
-    with _quiet_transformers():
-        model = _instantiate(cls, config, device, options)
+    if _is_moe(config):
+        # meta: every (token, expert) pair as one batched product, independent of routing values;
+        # elsewhere: one loop per expert over its tokens (grouped_mm has no cost formula yet).
+        options["experts_implementation"] = "batched_mm" if device == "meta" else "eager"
+    model = _instantiate(cls, config, device, options)
     model.eval()
     return model
 
 
 def _instantiate(cls: type[nn.Module], config: Any, device: str, options: dict[str, Any]) -> nn.Module:
-    from_config = getattr(cls, "_from_config", None)
-    attempts = [{**options, "attn_implementation": "sdpa"}, options]
-    last: Exception | None = None
-    for kwargs in attempts:
-        try:
-            with torch.device("meta"):
-                # from_config writes the implementation choices into the config: give it a copy
-                trial = copy.deepcopy(config)
-                model = from_config(trial, **kwargs) if from_config else cls(trial)
-            break
-        except (ValueError, ImportError) as exc:  # no SDPA support: build with the default attention
-            last = exc
-    else:
-        raise ModelSourceError(f"cannot build {cls.__name__}: {str(last).splitlines()[0] if last else ''}")
-    if device != "meta":
-        _check_memory(model, device)
-        model = model.to_empty(device=device)
-        _init_buffers(model, config, device)
+    model = _construct(cls, config, options, device="meta")
+    if device == "meta":
+        return model
+    _check_memory(model, device)
+    del model
+    model = _construct(cls, config, options, device=device)
+    tie_weights = getattr(model, "tie_weights", None)
+    if tie_weights is not None:  # no_init_weights skips init_weights, which also ties
+        tie_weights()
     return model
 
 
-def _init_buffers(model: nn.Module, config: Any, device: str) -> None:
-    """Recompute non-persistent buffers (rotary frequencies, position ids) lost by ``to_empty``."""
-    for module in model.modules():
-        if hasattr(module, "rope_init_fn") and hasattr(module, "inv_freq"):
-            inv_freq, _ = module.rope_init_fn(module.config, torch.device(device))
-            module.inv_freq = inv_freq
-            if hasattr(module, "original_inv_freq"):
-                module.original_inv_freq = inv_freq
-    for name, buffer in model.named_buffers():
-        if name.endswith("position_ids") and buffer.dtype == torch.long:
-            buffer.copy_(torch.arange(buffer.shape[-1], device=device).expand_as(buffer))
+def _construct(cls: type[nn.Module], config: Any, options: dict[str, Any], *, device: str) -> nn.Module:
+    """``cls`` from ``config`` on ``device``, with SDPA attention if the class supports it.
+
+    Off meta, the weights are allocated but not initialized (transformers' ``no_init_weights``,
+    restored on exit), while buffers computed in ``__init__`` (rotary frequencies, position ids)
+    are computed on the device as usual.
+    """
+    from_config = getattr(cls, "_from_config", None)
+    last: Exception | None = None
+    for kwargs in ({**options, "attn_implementation": "sdpa"}, options):
+        try:
+            with torch.device(device), _without_weight_init(device):
+                # from_config writes the implementation choices into the config: give it a copy
+                trial = copy.deepcopy(config)
+                return from_config(trial, **kwargs) if from_config is not None else cls(trial)
+        except (ValueError, ImportError) as exc:  # no SDPA support: build with the default attention
+            last = exc
+    raise ModelSourceError(f"cannot build {cls.__name__}: {str(last).splitlines()[0] if last else ''}")
+
+
+def _without_weight_init(device: str) -> Any:
+    if device == "meta":
+        return contextlib.nullcontext()
+    try:
+        from transformers import initialization
+    except ImportError:  # transformers 4.x keeps it in modeling_utils
+        from transformers import modeling_utils as initialization  # type: ignore[no-redef]
+    return initialization.no_init_weights()
 
 
 def _is_moe(config: Any) -> bool:
@@ -138,16 +147,3 @@ def _available_ram() -> int:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):
         return 0
-
-
-@contextlib.contextmanager
-def _quiet_transformers() -> Any:
-    """Silence transformers' logging (hints about weights and kernels) while a model is built."""
-    from transformers.utils import logging
-
-    level = logging.get_verbosity()
-    logging.set_verbosity_error()
-    try:
-        yield
-    finally:
-        logging.set_verbosity(level)

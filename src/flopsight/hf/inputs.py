@@ -141,7 +141,8 @@ def _seq_len(config: Any, spec: InputSpec, *, default: int = DEFAULT_SEQ_LEN) ->
 def _learned_positions(config: Any) -> int | None:
     """The position limit of models with a learned position table (GPT-2, BERT, CLIP text)."""
     if getattr(config, "model_type", "") in ("gpt2", "bert", "roberta", "clip_text_model", "siglip_text_model", "vit"):
-        return int(getattr(config, "n_positions", None) or getattr(config, "max_position_embeddings", 0)) or None
+        limit = getattr(config, "n_positions", None) or getattr(config, "max_position_embeddings", None)
+        return int(limit) if limit else None
     return None
 
 
@@ -275,7 +276,7 @@ def llava_next_image_tokens(config: Any, height: int, width: int) -> tuple[int, 
 
     crop = config.vision_config.image_size
     side = crop // config.vision_config.patch_size
-    best_h, best_w = select_best_resolution([height, width], config.image_grid_pinpoints)
+    best_h, best_w = select_best_resolution((height, width), config.image_grid_pinpoints)
     grid_h, grid_w = best_h // crop, best_w // crop
     current_h, current_w = side * grid_h, side * grid_w
     if width / height > current_w / current_h:

@@ -42,7 +42,7 @@ def _is_integral(dtype: torch.dtype) -> bool:
     return dtype == torch.bool or not (dtype.is_floating_point or dtype.is_complex)
 
 
-class RealIntegersMode(TorchDispatchMode):
+class RealIntegersMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
     """Keeps integer and boolean tensors of up to ``max_numel`` elements real on the CPU.
 
     Push it outside ``flopsight.profile`` (which pushes its counting mode inside), so that
@@ -50,7 +50,7 @@ class RealIntegersMode(TorchDispatchMode):
     """
 
     def __init__(self, max_numel: int = 1 << 24) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self.max_numel = max_numel
 
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None) -> Any:
@@ -87,14 +87,15 @@ class RealIntegersMode(TorchDispatchMode):
 
 
 def _devices(args: tuple[Any, ...], kwargs: dict[str, Any]) -> set[torch.device]:
+    """Devices of the tensors among an aten op's arguments (tensors or lists of tensors)."""
     found: set[torch.device] = set()
-
-    def visit(value: Any) -> Any:
+    for value in (*args, *kwargs.values()):
         if isinstance(value, torch.Tensor):
-            found.add(_META if value.device.type == "meta" else value.device)
-        return value
-
-    tree_map(visit, (args, kwargs))
+            found.add(value.device)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                if isinstance(item, torch.Tensor):
+                    found.add(item.device)
     return found
 
 

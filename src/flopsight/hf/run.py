@@ -8,6 +8,7 @@ mode (SDPA priced as the CPU fused kernel), both popped when the call returns or
 from __future__ import annotations
 
 import contextlib
+import inspect
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
@@ -89,6 +90,11 @@ def profile_generation(
     """Profile greedy generation: the prefill of the prompt, then ``new_tokens`` decode steps,
     each reading and extending the KV cache that the steps before it filled.
 
+    The inputs of each step are made as ``model.generate`` makes them: position ids from the
+    model's own ``_prepare_position_ids_for_generation`` (3-d rope for Qwen2-VL), the step's
+    inputs from ``prepare_inputs_for_generation`` (images only in the prefill), logits for the
+    last position only, and the mask, ids and position ids grown by one token per step.
+
     Raises:
         InputSpecError: the model is not a decoder with a KV cache.
         DeviceError: the model cannot run on ``device``.
@@ -97,35 +103,69 @@ def profile_generation(
 
     if new_tokens < 1:
         raise InputSpecError(f"--new-tokens must be at least 1, got {new_tokens}")
-    config = model.config
-    if getattr(config, "is_encoder_decoder", False) or not hasattr(model, "generate") or not _takes_use_cache(model):
+    config: Any = model.config
+    prepare = getattr(model, "prepare_inputs_for_generation", None)
+    if getattr(config, "is_encoder_decoder", False) or prepare is None or not _takes_use_cache(model):
         raise InputSpecError(f"--mode generate needs a decoder-only model with a KV cache; {type(model).__name__} is not one")
-    prompt = dict(inputs.kwargs)
-    prompt_ids = prompt["input_ids"]
-    batch, prompt_len = prompt_ids.shape
-    cache = DynamicCache(config=config)
-    if progress:
-        progress(f"prefill of {prompt_len} tokens")
-    prefill = _profile_step(model, {**prompt, "past_key_values": cache, "use_cache": True}, device=device)
-    prefill.metadata["input_description"] = inputs.describe()
-    result = GenerationProfile(prefill=prefill, prompt_len=prompt_len)
-    mask = prompt["attention_mask"]
-    for step in range(1, new_tokens + 1):
+    accepted = set(inspect.signature(model.forward).parameters)
+    state = dict(inputs.kwargs)
+    ids = state.pop("input_ids")
+    batch, prompt_len = ids.shape
+    state.update(past_key_values=DynamicCache(config=config), use_cache=True)
+    if "logits_to_keep" in accepted:
+        state["logits_to_keep"] = 1
+    with _integer_mode(device):
+        if "position_ids" in accepted and hasattr(model, "_prepare_position_ids_for_generation"):
+            prepare_positions: Any = getattr(model, "_prepare_position_ids_for_generation")
+            state["position_ids"] = prepare_positions(ids, {**state, "input_ids": ids})
+    result: GenerationProfile | None = None
+    for step in range(new_tokens + 1):
         if progress:
-            progress(f"decode step {step}/{new_tokens}")
-        token = torch.full((batch, 1), TEXT_TOKEN_ID, dtype=prompt_ids.dtype, device=prompt_ids.device)
-        mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)
-        kwargs = {"input_ids": token, "attention_mask": mask, "past_key_values": cache, "use_cache": True}
-        decoded = _profile_step(model, kwargs, device=device)
-        decoded.metadata["input_description"] = {"family": inputs.family, "batch_size": batch, "kv_len": prompt_len + step}
-        result.decode.append(decoded)
+            progress(f"prefill of {prompt_len} tokens" if step == 0 else f"decode step {step}/{new_tokens}")
+        with _integer_mode(device):
+            step_inputs = prepare(ids, next_sequence_length=prompt_len if step == 0 else 1,
+                                  is_first_iteration=step == 0, **state)
+        measured = _profile_step(model, step_inputs, device=device)
+        if result is None:
+            measured.metadata["input_description"] = inputs.describe()
+            result = GenerationProfile(prefill=measured, prompt_len=prompt_len)
+        else:
+            measured.metadata["input_description"] = {"family": inputs.family, "batch_size": batch, "kv_len": prompt_len + step}
+            result.decode.append(measured)
+        ids = torch.cat([ids, torch.full((batch, 1), TEXT_TOKEN_ID, dtype=ids.dtype, device=ids.device)], dim=1)
+        _grow_by_one_token(state)
+    assert result is not None
     return result
+
+
+def _grow_by_one_token(state: dict[str, Any]) -> None:
+    """After a step, extend what generate extends (``_update_model_kwargs_for_generation``):
+    the attention mask by a 1, modality types by text (0), token types by the last one, position
+    ids by the next position."""
+    if (mask := state.get("attention_mask")) is not None:
+        state["attention_mask"] = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=-1)
+    if (types := state.get("mm_token_type_ids")) is not None:
+        state["mm_token_type_ids"] = torch.cat([types, types.new_zeros((types.shape[0], 1))], dim=-1)
+    if (token_types := state.get("token_type_ids")) is not None:
+        state["token_type_ids"] = torch.cat([token_types, token_types[:, -1:]], dim=-1)
+    if (positions := state.get("position_ids")) is not None:
+        state["position_ids"] = torch.cat([positions, positions[..., -1:] + 1], dim=-1)
+
+
+@contextlib.contextmanager
+def _integer_mode(device: str) -> Iterator[None]:
+    """Keep integer bookkeeping real outside the profiled call too (on meta)."""
+    if device != "meta":
+        yield
+        return
+    with RealIntegersMode():
+        yield
 
 
 def _profile_step(model: nn.Module, kwargs: dict[str, Any], *, device: str, backward: bool = False) -> Profile:
     try:
         with _device_modes(device), torch.no_grad() if not backward else contextlib.nullcontext():
-            return profile(model, kwargs=kwargs, backward=backward)
+            result = profile(model, kwargs=kwargs, backward=backward)
     except FlopsightError:
         raise
     except torch.cuda.OutOfMemoryError:
@@ -135,6 +175,9 @@ def _profile_step(model: nn.Module, kwargs: dict[str, Any], *, device: str, back
         if device == "meta":
             raise DeviceError(f"{type(model).__name__} cannot run on meta ({message}); try --device cpu") from None
         raise DeviceError(f"{type(model).__name__} failed on {device}: {message}") from None
+    # The integer inputs of a meta run are real CPU tensors; the run itself is on meta.
+    result.metadata["device"] = device
+    return result
 
 
 @contextlib.contextmanager

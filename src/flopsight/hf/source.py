@@ -6,11 +6,15 @@ holding the config as a plain dict; ``make_config`` turns that into a transforme
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
+from urllib.parse import urlparse
 
 from .catalog import bundled_model, close_matches
 from .errors import ModelSourceError
@@ -96,23 +100,53 @@ def _unknown_name_message(spec: str) -> str:
 
 
 def _from_hub(spec: str, *, trust_remote_code: bool) -> ModelSource:
-    """Read a Hub id's config with AutoConfig (config only, never weights)."""
+    """Read a Hub id's config with AutoConfig (config only, never weights).
+
+    The local Hugging Face cache is tried first; the network only when the Hub's host answers
+    (a quick connect), so that offline the answer is one line at once rather than retries.
+    """
     try:
         from transformers import AutoConfig
     except ImportError:
         raise ModelSourceError(f"{spec}: reading a Hub config needs transformers: pip install 'flopsight[hf]'") from None
+    host = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co").hostname or "huggingface.co"
+    offline = bool(os.environ.get("HF_HUB_OFFLINE")) or not _reachable(host)
+    close = close_matches(spec.split("/")[-1])
+    hint = f"; bundled: {', '.join(close)}" if close else "; see `flopsight models` for the bundled names"
     try:
-        config = AutoConfig.from_pretrained(spec, trust_remote_code=trust_remote_code)
+        with _quiet_hub():
+            config = AutoConfig.from_pretrained(spec, trust_remote_code=trust_remote_code, local_files_only=offline)
     except ValueError as exc:
         if "trust_remote_code" in str(exc) and not trust_remote_code:
             raise ModelSourceError(f"{spec}: its config runs code from the Hub; pass --trust-remote-code if you trust it") from None
         raise ModelSourceError(f"{spec}: {_first_line(exc)}") from None
     except (OSError, KeyError) as exc:
-        close = close_matches(spec.split("/")[-1])
-        hint = f" (bundled: {', '.join(close)})" if close else ""
-        raise ModelSourceError(f"{spec}: cannot read its config from the Hub, offline or not found{hint}: {_first_line(exc)}") from None
+        if offline:
+            raise ModelSourceError(f"{spec}: not in the local Hugging Face cache and {host} cannot be reached{hint}") from None
+        raise ModelSourceError(f"{spec}: cannot read its config from the Hub: {_first_line(exc)}{hint}") from None
     data = config.to_dict()
     return ModelSource(spec=spec, kind="hub", config=data, checkpoint=spec, extra={"trust_remote_code": trust_remote_code})
+
+
+def _reachable(host: str, timeout: float = 3.0) -> bool:
+    try:
+        with socket.create_connection((host, 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def _quiet_hub() -> Iterator[None]:
+    """Keep huggingface_hub's retry warnings off stderr for one call (level restored after):
+    an error is reported once, as one line."""
+    hub_logger = logging.getLogger("huggingface_hub")
+    level = hub_logger.level
+    hub_logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        hub_logger.setLevel(level)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -130,7 +164,7 @@ def make_config(source: ModelSource) -> Any:
         from transformers import CONFIG_MAPPING
     except ImportError:
         raise ModelSourceError("profiling a Hugging Face model needs transformers: pip install 'flopsight[hf]'") from None
-    model_type = source.config.get("model_type")
+    model_type = str(source.config.get("model_type"))
     if model_type not in CONFIG_MAPPING:
         if source.extra.get("trust_remote_code"):
             from transformers import AutoConfig

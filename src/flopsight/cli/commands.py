@@ -1,0 +1,108 @@
+"""The subcommands: thin over ``flopsight.profile`` and ``flopsight.hf``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from ..errors import InputError
+from ..report import format_params
+from .formats import GenerationReport, RenderOptions, render
+from .output import Progress, check_writable, write_atomically
+
+DEFAULT_NEW_TOKENS = 8
+
+
+def run_models(args: argparse.Namespace) -> str:
+    """The bundled configs as a table (or JSON): name, family, parameters, modality, checkpoint."""
+    from ..hf.catalog import bundled_models
+
+    models = bundled_models().values()
+    if args.format == "json":
+        rows = [{"name": m.name, "family": m.family, "params": m.params, "modality": m.modality,
+                 "checkpoint": m.checkpoint} for m in models]
+        return json.dumps(rows, indent=2) + "\n"
+    table = [("NAME", "FAMILY", "PARAMS", "MODALITY", "CHECKPOINT")]
+    table += [(m.name, m.family, format_params(m.params), m.modality, m.checkpoint) for m in models]
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    lines = ["  ".join(cell.ljust(width) if i != 2 else cell.rjust(width) for i, (cell, width) in enumerate(zip(row, widths))).rstrip()
+             for row in table]
+    return "\n".join(lines) + "\n"
+
+
+def run_example(args: argparse.Namespace) -> str:
+    """Profile the bundled plain-PyTorch example transformer on the CPU."""
+    check_output(args)
+    import flopsight
+    from ..examples import TinyTransformer, example_inputs
+
+    model = TinyTransformer()
+    try:
+        tokens = example_inputs(model, batch_size=args.batch_size, seq_len=args.seq_len or 128)
+    except ValueError as exc:
+        raise InputError(f"--seq-len: {exc}") from None
+    result = flopsight.profile(model, tokens, backward=args.backward)
+    result.metadata["model_source"] = {"model": "example", "kind": "example", "architecture": "flopsight.examples.TinyTransformer"}
+    result.metadata["input_description"] = {
+        "family": "text", "batch_size": args.batch_size, "seq_len": tokens.shape[1],
+        "tensors": {"input_ids": {"shape": list(tokens.shape), "dtype": "int64"}},
+    }
+    return render(result, args.format, RenderOptions(depth=args.depth, top=args.top))
+
+
+def run_profile(args: argparse.Namespace, progress: Progress) -> str:
+    """Build MODEL from its config and profile a forward (and backward) or a generation."""
+    check_output(args)
+    _check_mode_options(args)
+    from .. import hf
+
+    progress(f"reading the config of {args.model}")
+    source = hf.resolve_source(args.model, trust_remote_code=args.trust_remote_code)
+    config = hf.make_config(source)
+    dtype = args.dtype or hf.default_dtype(source)
+    progress(f"building {hf.task_class(config).__name__} on {args.device}")
+    model = hf.build_model(config, device=args.device, dtype=dtype)
+    spec = hf.InputSpec(args.batch_size, args.seq_len, args.image_size, args.num_images)
+    inputs = hf.synthesize_inputs(model, spec, device=args.device)
+    options = RenderOptions(depth=args.depth, top=args.top)
+    described = source.describe()
+    if args.mode == "generate":
+        generation = hf.profile_generation(model, inputs, new_tokens=args.new_tokens or DEFAULT_NEW_TOKENS,
+                                           device=args.device, progress=progress)
+        for step in [generation.prefill, *generation.decode]:
+            _annotate(step.metadata, described, "generate")
+        report = GenerationReport(generation.prefill, generation.decode, generation.summary())
+        progress("rendering")
+        return render(report, args.format, options)
+    progress(f"profiling one forward{' and backward' if args.backward else ''}")
+    result = hf.profile_forward(model, inputs, device=args.device, backward=args.backward)
+    _annotate(result.metadata, described, "forward")
+    progress("rendering")
+    return render(result, args.format, options)
+
+
+def emit(text: str, args: argparse.Namespace, stdout: Any) -> None:
+    """Write the rendered output to -o FILE atomically, or to stdout."""
+    output = getattr(args, "output", None)
+    if output:
+        write_atomically(output, text)
+    else:
+        stdout.write(text)
+
+
+def check_output(args: argparse.Namespace) -> None:
+    if getattr(args, "output", None):
+        check_writable(args.output)
+
+
+def _check_mode_options(args: argparse.Namespace) -> None:
+    if args.mode == "generate" and args.backward:
+        raise InputError("--backward applies to --mode forward, not generate")
+    if args.mode != "generate" and args.new_tokens is not None:
+        raise InputError("--new-tokens applies to --mode generate")
+
+
+def _annotate(metadata: dict[str, Any], source: dict[str, Any], mode: str) -> None:
+    metadata["model_source"] = source
+    metadata["mode"] = mode

@@ -1,0 +1,117 @@
+"""The command line: ``flopsight profile | models | example``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import NoReturn
+
+from ..errors import InputError
+from .formats import FORMATS
+
+
+class UsageError(InputError):
+    """The command line itself is wrong (unknown option, bad value)."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser that raises instead of printing usage and exiting, so the caller
+    reports one line and picks the exit code."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def image_size(text: str) -> tuple[int, int]:
+    """``"336"`` -> (336, 336); ``"336x672"`` -> (336, 672) as height x width."""
+    parts = text.lower().split("x")
+    try:
+        sizes = [int(p) for p in parts]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected H or HxW in pixels, got {text!r}") from None
+    if len(sizes) not in (1, 2) or any(s < 1 for s in sizes):
+        raise argparse.ArgumentTypeError(f"expected H or HxW in positive pixels, got {text!r}")
+    return (sizes[0], sizes[-1])
+
+
+def positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
+def build_parser() -> Parser:
+    parser = Parser(
+        prog="flopsight",
+        description="Parameters, MACs and FLOPs of PyTorch models, counted op by op.",
+        epilog="Examples:\n"
+        "  flopsight example\n"
+        "  flopsight models\n"
+        "  flopsight profile llama-3-8b --seq-len 2048\n"
+        "  flopsight profile qwen2-vl-7b --image-size 448x448 --format json -o qwen.json\n"
+        "  flopsight profile mistral-7b --mode generate --new-tokens 16",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    from .. import __version__
+
+    parser.add_argument("--version", action="version", version=f"flopsight {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+
+    profile = commands.add_parser(
+        "profile", help="profile a Hugging Face model from its config, without weights",
+        description="Build MODEL from its config (no weights; on meta by default) and profile one "
+        "forward, a forward and backward, or a generation on synthesized inputs.",
+    )
+    profile.add_argument("model", metavar="MODEL",
+                         help="a bundled name (see `flopsight models`), a config.json, a model folder, or a Hub id")
+    _add_size_options(profile)
+    profile.add_argument("--image-size", type=image_size, metavar="H[xW]", help="image size in pixels (image models)")
+    profile.add_argument("--num-images", type=positive, metavar="N", help="images per sample (image-text models; default 1)")
+    profile.add_argument("--mode", choices=("forward", "generate"), default="forward",
+                         help="forward: one forward pass; generate: prefill plus --new-tokens decode steps")
+    profile.add_argument("--new-tokens", type=positive, metavar="N", help="decode steps in --mode generate (default 8)")
+    profile.add_argument("--device", choices=("meta", "cpu", "cuda"), default="meta",
+                         help="where to build the model (default meta: no memory, no weights)")
+    profile.add_argument("--dtype", choices=("float32", "bfloat16", "float16"),
+                         help="parameter dtype (default: the checkpoint's)")
+    profile.add_argument("--trust-remote-code", action="store_true",
+                         help="allow a Hub config that runs code from its repository (off by default)")
+    _add_report_options(profile)
+
+    commands.add_parser("models", help="list the bundled model configs",
+                        description="The bundled configs: name, family, parameter count, modality.").add_argument(
+        "--format", choices=("text", "json"), default="text", help="output format (default text)")
+
+    example = commands.add_parser(
+        "example", help="profile a small bundled PyTorch transformer (no extras needed)",
+        description="Profile flopsight's example model, a 6-layer GPT-style transformer in plain PyTorch.",
+    )
+    _add_size_options(example)
+    _add_report_options(example)
+    return parser
+
+
+def _add_size_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--batch-size", type=positive, default=1, metavar="N", help="samples per batch (default 1)")
+    parser.add_argument("--seq-len", type=positive, metavar="N", help="text tokens per sample (default 128)")
+    parser.add_argument("--backward", action="store_true", help="also measure the backward pass")
+
+
+def _add_report_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--depth", type=non_negative, metavar="N", help="deepest module level shown")
+    parser.add_argument("--top", type=positive, metavar="N", help="also show the N largest module types per depth")
+    parser.add_argument("--format", choices=FORMATS, default="text", help="output format (default text)")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")

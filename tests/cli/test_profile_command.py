@@ -1,0 +1,116 @@
+"""``flopsight profile`` in-process on bundled and tiny configs (needs transformers)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("transformers")
+
+import torch  # noqa: E402
+
+import flopsight  # noqa: E402
+from flopsight.cli import main  # noqa: E402
+from flopsight.hf import bundled_model  # noqa: E402
+
+
+def _tiny_llama(tmp_path: Path) -> Path:
+    config = dict(bundled_model("llama-3-8b").config)
+    config.update(hidden_size=64, intermediate_size=128, num_attention_heads=4, num_key_value_heads=2,
+                  num_hidden_layers=2, vocab_size=256)
+    path = tmp_path / "tiny-llama.json"
+    path.write_text(json.dumps(config))
+    return path
+
+
+def test_profile_gpt2_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["profile", "gpt2", "--seq-len", "64", "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    data = json.loads(captured.out)
+    profile = flopsight.Profile.from_dict(data)
+    assert profile.params == 124_439_808
+    meta = data["metadata"]
+    assert meta["model_source"] == {"model": "gpt2", "kind": "bundled", "model_type": "gpt2",
+                                    "checkpoint": "openai-community/gpt2", "architecture": "GPT2LMHeadModel"}
+    assert meta["device"] == "meta" and meta["mode"] == "forward"
+    assert meta["input_description"]["tensors"]["input_ids"]["shape"] == [1, 64]
+
+
+def test_profile_from_a_config_file_with_backward_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _tiny_llama(tmp_path)
+    assert main(["profile", str(path), "--backward", "--batch-size", "2", "--seq-len", "8", "--format", "csv",
+                 "--dtype", "float32"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    root = rows[0]
+    assert root["type"] == "LlamaForCausalLM"
+    assert int(root["backward_flops"]) > int(root["forward_flops"]) > 0
+
+
+def test_profile_an_image_text_model_markdown(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["profile", "qwen2-vl-7b", "--image-size", "224x448", "--num-images", "2", "--seq-len", "16",
+                 "--format", "markdown", "--depth", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "`model.visual`" in out and "`pixel_values` [1024, 1176]" in out  # 2 images x 16 x 32 patches
+
+
+def test_generate_mode_reports_prefill_and_decode(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _tiny_llama(tmp_path)
+    assert main(["profile", str(path), "--mode", "generate", "--new-tokens", "3", "--seq-len", "8",
+                 "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    generation = data["generation"]
+    assert generation["prompt_len"] == 8 and generation["new_tokens"] == 3
+    assert [s["kv_len"] for s in generation["decode_steps"]] == [9, 10, 11]
+    decode = sum(s["flops"] for s in generation["decode_steps"])
+    assert generation["decode_total"]["flops"] == decode
+    assert generation["total"]["flops"] == generation["prefill"]["flops"] + decode
+    assert flopsight.Profile.from_dict(data["prefill"]).forward.flops == generation["prefill"]["flops"]
+    assert main(["profile", str(path), "--mode", "generate", "--new-tokens", "2", "--seq-len", "8"]) == 0
+    text = capsys.readouterr().out
+    assert "prefill" in text and "decode step 2" in text and "total" in text
+    assert main(["profile", str(path), "--mode", "generate", "--new-tokens", "2", "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert int(rows[0]["total_flops"]) == int(rows[0]["prefill_flops"]) + int(rows[0]["decode_flops"])
+
+
+@pytest.mark.parametrize(("argv", "needle"), [
+    (["profile", "gpt2", "--image-size", "224"], "takes no images"),
+    (["profile", "gpt2", "--seq-len", "4096"], "1024 positions"),
+    (["profile", "t5-base", "--mode", "generate"], "decoder-only"),
+])
+def test_inputs_that_do_not_fit_the_model(argv: list[str], needle: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and needle in err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_cuda_without_a_gpu_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["profile", "gpt2", "--device", "cuda"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "CUDA is not available" in err and "--device meta" in err
+
+
+def test_model_that_cannot_run_on_meta_suggests_cpu(monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """A forward that reads a floating value cannot run without weights: one line, try cpu."""
+    import flopsight.hf.run as run_module
+    from transformers import GPT2LMHeadModel
+
+    original = GPT2LMHeadModel.forward
+
+    def reads_a_value(self: GPT2LMHeadModel, *args: object, **kwargs: object) -> object:
+        if float(self.lm_head.weight.sum()) > 0:  # data-dependent Python control flow
+            pass
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(GPT2LMHeadModel, "forward", reads_a_value)
+    assert run_module  # the error is raised by run._profile_step
+    assert main(["profile", "gpt2", "--seq-len", "8"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "cannot run on meta" in err and "--device cpu" in err

@@ -1,0 +1,43 @@
+"""The same model and inputs give the same counts on meta (integers kept real) and on the CPU."""
+
+from __future__ import annotations
+
+import pytest
+
+from flopsight.hf import InputSpec
+
+from hf_tiny import TINY, run, tiny_source
+
+SPECS = {
+    "qwen2-vl-7b": InputSpec(seq_len=8, image_size=(112, 84), num_images=2),
+    "llava-next-8b": InputSpec(seq_len=8, image_size=(336, 500)),
+    "clip-vit-large-patch14-336": InputSpec(batch_size=2, seq_len=16),
+    "vit-base-patch16-224": InputSpec(batch_size=2),
+    "resnet-50": InputSpec(batch_size=2, image_size=(64, 64)),
+}
+# Mixture-of-experts layers run as batched per-(token, expert) products on meta and as one loop
+# per expert on the CPU: the matmul MACs agree, the op lists do not.
+MOE = {"mixtral-8x7b", "deepseek-v2-lite"}
+
+
+def _ops(profile):
+    return {op: (t.calls, t.macs, t.flops, t.masked_flops) for op, t in profile.by_op().items()}
+
+
+def _modules(profile):
+    # Bytes are left out: batch norm's meta kernel returns statistics the CPU kernel leaves empty.
+    return {n.name: (n.calls, n.forward.macs, n.forward.flops, n.forward.masked_flops) for n in profile.modules()}
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_meta_counts_equal_cpu_counts(name: str) -> None:
+    spec = SPECS.get(name, InputSpec(batch_size=2, seq_len=16))
+    on_meta = run(tiny_source(name), spec, device="meta")
+    on_cpu = run(tiny_source(name), spec, device="cpu")
+    assert on_meta.params == on_cpu.params
+    assert on_meta.forward.macs == on_cpu.forward.macs
+    if name not in MOE:
+        assert _ops(on_meta) == _ops(on_cpu)
+        assert on_meta.uncounted_ops == on_cpu.uncounted_ops
+        assert _modules(on_meta) == _modules(on_cpu)
+    assert on_meta.metadata["device"] == "meta" and on_cpu.metadata["device"] == "cpu"
