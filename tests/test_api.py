@@ -186,3 +186,13 @@ def test_docstring_example_is_real() -> None:
     p = flopsight.profile(torch.nn.Linear(8, 4), input_shape=(2, 8))
     # 2 x 8 @ 8 x 4: 64 MACs; FLOPs = 2 x 64 + 8 bias adds.
     assert (p.params, p.forward.macs, p.forward.flops) == (36, 64, 136)
+
+
+# Importing torch._dynamo warns about torch.jit.script_method in torch 2.13.
+@pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated:DeprecationWarning")
+def test_compiled_model_is_profiled_through_its_original_module() -> None:
+    layer = nn.Linear(8, 4)
+    compiled = torch.compile(layer)
+    p = flopsight.profile(compiled, torch.randn(2, 8))
+    assert p.forward.macs == 2 * 8 * 4
+    assert p.metadata["model_type"] == "Linear"

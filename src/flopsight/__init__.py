@@ -4,6 +4,7 @@ from .api import profile
 from .capture import Phase
 from .costs import OpCost, mark_free, register_cost, unregister_cost
 from .errors import FlopsightError, InputError, ModuleNotFound, RegistrationError
+from .report import render_text
 from .tree import Cost, ModuleNode, Profile
 
 __version__ = "0.1.0"
@@ -22,5 +23,6 @@ __all__ = [
     "mark_free",
     "profile",
     "register_cost",
+    "render_text",
     "unregister_cost",
 ]

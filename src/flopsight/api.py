@@ -49,6 +49,11 @@ def profile(
     """
     if not isinstance(model, nn.Module):
         raise InputError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    # A torch.compile'd model is profiled through its original module, eagerly: compiled
+    # graphs do not run under a Python dispatch mode, and the module tree is the original's.
+    original = getattr(model, "_orig_mod", None)
+    if isinstance(original, nn.Module):
+        model = original
     kwargs = dict(kwargs or {})
     if input_shape is not None:
         if args:
