@@ -114,11 +114,14 @@ def _describe(args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[dict[str, A
 
 
 def _device_of(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+    # Parameters first: a meta model may be fed real integer inputs (token ids on the CPU).
+    first = next(iter(model.parameters()), None)
+    if first is not None:
+        return first.device.type
     for value in list(args) + list(kwargs.values()):
         if isinstance(value, torch.Tensor):
             return value.device.type
-    first = next(iter(model.parameters()), None)
-    return first.device.type if first is not None else "cpu"
+    return "cpu"
 
 
 def _dtype_of(model: nn.Module) -> str:

@@ -1,9 +1,12 @@
 """flopsight's exceptions.
 
-    FlopsightError          base of everything flopsight raises on purpose
-    ├── RegistrationError   a formula registered twice, or for something that is not an op
-    ├── InputError          bad arguments to profile(): shapes, loss_fn, ignore_modules
-    └── ModuleNotFound      Profile.module(name) with a name the model does not have
+    FlopsightError              base of everything flopsight raises on purpose
+    ├── RegistrationError       a formula registered twice, or for something that is not an op
+    ├── InputError              bad arguments to profile(): shapes, loss_fn, ignore_modules
+    │   ├── ModelSourceError    (flopsight.hf) no bundled config, file, folder or Hub id
+    │   └── InputSpecError      (flopsight.hf) requested inputs do not fit the model
+    ├── DeviceError             (flopsight.hf) the model cannot run on the chosen device
+    └── ModuleNotFound          Profile.module(name) with a name the model does not have
 """
 
 from __future__ import annotations

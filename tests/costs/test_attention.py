@@ -90,12 +90,14 @@ def _masks(sq: int, sk: int):
     return keep, additive
 
 
-@pytest.mark.parametrize("kind", ["bool", "float"])
+@pytest.mark.parametrize("kind", ["bool", "float", "float-min"])
 @pytest.mark.parametrize("mask_shape", ["2d", "4d-broadcast-heads"])
 def test_explicit_mask(profile_op, per_op, kind, mask_shape) -> None:
     b, h, sq, sk, d = 2, 4, 6, 9, 8
     keep, additive = _masks(sq, sk)
-    mask = keep if kind == "bool" else additive
+    # Hugging Face's additive masks use the dtype's minimum rather than -inf.
+    finfo_min = torch.zeros(sq, sk).masked_fill(~keep, torch.finfo(torch.float32).min)
+    mask = {"bool": keep, "float": additive, "float-min": finfo_min}[kind]
     if mask_shape == "4d-broadcast-heads":
         mask = mask.expand(b, 1, sq, sk).clone()
     tensors = qkv("cpu", b, h, h, sq, sk, d, d)

@@ -164,3 +164,26 @@ def test_cpu_and_meta_agree_on_a_matmul_chain(profile_op) -> None:
     assert cpu.forward == meta.forward
     # 2 x (3x4 @ 4x5) + 2 x (3x5 @ 5x6)
     assert cpu.forward.macs == 2 * 3 * 5 * 4 + 2 * 3 * 6 * 5
+
+
+class _GroupedMM(torch.nn.Module):
+    def forward(self, a: torch.Tensor, b: torch.Tensor, offs=None) -> torch.Tensor:
+        return torch._grouped_mm(a, b, offs)
+
+
+def _meta(*shape: int) -> torch.Tensor:
+    return torch.empty(*shape, device="meta", dtype=torch.bfloat16)
+
+
+def test_grouped_mm_tokens_split_by_offsets() -> None:
+    # 12 tokens routed to 3 experts (4 each), K = 8, N = 16: every token does one 8 x 16 product.
+    offs = torch.tensor([4, 8, 12], dtype=torch.int32, device="meta")
+    p = flopsight.profile(_GroupedMM(), _meta(12, 8), _meta(3, 8, 16), offs)
+    assert p.forward.macs == 12 * 8 * 16
+    assert p.forward.flops == 2 * 12 * 8 * 16
+
+
+def test_grouped_mm_batched_groups() -> None:
+    # 3 groups of [5, 8] @ [8, 16].
+    p = flopsight.profile(_GroupedMM(), _meta(3, 5, 8), _meta(3, 8, 16))
+    assert p.forward.macs == 3 * 5 * 16 * 8

@@ -97,10 +97,11 @@ def _tensors(value: Any) -> list[torch.Tensor]:
 
 
 def _uses_meta(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
-    for tensor in _tensors(args) + _tensors(kwargs):
-        return tensor.device.type == "meta"
+    """Whether the run is on meta: a meta parameter or input (integer inputs may stay real)."""
     first = next(iter(model.parameters()), None)
-    return first is not None and first.device.type == "meta"
+    if first is not None and first.device.type == "meta":
+        return True
+    return any(t.device.type == "meta" for t in _tensors(args) + _tensors(kwargs))
 
 
 def _snapshot_buffers(model: nn.Module) -> list[tuple[torch.Tensor, torch.Tensor]]:

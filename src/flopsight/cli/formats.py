@@ -168,14 +168,18 @@ def render_generation_markdown(report: GenerationReport, options: RenderOptions)
 
 
 def _generation_table(summary: dict[str, Any], *, markdown: bool = False) -> list[str]:
-    rows = [("prefill", str(summary["prompt_len"]), summary["prefill"])]
+    rows: list[tuple[str, str, dict[str, int] | None]] = [("prefill", str(summary["prompt_len"]), summary["prefill"])]
     steps = summary["decode_steps"]
-    for step in steps[:3] + (steps[-1:] if len(steps) > 3 else []):
-        rows.append((f"decode step {step['step']}", str(step["kv_len"]), step))
+    shown = steps if len(steps) <= 4 else steps[:3] + [None] + steps[-1:]  # None: the steps left out
+    for step in shown:
+        rows.append((f"decode step {step['step']}", str(step["kv_len"]), step) if step else ("...", "", None))
     rows.append(("decode, per token (mean)", "", summary["decode_mean_per_token"]))
     rows.append((f"decode, {summary['new_tokens']} tokens", "", summary["decode_total"]))
     rows.append(("total", "", summary["total"]))
-    cells = [(name, kv, format_count(cost.get("macs", 0)), format_count(cost.get("flops", 0))) for name, kv, cost in rows]
+    cells = [
+        (name, kv, format_count(cost.get("macs", 0)), format_count(cost.get("flops", 0))) if cost else (name, kv, "", "")
+        for name, kv, cost in rows
+    ]
     if markdown:
         out = ["| Step | KV length | MACs | FLOPs |", "|---|---:|---:|---:|"]
         return out + [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in cells]
@@ -183,7 +187,7 @@ def _generation_table(summary: dict[str, Any], *, markdown: bool = False) -> lis
     head = ("Step", "KV length", "MACs", "FLOPs")
 
     def line(r: tuple[str, str, str, str]) -> str:
-        return f"{r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]:>{widths[3]}}"
+        return f"{r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]:>{widths[3]}}".rstrip()
 
     return [line(head)] + [line(r) for r in cells]
 

@@ -123,7 +123,8 @@ def kept_by_mask(mask: Any, shape: AttentionShape) -> int | None:
     """Scores a real boolean or additive mask keeps, over all slices; None on meta or no mask."""
     if not isinstance(mask, torch.Tensor) or mask.device.type == "meta" or mask.numel() == 0:
         return None
-    allowed = mask if mask.dtype == torch.bool else torch.isfinite(mask)
+    # Additive masks mark discarded scores with -inf or, as Hugging Face does, the dtype's minimum.
+    allowed = mask if mask.dtype == torch.bool else mask > torch.finfo(mask.dtype).min / 2
     kept_in_mask = int(allowed.sum().item())
     # A broadcast mask repeats each of its entries equally often over the scores.
     return kept_in_mask * shape.scores // mask.numel()

@@ -41,7 +41,7 @@ FREE_OP_NAMES = (
     "_fused_dropout",
     # bookkeeping, integer and boolean logic
     "_local_scalar_dense", "item", "is_nonzero", "equal", "allclose", "_assert_async",
-    "_assert_tensor_metadata", "_linalg_check_errors", "_fused_sdp_choice", "sym_size", "sym_numel", "sym_stride", "sym_storage_offset",
+    "_assert_tensor_metadata", "_linalg_check_errors", "_is_all_true", "_is_any_true", "_fused_sdp_choice", "sym_size", "sym_numel", "sym_stride", "sym_storage_offset",
     "logical_and", "logical_or", "logical_not", "logical_xor", "bitwise_and", "bitwise_or",
     "bitwise_not", "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift", "any", "all",
     "count_nonzero", "histc", "bincount", "_has_compatible_shallow_copy_type", "_nested_tensor_from_mask",

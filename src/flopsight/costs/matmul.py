@@ -130,3 +130,19 @@ def trilinear_cost(
 def _unsqueezed(shape: Sequence[int], expand: Sequence[int], rank: int) -> list[int]:
     sizes = iter(shape)
     return [1 if d in expand else next(sizes) for d in range(rank)]
+
+
+@register_cost(aten._grouped_mm)
+def grouped_mm_cost(a: torch.Tensor, b: torch.Tensor, *args: Any, out: Any, **kwargs: Any) -> OpCost:
+    """Grouped products (mixture-of-experts layers): each group is an ordinary matmul.
+
+    a: [tokens, K] @ b: [G, K, N] with offsets splitting the tokens -> [tokens, N];
+    a: [G, M, K] @ b: [G, K, N] -> [G, M, N]; a: [M, K_total] @ b: [K_total, N] with offsets
+    splitting K (a weight gradient) -> [G, M, N]. In every case each output element sums over
+    its group's K, so MACs = output elements x K per group, or M x N x K_total for split K.
+    """
+    if a.dim() == 2 and b.dim() == 2:
+        macs = a.shape[0] * a.shape[1] * b.shape[1]
+    else:
+        macs = out.numel() * a.shape[-1]
+    return matmul_cost(macs=macs, inputs=(a, b), out=out)

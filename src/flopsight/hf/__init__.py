@@ -35,6 +35,7 @@ __all__ = [
     "bundled_model",
     "bundled_models",
     "close_matches",
+    "default_dtype",
     "family_of",
     "make_config",
     "profile_forward",

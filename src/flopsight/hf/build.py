@@ -1,8 +1,8 @@
 """Build the task model of a config (the class with its head), without weights.
 
 On meta (the default) the model has shapes and no storage, so a 405B model builds in a second
-and takes no memory. On cpu or cuda the weights are allocated but left uninitialized: the
-counts do not depend on their values.
+and takes no memory. On cpu or cuda the weights are allocated and set to zero, not initialized:
+the counts do not depend on their values.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def build_model(config: Any, *, device: str = "meta", dtype: str | torch.dtype =
     _check_device(device)
     cls = task_class(config)
     options: dict[str, Any] = {"dtype": torch_dtype}
-    if _is_moe(config):
+    if _is_moe(config) and hasattr(cls, "set_experts_implementation"):  # transformers >= 5
         # meta: every (token, expert) pair as one batched product, independent of routing values;
         # elsewhere: one loop per expert over its tokens (grouped_mm has no cost formula yet).
         options["experts_implementation"] = "batched_mm" if device == "meta" else "eager"
@@ -83,6 +83,11 @@ def _instantiate(cls: type[nn.Module], config: Any, device: str, options: dict[s
     tie_weights = getattr(model, "tie_weights", None)
     if tie_weights is not None:  # no_init_weights skips init_weights, which also ties
         tie_weights()
+    with torch.no_grad():
+        # Zeros, not uninitialized memory: every value stays finite, so the few value-dependent
+        # steps (masks built from weights, expert routing) are the same on every run.
+        for parameter in model.parameters():
+            parameter.zero_()
     return model
 
 

@@ -13,11 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..api import profile
-from ..capture.attention_on_meta import MetaAttentionMode
 from ..errors import FlopsightError
 from ..tree import Cost, Profile
 from .errors import DeviceError, InputSpecError
@@ -175,8 +173,6 @@ def _profile_step(model: nn.Module, kwargs: dict[str, Any], *, device: str, back
         if device == "meta":
             raise DeviceError(f"{type(model).__name__} cannot run on meta ({message}); try --device cpu") from None
         raise DeviceError(f"{type(model).__name__} failed on {device}: {message}") from None
-    # The integer inputs of a meta run are real CPU tensors; the run itself is on meta.
-    result.metadata["device"] = device
     return result
 
 
@@ -185,29 +181,17 @@ def _device_modes(device: str) -> Iterator[None]:
     if device != "meta":
         yield
         return
-    with RealIntegersMode(), _MetaAttention():
+    with RealIntegersMode():
         yield
 
 
-class _MetaAttention(MetaAttentionMode):
-    """The engine's meta SDPA redirection, skipped where CPU would not pick the fused kernel
-    either: a value head size that differs from the query's (DeepSeek's MLA).
-
-    (The engine applies its own mode only when the first input tensor is on meta; with the
-    integer inputs real on the CPU that check does not fire, so this run applies it here.)
-    """
-
-    def __torch_function__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None) -> Any:
-        kwargs = kwargs or {}
-        if func is F.scaled_dot_product_attention and len(args) >= 3:
-            query, value = args[0], args[2]
-            if isinstance(query, torch.Tensor) and isinstance(value, torch.Tensor) and query.shape[-1] != value.shape[-1]:
-                return func(*args, **kwargs)
-        return super().__torch_function__(func, types, args, kwargs)
-
-
 def _takes_use_cache(model: nn.Module) -> bool:
-    return bool(getattr(model.config, "use_cache", False)) or hasattr(getattr(model.config, "text_config", None), "use_cache")
+    """The model keeps a KV cache: its forward takes ``use_cache`` and its config enables it."""
+    if "use_cache" not in inspect.signature(model.forward).parameters:
+        return False
+    config = getattr(model, "config", None)
+    text_config = getattr(config, "text_config", None) if config is not None else None
+    return bool(getattr(config, "use_cache", False) or getattr(text_config, "use_cache", False))
 
 
 def _first_line(exc: BaseException) -> str:
