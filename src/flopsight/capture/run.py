@@ -40,7 +40,8 @@ def capture(
     try:
         stack.install()
         mode = CountingMode(stack, result, label_nodes=backward)
-        with _maybe(MetaAttentionMode(), on_meta), _eager_flex_attention(), mode, (
+        meta_attention = MetaAttentionMode() if on_meta else contextlib.nullcontext()
+        with meta_attention, _eager_flex_attention(), mode, (
             torch.enable_grad() if backward else contextlib.nullcontext()
         ):
             output = model(*args, **kwargs)
@@ -114,15 +115,6 @@ def _restore_buffers(model: nn.Module, saved: list[tuple[torch.Tensor, torch.Ten
         for buffer, copy in saved:
             if buffer.shape == copy.shape:
                 buffer.copy_(copy)
-
-
-@contextlib.contextmanager
-def _maybe(mode: Any, active: bool) -> Iterator[None]:
-    if not active:
-        yield
-        return
-    with mode:
-        yield
 
 
 @contextlib.contextmanager
