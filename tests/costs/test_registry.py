@@ -140,3 +140,14 @@ def test_free_ops_cost_nothing_and_are_not_uncounted(profile_op) -> None:
     p = profile_op(moves, torch.randn(3, 4))
     assert p.forward.flops == 2 * 2 * 4  # only the sum, over its 16 inputs
     assert p.uncounted_ops == {}
+
+
+def test_ops_missing_from_this_torch_are_skipped_not_fatal() -> None:
+    # Formula files name ops of newer torch releases; on an older one they must still import.
+    from flopsight.costs.registry import CostRegistry, MissingOp, aten
+
+    missing = aten.op_that_no_torch_has
+    assert missing == MissingOp("op_that_no_torch_has")
+    registry = CostRegistry()
+    registry.register((missing, aten.mm), lambda *a, out, **k: flopsight.OpCost())
+    assert registry.known_ops() == ["aten.mm"]

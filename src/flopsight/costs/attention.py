@@ -18,9 +18,8 @@ from typing import Any
 import torch
 
 from .base import OpCost, io_bytes
-from .registry import register_cost
+from .registry import aten, register_cost
 
-aten = torch.ops.aten
 
 SCALE_FLOPS_PER_SCORE = 1
 MASK_FLOPS_PER_SCORE = 1

@@ -7,9 +7,8 @@ from typing import Any, Sequence
 import torch
 
 from .base import OpCost, io_bytes, prod
-from .registry import register_cost
+from .registry import aten, register_cost
 
-aten = torch.ops.aten
 
 
 def conv_macs(x_shape: Sequence[int], w_shape: Sequence[int], out_shape: Sequence[int], transposed: bool) -> int:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from .registry import mark_free
+from .registry import aten, mark_free
 
-aten = torch.ops.aten
 
 FREE_OP_NAMES = (
     # views and shape changes

@@ -14,9 +14,8 @@ import torch
 from .attention import AttentionShape, attention_forward_cost, kept_by_mask
 from .base import OpCost, io_bytes
 from .normalization import NORMALIZE, norm_forward_flops
-from .registry import register_cost
+from .registry import aten, register_cost
 
-aten = torch.ops.aten
 
 # One RNN step, per batch row and hidden unit, as aten's unfused cells run it:
 # lstm_cell: gates add (4), sigmoid x3, tanh of the cell gate, f*c and i*g, their add, tanh(c'),

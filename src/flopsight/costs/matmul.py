@@ -7,9 +7,8 @@ from typing import Any, Sequence
 import torch
 
 from .base import OpCost, matmul_cost, prod
-from .registry import register_cost
+from .registry import aten, register_cost
 
-aten = torch.ops.aten
 
 
 def matmul_macs(m: int, n: int, k: int, batch: int = 1) -> int:

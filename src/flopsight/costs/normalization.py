@@ -19,9 +19,8 @@ from typing import Any, Sequence
 import torch
 
 from .base import OpCost, io_bytes
-from .registry import register_cost
+from .registry import aten, register_cost
 
-aten = torch.ops.aten
 
 NORMALIZE = 4
 NORMALIZE_WITH_STORED_STATS = 2

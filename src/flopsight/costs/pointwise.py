@@ -14,9 +14,8 @@ from typing import Any
 import torch
 
 from .base import OpCost, io_bytes
-from .registry import Formula, register_cost
+from .registry import Formula, aten, register_cost
 
-aten = torch.ops.aten
 
 _ONE = [
     "add", "sub", "rsub", "mul", "div", "true_divide", "neg", "abs", "exp", "exp2", "expm1",

@@ -22,9 +22,8 @@ import torch
 
 from .base import OpCost, io_bytes, prod
 from .pointwise import is_floating
-from .registry import Formula, register_cost
+from .registry import Formula, aten, register_cost
 
-aten = torch.ops.aten
 
 REDUCTION_FLOPS_PER_INPUT: dict[str, int] = {
     "sum": 1, "nansum": 1, "mean": 1, "nanmean": 1, "prod": 1, "amax": 1, "amin": 1, "max": 1,

@@ -6,6 +6,7 @@ meta) tensors the op saw, and returns an OpCost. It must not keep state or do I/
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable, Union
 
 import torch
@@ -15,6 +16,32 @@ from .base import OpCost
 
 Formula = Callable[..., OpCost]
 OpKey = Union[torch._ops.OpOverloadPacket, torch._ops.OpOverload, torch._ops.HigherOrderOperator]
+
+
+@dataclass(frozen=True)
+class MissingOp:
+    """An aten op this torch build does not have. Registering it does nothing: it cannot run."""
+
+    name: str
+
+
+class _AtenOps:
+    """``torch.ops.aten`` for the formula files: an op missing from this torch version (older
+    releases lack ``_safe_softmax``, ``_grouped_mm``...) comes back as a MissingOp instead of
+    raising, so one set of formulas serves every supported torch."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return getattr(torch.ops.aten, name)
+        except (AttributeError, RuntimeError):
+            return MissingOp(name)
+
+
+aten = _AtenOps()
+
+
+def _present(ops: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple(op for op in ops if not isinstance(op, MissingOp))
 
 
 class CostRegistry:
@@ -27,6 +54,7 @@ class CostRegistry:
         self._resolved: dict[Any, Formula | None | bool] = {}
 
     def register(self, ops: tuple[Any, ...], formula: Formula) -> None:
+        ops = _present(ops)
         for op in ops:
             _check_op(op)
             if op in self._formulas or op in self._free:
@@ -38,6 +66,7 @@ class CostRegistry:
         self._resolved.clear()
 
     def mark_free(self, ops: tuple[Any, ...]) -> None:
+        ops = _present(ops)
         for op in ops:
             _check_op(op)
             if op in self._formulas or op in self._free:

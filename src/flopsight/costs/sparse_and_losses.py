@@ -17,9 +17,8 @@ from typing import Any
 import torch
 
 from .base import OpCost, io_bytes
-from .registry import register_cost
+from .registry import aten, register_cost
 
-aten = torch.ops.aten
 
 
 def _cost(flops: int, inputs: tuple[Any, ...], out: Any) -> OpCost:
