@@ -5,12 +5,14 @@ from .capture import Phase
 from .costs import OpCost, mark_free, register_cost, unregister_cost
 from .errors import FlopsightError, InputError, ModuleNotFound, RegistrationError
 from .report import render_text
+from .training import FlopsProfiler, track
 from .tree import Cost, ModuleNode, Profile
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Cost",
+    "FlopsProfiler",
     "FlopsightError",
     "InputError",
     "ModuleNode",
@@ -24,5 +26,6 @@ __all__ = [
     "profile",
     "register_cost",
     "render_text",
+    "track",
     "unregister_cost",
 ]

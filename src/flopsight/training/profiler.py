@@ -1,0 +1,181 @@
+"""DeepSpeed's FlopsProfiler over flopsight's engine: counts what the user's loop runs."""
+
+from __future__ import annotations
+
+import copy
+from types import TracebackType
+from typing import Any, Iterable
+
+from torch import nn
+
+from ..capture import CaptureResult
+from ..errors import InputError
+from ..report import format_count, format_params
+from ..tree import Profile, build_profile
+from .report import format_duration, render_report, write_report
+from .window import CountingWindow, module_types, run_metadata
+
+__all__ = ["FlopsProfiler"]
+
+
+class FlopsProfiler:
+    """DeepSpeed's ``FlopsProfiler``, with flopsight's counts: counts what the user's loop runs.
+
+    Args:
+        model: the module whose calls are counted.
+        ds_engine: accepted for DeepSpeed compatibility; unused (flopsight reads no engine
+            configuration; data- and model-parallel sizes are not reported).
+        recompute_fwd_factor: accepted for compatibility; unused. DeepSpeed adds
+            ``factor x forward`` to estimate activation recomputation; flopsight measures
+            the recomputation when a backward with checkpointing runs inside the window
+            (``profile.recompute``).
+
+    Meanings, as in DeepSpeed: ``get_total_flops``/``get_total_macs`` are the forward pass's
+    (a backward run inside the window is in ``profile.backward``); ``get_total_duration`` is
+    the wall time of the model's forward calls in the window (counting overhead included);
+    ``stop_profile`` removes everything installed and keeps the counts; ``end_profile`` also
+    drops the counts. Each ``start_profile`` starts from zero.
+
+    Example:
+        >>> prof = FlopsProfiler(torch.nn.Linear(8, 4))
+        >>> prof.start_profile()
+        >>> try:
+        ...     _ = prof.model(torch.randn(2, 8))
+        ... finally:
+        ...     prof.stop_profile()
+        >>> prof.get_total_macs(), prof.get_total_flops(), prof.get_total_params()
+        (64, 136, 36)
+
+    or ``with FlopsProfiler(model) as prof: model(x)``, which stops the profile on leaving.
+    """
+
+    def __init__(self, model: nn.Module, ds_engine: Any = None, recompute_fwd_factor: float = 0.0) -> None:
+        if not isinstance(model, nn.Module):
+            raise InputError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        self.model = model
+        self.ds_engine = ds_engine
+        self.recompute_fwd_factor = recompute_fwd_factor
+        self._window: CountingWindow | None = None
+        self._ignore_types: tuple[type, ...] = ()
+        self._profile: Profile | None = None
+        self._duration = 0.0
+
+    @property
+    def started(self) -> bool:
+        """Whether a window is open (start_profile called, stop_profile not yet)."""
+        return self._window is not None and self._window.is_open
+
+    @property
+    def profile(self) -> Profile:
+        """The Profile of the last stopped window, or of the running one so far.
+
+        DeepSpeed's engine reads the totals and prints before it ends the profile, without
+        ``stop_profile()``; so while a window is open this is a snapshot of its counts so far.
+        Raises InputError when there is no window since the last start, reset or end.
+        """
+        window = self._window
+        if window is not None:
+            return self._build(window, copy.deepcopy(window.result))
+        if self._profile is None:
+            raise InputError("no profile yet: call start_profile(), run the model, then stop_profile()")
+        return self._profile
+
+    def _build(self, window: CountingWindow, result: CaptureResult) -> Profile:
+        result.forward_calls = dict(window.stack.forward_calls)
+        metadata = run_metadata(self.model, result, self._ignore_types, forward_raised=window.forward_raised)
+        return build_profile(self.model, result, metadata=metadata, ignore_types=self._ignore_types)
+
+    def start_profile(self, ignore_list: Iterable[type] | None = None) -> None:
+        """Open a counting window; ops of every ``model(...)`` call from now on are counted.
+
+        Args:
+            ignore_list: module types whose ops are not counted.
+        """
+        self._discard()
+        self._ignore_types = module_types(ignore_list)
+        window = CountingWindow(self.model, self._ignore_types)
+        window.open()
+        self._window = window
+
+    def stop_profile(self) -> None:
+        """Close the window, remove everything it installed, and keep its counts."""
+        window = self._window
+        if window is None:
+            return
+        self._window = None
+        window.close()
+        self._duration = window.duration
+        self._profile = self._build(window, window.result)
+
+    def end_profile(self) -> None:
+        """Close the window if open and drop every count (DeepSpeed's end_profile)."""
+        self._discard()
+
+    def reset_profile(self) -> None:
+        """Set the counts to zero; a running window keeps running from zero."""
+        running = self.started
+        self._discard()
+        if running:
+            self.start_profile(self._ignore_types)
+
+    def get_total_flops(self, as_string: bool = False) -> int | str:
+        """Forward FLOPs of the window (flopsight's FLOPs: see flopsight.conventions)."""
+        value = self.profile.forward.flops
+        return format_count(value) if as_string else value
+
+    def get_total_macs(self, as_string: bool = False) -> int | str:
+        """Forward MACs of the window."""
+        value = self.profile.forward.macs
+        return format_count(value, suffix="MACs") if as_string else value
+
+    def get_total_params(self, as_string: bool = False) -> int | str:
+        """Parameters of the model, tied parameters once."""
+        value = self.profile.params
+        return format_params(value) if as_string else value
+
+    def get_total_duration(self, as_string: bool = False) -> float | str:
+        """Seconds spent in the model's forward calls during the window (overhead included)."""
+        _ = self.profile  # raises when there is nothing to report
+        seconds = self._window.duration if self._window is not None else self._duration
+        return format_duration(seconds) if as_string else seconds
+
+    def print_model_profile(
+        self,
+        profile_step: int = 1,
+        module_depth: int = -1,
+        top_modules: int = 1,
+        detailed: bool = True,
+        output_file: str | None = None,
+    ) -> None:
+        """Print the report of the last window (or write it to ``output_file``).
+
+        Args:
+            profile_step: the step number shown in the header.
+            module_depth: deepest tree level shown; -1 shows all.
+            top_modules: module types listed per depth in the aggregated view.
+            detailed: include the annotated module tree.
+            output_file: a path to write the report to instead of printing it.
+        """
+        text = render_report(self.profile, module_depth=module_depth, top_modules=top_modules, detailed=detailed)
+        header = (f"Profile step:           {profile_step}\n"
+                  f"Forward duration:       {self.get_total_duration(as_string=True)} (counting overhead included)\n\n")
+        write_report(header + text, output_file)
+
+    def _discard(self) -> None:
+        window, self._window = self._window, None
+        self._profile = None
+        self._duration = 0.0
+        if window is not None:
+            window.close()
+
+    def __enter__(self) -> "FlopsProfiler":
+        self.start_profile()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc_type is None:
+            self.stop_profile()
+        else:
+            self.end_profile()

@@ -1,0 +1,51 @@
+"""The DeepSpeed-shaped report text and where it goes; no torch here."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..report import render_summary, render_text, render_top
+
+if TYPE_CHECKING:
+    from ..tree import Profile
+
+__all__ = ["format_duration", "render_report", "write_report"]
+
+
+def format_duration(seconds: float, *, precision: int = 2) -> str:
+    """A duration in s, ms or us, as DeepSpeed prints it.
+
+    Example:
+        >>> format_duration(0.01234)
+        '12.34 ms'
+    """
+    for scale, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, "us")):
+        if seconds >= scale:
+            break
+    return f"{round(seconds / scale, precision)} {unit}"
+
+
+def render_report(profile: Profile, *, module_depth: int = -1, top_modules: int = 1, detailed: bool = True,
+                  precision: int = 2, unit: str | None = None, phase: str = "forward") -> str:
+    """DeepSpeed-shaped report text: the tree when ``detailed``, else summary and top-k only.
+
+    ``module_depth=-1`` shows every level; ``phase`` picks the cost shown in the tree."""
+    depth = None if module_depth is None or module_depth < 0 else module_depth
+    top = top_modules if top_modules and top_modules > 0 else None
+    if detailed:
+        return render_text(profile, depth=depth, top=top, precision=precision, unit=unit, phase=phase)
+    text = render_summary(profile, precision=precision, unit=unit)
+    if top is not None:
+        last = profile.max_depth if depth is None else min(depth, profile.max_depth)
+        text += "\n\n" + render_top(profile, k=top, depths=range(last + 1), precision=precision, unit=unit)
+    return text + "\n"
+
+
+def write_report(text: str, output_file: str | None = None) -> None:
+    """Print ``text``, or write it to ``output_file``. Only the DeepSpeed- and calflops-shaped
+    entry points print: their users expect the report on stdout."""
+    if output_file is None:
+        print(text, end="")
+    else:
+        with open(output_file, "w", encoding="utf-8") as handle:
+            handle.write(text)

@@ -1,0 +1,61 @@
+"""DeepSpeed-shaped get_model_profile: flopsight's numbers in DeepSpeed's return shape."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+import flopsight
+import zoo
+from flopsight.compat import deepspeed
+from flopsight.compat.deepspeed import get_model_profile
+
+
+def test_ints_equal_flopsight_profile_and_hand_derived_macs() -> None:
+    model = zoo.TinyCNN().eval()
+    x = torch.randn(2, 3, 8, 8)
+    flops, macs, params = get_model_profile(model, args=[x], print_profile=False, as_string=False)
+    expected = flopsight.profile(model, x)
+    assert (flops, macs, params) == (expected.forward.flops, expected.forward.macs, expected.params)
+    assert macs == zoo.cnn_forward_macs(2, 8)
+
+
+def test_strings_as_deepspeed_returns_them() -> None:
+    model = nn.Linear(1000, 1000)
+    # MACs 3 * 1000 * 1000; FLOPs 2 x MACs + 3 * 1000 bias adds; flops carry no suffix
+    assert get_model_profile(model, input_shape=(3, 1000), print_profile=False) == ("6 M", "3 MMACs", "1 M")
+
+
+def test_warm_up_runs_nothing_and_changes_no_buffer() -> None:
+    model = zoo.TinyCNN().train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    get_model_profile(model, input_shape=(2, 3, 8, 8), warm_up=5, print_profile=False)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
+def test_report_goes_to_output_file_with_depth_and_top(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    model = zoo.TinyCNN().eval()
+    path = tmp_path / "profile.txt"
+    get_model_profile(model, input_shape=(2, 3, 8, 8), module_depth=1, top_modules=2, output_file=str(path))
+    assert capsys.readouterr().out == ""
+    text = path.read_text()
+    assert "Per module" in text and "depth 1:" in text
+    get_model_profile(model, input_shape=(2, 3, 8, 8), detailed=False)
+    printed = capsys.readouterr().out
+    assert "Forward MACs:" in printed and "Per module" not in printed and "depth 0:" in printed
+
+
+def test_ignore_modules_and_generate_mode() -> None:
+    model = zoo.TinyCNN().eval()
+    _, macs, _ = get_model_profile(model, input_shape=(2, 3, 8, 8), ignore_modules=[nn.Linear],
+                                   print_profile=False, as_string=False)
+    assert macs == zoo.cnn_forward_macs(2, 8) - 2 * 16 * 10
+    with pytest.raises(flopsight.InputError, match="profile_generation"):
+        get_model_profile(model, input_shape=(2, 3, 8, 8), mode="generate")
+
+
+def test_flops_profiler_is_the_training_one() -> None:
+    assert deepspeed.FlopsProfiler is flopsight.training.FlopsProfiler
