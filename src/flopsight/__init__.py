@@ -5,12 +5,17 @@ from .capture import Phase
 from .costs import OpCost, mark_free, register_cost, unregister_cost
 from .errors import FlopsightError, InputError, ModuleNotFound, RegistrationError
 from .report import render_text
+from .timing import Achieved, TimingResult, achieved, measure_time
 from .training import FlopsProfiler, track
 from .tree import Cost, ModuleNode, Profile
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Achieved",
+    "TimingResult",
+    "achieved",
+    "measure_time",
     "Cost",
     "FlopsProfiler",
     "FlopsightError",

@@ -1,0 +1,224 @@
+"""What a timing run measured, as plain data: no torch, so reports can read it back from JSON."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+__all__ = ["ModuleTiming", "Stats", "TimingResult", "summarize"]
+
+TIMING_SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    """Median and spread of one duration over the repeats, in seconds.
+
+    ``samples`` holds one value per measured iteration (never a running total), so
+    ``median`` does not grow with the number of repeats.
+    """
+
+    median: float
+    min: float
+    max: float
+    mean: float
+    stdev: float
+    iqr: float
+    samples: tuple[float, ...] = ()
+
+    @property
+    def count(self) -> int:
+        return len(self.samples)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "median": self.median,
+            "min": self.min,
+            "max": self.max,
+            "mean": self.mean,
+            "stdev": self.stdev,
+            "iqr": self.iqr,
+            "samples": list(self.samples),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Stats":
+        return cls(
+            median=float(data["median"]),
+            min=float(data["min"]),
+            max=float(data["max"]),
+            mean=float(data["mean"]),
+            stdev=float(data["stdev"]),
+            iqr=float(data["iqr"]),
+            samples=tuple(float(s) for s in data.get("samples", ())),
+        )
+
+
+def summarize(samples: Sequence[float]) -> Stats:
+    """Median, min, max, mean, sample stdev and interquartile range of per-iteration values.
+
+    Example:
+        >>> s = summarize([1.0, 2.0, 3.0, 4.0])
+        >>> s.median, s.min, s.max, s.iqr
+        (2.5, 1.0, 4.0, 1.5)
+    """
+    values = tuple(float(v) for v in samples)
+    if not values:
+        raise ValueError("summarize() needs at least one sample")
+    if len(values) > 1:
+        q1, _, q3 = statistics.quantiles(values, n=4, method="inclusive")
+        stdev = statistics.stdev(values)
+    else:
+        q1 = q3 = values[0]
+        stdev = 0.0
+    return Stats(
+        median=statistics.median(values),
+        min=min(values),
+        max=max(values),
+        mean=statistics.fmean(values),
+        stdev=stdev,
+        iqr=q3 - q1,
+        samples=values,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleTiming:
+    """Latency of one module per iteration (all its calls in the iteration summed).
+
+    ``backward`` is None when backward was not timed, or when no backward ran through the
+    module (its outputs needed no gradient).
+    """
+
+    name: str
+    calls: int
+    forward: Stats
+    backward: Stats | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "calls": self.calls,
+            "forward": self.forward.to_dict(),
+            "backward": None if self.backward is None else self.backward.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ModuleTiming":
+        backward = data.get("backward")
+        return cls(
+            name=str(data["name"]),
+            calls=int(data["calls"]),
+            forward=Stats.from_dict(data["forward"]),
+            backward=None if backward is None else Stats.from_dict(backward),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TimingResult:
+    """Measured latencies of a model, per iteration, over ``repeat`` iterations after warm-up.
+
+    Attributes:
+        device: "cpu" or "cuda" (the clock: perf_counter or CUDA events).
+        device_name: the accelerator's name (``torch.cuda.get_device_name()``) or the CPU's.
+        dtype: the model's floating dtype ("float32", "bfloat16"...), to pick a peak.
+        warmup, repeat: iterations run before measuring, and measured.
+        forward: the model call (and ``loss_fn`` when backward is timed).
+        backward: ``loss.backward()``; None when not timed.
+        optimizer_step: ``optimizer.step()`` and ``zero_grad``; None without an optimizer.
+        iteration: one whole iteration (forward + backward + optimizer step).
+        modules: per-module latencies by ``named_modules()`` path, parents before children;
+            empty when ``per_module=False``.
+        batch_size: first dimension of the first tensor input, if any.
+        tokens: elements of that input when it is a 2-d integer tensor (token ids).
+        tf32: float32 matmuls were allowed to run as TF32 (picks the peak for MFU).
+    """
+
+    device: str
+    device_name: str
+    dtype: str
+    warmup: int
+    repeat: int
+    forward: Stats
+    iteration: Stats
+    backward: Stats | None = None
+    optimizer_step: Stats | None = None
+    modules: dict[str, ModuleTiming] = field(default_factory=dict)
+    batch_size: int | None = None
+    tokens: int | None = None
+    tf32: bool = False
+
+    @property
+    def backward_timed(self) -> bool:
+        return self.backward is not None
+
+    @property
+    def samples_per_s(self) -> float | None:
+        """Samples per second at the median iteration latency."""
+        if self.batch_size is None or self.iteration.median <= 0:
+            return None
+        return self.batch_size / self.iteration.median
+
+    @property
+    def tokens_per_s(self) -> float | None:
+        """Tokens per second at the median iteration latency (2-d integer inputs only)."""
+        if self.tokens is None or self.iteration.median <= 0:
+            return None
+        return self.tokens / self.iteration.median
+
+    def module(self, name: str) -> ModuleTiming:
+        """The timing of the module at ``name`` ("" is the root)."""
+        try:
+            return self.modules[name]
+        except KeyError:
+            raise KeyError(f"no timing for module {name!r}") from None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serializable dict; ``TimingResult.from_dict`` reads it back."""
+
+        def opt(stats: Stats | None) -> dict[str, Any] | None:
+            return None if stats is None else stats.to_dict()
+
+        return {
+            "schema_version": TIMING_SCHEMA_VERSION,
+            "device": self.device,
+            "device_name": self.device_name,
+            "dtype": self.dtype,
+            "warmup": self.warmup,
+            "repeat": self.repeat,
+            "forward": self.forward.to_dict(),
+            "backward": opt(self.backward),
+            "optimizer_step": opt(self.optimizer_step),
+            "iteration": self.iteration.to_dict(),
+            "modules": [m.to_dict() for m in self.modules.values()],
+            "batch_size": self.batch_size,
+            "tokens": self.tokens,
+            "tf32": self.tf32,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TimingResult":
+        version = data.get("schema_version")
+        if version != TIMING_SCHEMA_VERSION:
+            raise ValueError(f"timing schema version {version!r} is not supported (expected {TIMING_SCHEMA_VERSION})")
+
+        def opt(value: dict[str, Any] | None) -> Stats | None:
+            return None if value is None else Stats.from_dict(value)
+
+        modules = [ModuleTiming.from_dict(m) for m in data.get("modules", [])]
+        return cls(
+            device=str(data["device"]),
+            device_name=str(data["device_name"]),
+            dtype=str(data["dtype"]),
+            warmup=int(data["warmup"]),
+            repeat=int(data["repeat"]),
+            forward=Stats.from_dict(data["forward"]),
+            iteration=Stats.from_dict(data["iteration"]),
+            backward=opt(data.get("backward")),
+            optimizer_step=opt(data.get("optimizer_step")),
+            modules={m.name: m for m in modules},
+            batch_size=None if data.get("batch_size") is None else int(data["batch_size"]),
+            tokens=None if data.get("tokens") is None else int(data["tokens"]),
+            tf32=bool(data.get("tf32", False)),
+        )
