@@ -10,6 +10,7 @@ from ..errors import InputError
 from ..report import format_params
 from .formats import GenerationReport, RenderOptions, render
 from .output import Progress, check_writable, write_atomically
+from .timing import add_timing, check_timing_options
 
 DEFAULT_NEW_TOKENS = 8
 
@@ -42,19 +43,22 @@ def run_example(args: argparse.Namespace) -> str:
         tokens = example_inputs(model, batch_size=args.batch_size, seq_len=args.seq_len or 128)
     except ValueError as exc:
         raise InputError(f"--seq-len: {exc}") from None
+    check_timing_options(args, "cpu")
     result = flopsight.profile(model, tokens, backward=args.backward)
     result.metadata["model_source"] = {"model": "example", "kind": "example", "architecture": "flopsight.examples.TinyTransformer"}
     result.metadata["input_description"] = {
         "family": "text", "batch_size": args.batch_size, "seq_len": tokens.shape[1],
         "tensors": {"input_ids": {"shape": list(tokens.shape), "dtype": "int64"}},
     }
-    return render(result, args.format, RenderOptions(depth=args.depth, top=args.top))
+    timing = add_timing(result, model, (tokens,), {}, args) if args.time else ""
+    return _with_timing(render(result, args.format, RenderOptions(depth=args.depth, top=args.top)), timing, args)
 
 
 def run_profile(args: argparse.Namespace, progress: Progress) -> str:
     """Build MODEL from its config and profile a forward (and backward) or a generation."""
     check_output(args)
     _check_mode_options(args)
+    check_timing_options(args, args.device)
     from .. import hf
 
     progress(f"reading the config of {args.model}")
@@ -78,8 +82,17 @@ def run_profile(args: argparse.Namespace, progress: Progress) -> str:
     progress(f"profiling one forward{' and backward' if args.backward else ''}")
     result = hf.profile_forward(model, inputs, device=args.device, backward=args.backward)
     _annotate(result.metadata, described, "forward")
+    timing = ""
+    if args.time:
+        progress(f"timing {args.warmup} + {args.repeat} iterations")
+        timing = add_timing(result, model, (), inputs.kwargs, args)
     progress("rendering")
-    return render(result, args.format, options)
+    return _with_timing(render(result, args.format, options), timing, args)
+
+
+def _with_timing(rendered: str, timing: str, args: argparse.Namespace) -> str:
+    # json carries the timing in the profile's metadata; text gets the timing section appended.
+    return rendered + timing if args.format == "text" else rendered
 
 
 def emit(text: str, args: argparse.Namespace, stdout: Any) -> None:

@@ -53,6 +53,16 @@ def non_negative(text: str) -> int:
     return value
 
 
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
 def build_parser() -> Parser:
     parser = Parser(
         prog="flopsight",
@@ -89,6 +99,7 @@ def build_parser() -> Parser:
                          help="parameter dtype (default: the checkpoint's)")
     profile.add_argument("--trust-remote-code", action="store_true",
                          help="allow a Hub config that runs code from its repository (off by default)")
+    _add_timing_options(profile)
     _add_report_options(profile)
 
     commands.add_parser("models", help="list the bundled model configs",
@@ -100,6 +111,7 @@ def build_parser() -> Parser:
         description="Profile flopsight's example model, a 6-layer GPT-style transformer in plain PyTorch.",
     )
     _add_size_options(example)
+    _add_timing_options(example)
     _add_report_options(example)
     return parser
 
@@ -108,6 +120,15 @@ def _add_size_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=positive, default=1, metavar="N", help="samples per batch (default 1)")
     parser.add_argument("--seq-len", type=positive, metavar="N", help="text tokens per sample (default 128)")
     parser.add_argument("--backward", action="store_true", help="also measure the backward pass")
+
+
+def _add_timing_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--time", action="store_true",
+                        help="also time the model per module (cpu or cuda): latency, FLOPS, MFU")
+    parser.add_argument("--warmup", type=positive, default=2, metavar="N", help="untimed iterations first (default 2)")
+    parser.add_argument("--repeat", type=positive, default=10, metavar="M", help="timed iterations (default 10)")
+    parser.add_argument("--peak-tflops", type=positive_float, metavar="X",
+                        help="dense peak TFLOPS for MFU (default: matched from the GPU name)")
 
 
 def _add_report_options(parser: argparse.ArgumentParser) -> None:

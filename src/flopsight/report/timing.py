@@ -103,7 +103,7 @@ def render_timing_summary(timing: TimingResult, achieved: Achieved | None = None
         rows.append(("Throughput", ", ".join(throughput)))
     if achieved is not None:
         if achieved.peak_tflops is None or achieved.mfu is None:
-            rows.append(("MFU", "- (no peak known for this device; pass peak_tflops=)"))
+            rows.append(("MFU", "- (no peak known for this device; pass peak_tflops= or --peak-tflops)"))
         else:
             source = f", {achieved.peak_source}" if achieved.peak_source else ""
             rows.append(("Peak", f"{format_number(achieved.peak_tflops, unit='', precision=precision)} TFLOPS dense{source}"))
