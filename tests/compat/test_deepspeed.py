@@ -59,3 +59,20 @@ def test_ignore_modules_and_generate_mode() -> None:
 
 def test_flops_profiler_is_the_training_one() -> None:
     assert deepspeed.FlopsProfiler is flopsight.training.FlopsProfiler
+
+
+def test_printed_report_has_latencies_from_a_separate_timing_run(tmp_path, capsys) -> None:
+    from flopsight.compat.deepspeed import get_model_profile as ds_profile
+
+    model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 4))
+    out = tmp_path / "profile.txt"
+    result = ds_profile(model, input_shape=(2, 8), output_file=str(out), as_string=False)
+    # 2 x 8 @ 8 x 16 + 2 x 16 @ 16 x 4 = 256 + 128 MACs.
+    assert result[1] == 2 * 8 * 16 + 2 * 16 * 4
+    text = out.read_text()
+    assert "fwd latency:" in text and "Linear" in text.split("Latency (separate timing run)")[1]
+    assert capsys.readouterr().out == ""
+    with torch.device("meta"):
+        meta_model = torch.nn.Linear(8, 4)
+    ds_profile(meta_model, input_shape=(2, 8), output_file=str(out))
+    assert "fwd latency" not in out.read_text()  # nothing to time on meta

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Sequence
 
+import torch
 from torch import nn
 
 from ..api import profile
@@ -21,13 +22,29 @@ def run_profile(
     ignore_modules: Iterable[type] | None,
 ) -> Profile:
     """``flopsight.profile`` with the list/dict argument style of calflops and DeepSpeed."""
+    args, kwargs = make_inputs(model, input_shape, args, kwargs)
+    return profile(model, *args, kwargs=kwargs, backward=backward, ignore_modules=ignore_modules)
+
+
+def make_inputs(
+    model: nn.Module, input_shape: Sequence[int] | None, args: Sequence[Any] | None, kwargs: dict[str, Any] | None
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """The inputs as (args, kwargs); ``input_shape`` gives one random float tensor on the
+    model's device and dtype, as ``flopsight.profile(input_shape=...)`` makes it."""
     args = tuple(args or ())
     kwargs = dict(kwargs or {})
     if input_shape is not None and (args or kwargs):
         raise InputError("give either input_shape or args/kwargs, not both")
-    if input_shape is not None:
-        return profile(model, input_shape=input_shape, backward=backward, ignore_modules=ignore_modules)
-    return profile(model, *args, kwargs=kwargs, backward=backward, ignore_modules=ignore_modules)
+    if input_shape is None:
+        return args, kwargs
+    try:
+        dims = tuple(int(d) for d in input_shape)
+    except (TypeError, ValueError):
+        raise InputError(f"input_shape must be a sequence of ints, got {input_shape!r}") from None
+    first = next(iter(model.parameters()), None)
+    device = first.device if first is not None else torch.device("cpu")
+    dtype = first.dtype if first is not None and first.is_floating_point() else torch.float32
+    return (torch.randn(dims, device=device, dtype=dtype),), {}
 
 
 def check_forward_mode(mode: str, argument: str) -> None:

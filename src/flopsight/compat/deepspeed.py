@@ -11,9 +11,11 @@ get_total_flops, ..., end_profile). Differences from DeepSpeed, on purpose:
   floating-point op that ran (flopsight.conventions). MACs are matmul-class only.
 - Nothing is patched and no attribute is set on the model's modules; a forward that raises
   leaves the model and torch as they were.
-- ``warm_up`` is accepted and no warm-up forward is run: counts do not depend on warm-up, and
-  a warm-up would change batch-norm statistics. The report shows no latency; for latency use
-  the timing runner.
+- Counting runs once, with no warm-up (counts do not depend on it). When the report is
+  printed, fwd latency and FLOPS per module come from a separate timing run
+  (``flopsight.measure_time``, ``warm_up`` untimed then 5 timed iterations, median), so the
+  counting overhead never enters a latency; buffers and RNG state are restored after it. A
+  model on the meta device is not timed.
 - ``mode="generate"`` is refused with a pointer to ``flopsight.hf.profile_generation``.
 - Strings use flopsight's formatter: flops as a number with a prefix (``"1.23 G"``, as
   DeepSpeed), macs as ``"615.2 MMACs"``, params with K, M, B, T (``"61.1 M"``).
@@ -23,11 +25,15 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Sequence
 
+import torch
 from torch import nn
 
 from ..report import format_count, format_params
+from ..report.timing import render_timing
+from ..timing import achieved, measure_time
 from ..training import FlopsProfiler, render_report, write_report
-from ._common import check_forward_mode, run_profile
+from ..tree import Profile
+from ._common import check_forward_mode, make_inputs, run_profile
 
 __all__ = ["FlopsProfiler", "get_model_profile"]
 
@@ -58,7 +64,7 @@ def get_model_profile(
         detailed: the report includes the annotated module tree.
         module_depth: deepest tree level in the report; -1 shows all.
         top_modules: module types listed per depth in the aggregated view.
-        warm_up: accepted; no warm-up run is made (see the module docstring).
+        warm_up: untimed iterations before the timing run behind the printed latencies.
         as_string: return formatted strings instead of ints.
         output_file: write the report to this path instead of stdout.
         ignore_modules: module types whose ops are not counted.
@@ -73,11 +79,30 @@ def get_model_profile(
         ('136', '64 MACs', '36')
     """
     check_forward_mode(mode, "mode")
-    result = run_profile(model, input_shape, args, kwargs, backward=False, ignore_modules=ignore_modules)
+    inputs, keyword_inputs = make_inputs(model, input_shape, args, kwargs)
+    result = run_profile(model, None, inputs, keyword_inputs, backward=False, ignore_modules=ignore_modules)
     if print_profile:
-        write_report(render_report(result, module_depth=module_depth, top_modules=top_modules, detailed=detailed),
-                     output_file)
+        text = render_report(result, module_depth=module_depth, top_modules=top_modules, detailed=detailed)
+        write_report(text + _latency_section(result, model, inputs, keyword_inputs, warm_up, module_depth), output_file)
     flops, macs, params = result.forward.flops, result.forward.macs, result.params
     if not as_string:
         return flops, macs, params
     return format_count(flops), format_count(macs, suffix="MACs"), format_params(params)
+
+
+TIMED_ITERATIONS = 5
+
+
+def _latency_section(
+    profile: Profile, model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], warm_up: int, module_depth: int
+) -> str:
+    """DeepSpeed prints fwd latency and FLOPS per module: here from a separate timing run, so the
+    counting mode's overhead never enters a latency. Nothing to time on the meta device."""
+    if any(p.device.type == "meta" for p in model.parameters()):
+        return ""
+    with torch.no_grad():
+        timing = measure_time(model, *args, kwargs=kwargs, warmup=max(int(warm_up), 0), repeat=TIMED_ITERATIONS)
+    depth = None if module_depth < 0 else module_depth
+    return "\nLatency (separate timing run)\n-----------------------------\n" + render_timing(
+        profile, timing, achieved(profile, timing), depth=depth
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from typing import TYPE_CHECKING
 
 from ..report import render_summary, render_text, render_top
@@ -46,6 +48,14 @@ def write_report(text: str, output_file: str | None = None) -> None:
     entry points print: their users expect the report on stdout."""
     if output_file is None:
         print(text, end="")
-    else:
-        with open(output_file, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        return
+    # Written beside the target and renamed over it: never a half-written report.
+    folder = os.path.dirname(os.path.abspath(output_file))
+    handle, temporary = tempfile.mkstemp(prefix=".flopsight-", dir=folder)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, output_file)
+    except BaseException:
+        os.unlink(temporary)
+        raise
