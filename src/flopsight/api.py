@@ -58,7 +58,7 @@ def profile(
     if input_shape is not None:
         if args:
             raise InputError("give either inputs or input_shape, not both")
-        args = (_random_input(model, input_shape),)
+        args = (random_input(model, input_shape),)
     if not args and not kwargs:
         raise InputError("no inputs: pass them positionally, as kwargs=..., or give input_shape=...")
     if loss_fn is not None and not backward:
@@ -80,7 +80,8 @@ def profile(
     return build_profile(model, result, metadata=metadata, ignore_types=ignore_types)
 
 
-def _random_input(model: nn.Module, shape: Sequence[int]) -> torch.Tensor:
+def random_input(model: nn.Module, shape: Sequence[int]) -> torch.Tensor:
+    """One random float tensor of ``shape`` on the model's device and dtype."""
     try:
         dims = tuple(int(d) for d in shape)
     except (TypeError, ValueError):

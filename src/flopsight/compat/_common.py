@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Sequence
 
-import torch
 from torch import nn
 
-from ..api import profile
+from ..api import profile, random_input
 from ..errors import InputError
 from ..tree import Profile
 
@@ -37,14 +36,7 @@ def make_inputs(
         raise InputError("give either input_shape or args/kwargs, not both")
     if input_shape is None:
         return args, kwargs
-    try:
-        dims = tuple(int(d) for d in input_shape)
-    except (TypeError, ValueError):
-        raise InputError(f"input_shape must be a sequence of ints, got {input_shape!r}") from None
-    first = next(iter(model.parameters()), None)
-    device = first.device if first is not None else torch.device("cpu")
-    dtype = first.dtype if first is not None and first.is_floating_point() else torch.float32
-    return (torch.randn(dims, device=device, dtype=dtype),), {}
+    return (random_input(model, input_shape),), {}
 
 
 def check_forward_mode(mode: str, argument: str) -> None:
