@@ -63,10 +63,25 @@ def profile(
         raise InputError("no inputs: pass them positionally, as kwargs=..., or give input_shape=...")
     if loss_fn is not None and not backward:
         raise InputError("loss_fn is only used with backward=True")
-    ignore_types = _ignore_types(ignore_modules)
+    ignore_types = module_types(ignore_modules)
 
     result = capture(model, args, kwargs, backward=backward, loss_fn=loss_fn, ignore_types=ignore_types)
-    metadata = {
+    metadata = run_metadata(model, backward=backward, ignore_types=ignore_types, args=args, kwargs=kwargs)
+    return build_profile(model, result, metadata=metadata, ignore_types=ignore_types)
+
+
+def run_metadata(
+    model: nn.Module,
+    *,
+    backward: bool,
+    ignore_types: tuple[type, ...],
+    args: tuple[Any, ...] = (),
+    kwargs: dict[str, Any] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """What describes one counted run: conventions, inputs, device, dtype, versions."""
+    kwargs = kwargs or {}
+    return {
         "conventions": {**CONVENTIONS, "backward": "measured" if backward else "not measured"},
         "backward_measured": backward,
         "inputs": _describe(args, kwargs),
@@ -76,8 +91,8 @@ def profile(
         "python_version": platform.python_version(),
         "model_type": type(model).__name__,
         "ignored_module_types": sorted(t.__name__ for t in ignore_types),
+        **extra,
     }
-    return build_profile(model, result, metadata=metadata, ignore_types=ignore_types)
 
 
 def random_input(model: nn.Module, shape: Sequence[int]) -> torch.Tensor:
@@ -94,13 +109,12 @@ def random_input(model: nn.Module, shape: Sequence[int]) -> torch.Tensor:
     return torch.randn(dims, device=device, dtype=dtype)
 
 
-def _ignore_types(ignore_modules: Iterable[type] | None) -> tuple[type, ...]:
-    if ignore_modules is None:
-        return ()
-    types = tuple(ignore_modules)
+def module_types(ignore_modules: Iterable[type] | None, argument: str = "ignore_modules") -> tuple[type, ...]:
+    """The module types to ignore, checked: each must be an nn.Module subclass."""
+    types = tuple(ignore_modules or ())
     for t in types:
         if not (isinstance(t, type) and issubclass(t, nn.Module)):
-            raise InputError(f"ignore_modules takes nn.Module subclasses such as torch.nn.Dropout, got {t!r}")
+            raise InputError(f"{argument} takes nn.Module subclasses such as torch.nn.Dropout, got {t!r}")
     return types
 
 

@@ -75,12 +75,7 @@ class CountingMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
         totals = per_op.get(name)
         if totals is None:
             totals = per_op[name] = OpTotals()
-        totals.calls += 1
-        totals.macs += cost.macs
-        totals.flops += cost.flops
-        totals.bytes_read += cost.bytes_read
-        totals.bytes_written += cost.bytes_written
-        totals.masked_flops += cost.masked_flops
+        totals.add(cost)
 
     def _name(self, func: Any) -> str:
         name = self._names.get(func)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 
 class Phase(str, Enum):
@@ -27,6 +28,15 @@ class OpTotals:
     bytes_read: int = 0
     bytes_written: int = 0
     masked_flops: int = 0
+
+    def add(self, cost: Any, calls: int = 1) -> None:
+        """Add an OpCost (one call) or another OpTotals (``calls=other.calls``)."""
+        self.calls += calls
+        self.macs += cost.macs
+        self.flops += cost.flops
+        self.bytes_read += cost.bytes_read
+        self.bytes_written += cost.bytes_written
+        self.masked_flops += cost.masked_flops
 
 
 @dataclass(slots=True)

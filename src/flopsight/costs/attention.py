@@ -261,14 +261,9 @@ def varlen_shapes(
 
 
 def _sum_costs(costs: list[OpCost], inputs: tuple[Any, ...], out: Any) -> OpCost:
+    """The per-sequence costs (priced without bytes) plus the op's own bytes."""
     read, written = io_bytes(inputs, out)
-    return OpCost(
-        macs=sum(c.macs for c in costs),
-        flops=sum(c.flops for c in costs),
-        bytes_read=read,
-        bytes_written=written,
-        masked_flops=sum(c.masked_flops for c in costs),
-    )
+    return sum(costs, OpCost(bytes_read=read, bytes_written=written))
 
 
 @register_cost(aten._flash_attention_forward)

@@ -11,7 +11,7 @@ import torch
 
 @dataclass(frozen=True, slots=True)
 class OpCost:
-    """What one call of one aten op costs.
+    """What one call of one aten op costs; summed, the cost of a module's phase (``Cost``).
 
     Attributes:
         macs: multiply-accumulates of matmul-class work (matrix products, convolutions,
@@ -28,6 +28,33 @@ class OpCost:
     bytes_read: int = 0
     bytes_written: int = 0
     masked_flops: int = 0
+
+    @property
+    def effective_flops(self) -> int:
+        """FLOPs without the attention work a mask discards."""
+        return self.flops - self.masked_flops
+
+    def __add__(self, other: "OpCost") -> "OpCost":
+        return OpCost(
+            self.macs + other.macs,
+            self.flops + other.flops,
+            self.bytes_read + other.bytes_read,
+            self.bytes_written + other.bytes_written,
+            self.masked_flops + other.masked_flops,
+        )
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "macs": self.macs,
+            "flops": self.flops,
+            "bytes_read": self.bytes_read,
+            "bytes_written": self.bytes_written,
+            "masked_flops": self.masked_flops,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "OpCost":
+        return cls(**{k: int(data.get(k, 0)) for k in ("macs", "flops", "bytes_read", "bytes_written", "masked_flops")})
 
 
 FREE = OpCost()

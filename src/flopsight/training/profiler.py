@@ -13,7 +13,8 @@ from ..errors import InputError
 from ..report import format_count, format_params
 from ..tree import Profile, build_profile
 from .report import format_duration, render_report, write_report
-from .window import CountingWindow, module_types, run_metadata
+from ..api import module_types
+from .window import CountingWindow, run_metadata
 
 __all__ = ["FlopsProfiler"]
 
@@ -92,7 +93,7 @@ class FlopsProfiler:
             ignore_list: module types whose ops are not counted.
         """
         self._discard()
-        self._ignore_types = module_types(ignore_list)
+        self._ignore_types = module_types(ignore_list, "ignore_list")
         window = CountingWindow(self.model, self._ignore_types)
         window.open()
         self._window = window

@@ -13,7 +13,8 @@ from ..errors import InputError
 from ..report import render_text
 from ..tree import Profile, build_profile
 from .report import format_duration
-from .window import CountingWindow, module_types, run_metadata
+from ..api import module_types
+from .window import CountingWindow, run_metadata
 
 __all__ = ["Tracker", "track"]
 
@@ -111,13 +112,7 @@ def _average(model: nn.Module, results: list[CaptureResult], ignore_types: tuple
         for key, ops in result.charges.items():
             target = summed.charges.setdefault(key, {})
             for op, t in ops.items():
-                acc = target.setdefault(op, OpTotals())
-                acc.calls += t.calls
-                acc.macs += t.macs
-                acc.flops += t.flops
-                acc.bytes_read += t.bytes_read
-                acc.bytes_written += t.bytes_written
-                acc.masked_flops += t.masked_flops
+                target.setdefault(op, OpTotals()).add(t, calls=t.calls)
         for op, calls in result.uncounted.items():
             summed.uncounted[op] = summed.uncounted.get(op, 0) + calls
         for path, calls in result.forward_calls.items():

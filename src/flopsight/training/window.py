@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any, Iterable
+from typing import Any
 
-import torch
 from torch import nn
 from torch.nn.modules.module import register_module_forward_hook, register_module_forward_pre_hook
 from torch.utils.hooks import RemovableHandle
 
-from .. import costs  # noqa: F401  (registers the built-in formulas)
 from ..capture import CaptureResult, Phase
 from ..capture.counting_mode import CountingMode
 from ..capture.module_stack import ModuleStack
-from ..conventions import CONVENTIONS
-from ..errors import InputError
+from ..api import run_metadata as api_run_metadata
 
-__all__ = ["CountingWindow", "module_types", "run_metadata"]
+__all__ = ["CountingWindow", "run_metadata"]
 
 
 class CountingWindow:
@@ -102,23 +99,6 @@ class CountingWindow:
 
 
 def run_metadata(model: nn.Module, result: CaptureResult, ignore_types: tuple[type, ...], **extra: Any) -> dict[str, Any]:
+    """The API's run metadata for a window: backward is measured when backward ops were charged."""
     backward = any(phase is Phase.BACKWARD for _, phase in result.charges)
-    first = next((p for p in model.parameters() if p.is_floating_point()), None)
-    return {
-        "conventions": {**CONVENTIONS, "backward": "measured" if backward else "not measured"},
-        "backward_measured": backward,
-        "device": first.device.type if first is not None else "cpu",
-        "dtype": str(first.dtype).replace("torch.", "") if first is not None else "float32",
-        "torch_version": torch.__version__,
-        "model_type": type(model).__name__,
-        "ignored_module_types": sorted(t.__name__ for t in ignore_types),
-        **extra,
-    }
-
-
-def module_types(ignore_list: Iterable[type] | None) -> tuple[type, ...]:
-    types = tuple(ignore_list or ())
-    for t in types:
-        if not (isinstance(t, type) and issubclass(t, nn.Module)):
-            raise InputError(f"ignore_list takes nn.Module subclasses such as torch.nn.Dropout, got {t!r}")
-    return types
+    return api_run_metadata(model, backward=backward, ignore_types=ignore_types, **extra)

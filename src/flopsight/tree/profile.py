@@ -102,13 +102,7 @@ class Profile:
         for node in self.modules():
             for ph in phases:
                 for op, t in node.own_ops.get(ph, {}).items():
-                    acc = totals.setdefault(op, OpTotals())
-                    acc.calls += t.calls
-                    acc.macs += t.macs
-                    acc.flops += t.flops
-                    acc.bytes_read += t.bytes_read
-                    acc.bytes_written += t.bytes_written
-                    acc.masked_flops += t.masked_flops
+                    totals.setdefault(op, OpTotals()).add(t, calls=t.calls)
         return dict(sorted(totals.items(), key=lambda item: -item[1].flops))
 
     def top(
