@@ -35,13 +35,13 @@ def capture(
     """
     result = CaptureResult(backward_measured=backward)
     stack = ModuleStack(model, ignore_types)
-    on_meta = _uses_meta(model, args, kwargs)
+    on_meta = uses_meta(model, args, kwargs)
     saved_buffers = _snapshot_buffers(model)
     try:
         stack.install()
         mode = CountingMode(stack, result, label_nodes=backward)
         meta_attention = MetaAttentionMode() if on_meta else contextlib.nullcontext()
-        with meta_attention, _eager_flex_attention(), mode, (
+        with meta_attention, eager_flex_attention(), mode, (
             torch.enable_grad() if backward else contextlib.nullcontext()
         ):
             output = model(*args, **kwargs)
@@ -97,7 +97,7 @@ def _tensors(value: Any) -> list[torch.Tensor]:
     return found
 
 
-def _uses_meta(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+def uses_meta(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
     """Whether the run is on meta: a meta parameter or input (integer inputs may stay real)."""
     first = next(iter(model.parameters()), None)
     if first is not None and first.device.type == "meta":
@@ -118,7 +118,7 @@ def _restore_buffers(model: nn.Module, saved: list[tuple[torch.Tensor, torch.Ten
 
 
 @contextlib.contextmanager
-def _eager_flex_attention() -> Iterator[None]:
+def eager_flex_attention() -> Iterator[None]:
     """Let eager flex_attention call its op directly for the run, then restore the flag.
 
     Eager ``flex_attention`` wraps itself in ``torch.compile``, which refuses to trace under a

@@ -29,9 +29,8 @@ import torch
 from torch import nn
 
 from ..report import format_count, format_params
-from ..report.timing import render_timing
-from ..timing import achieved, measure_time
-from ..training import FlopsProfiler, render_report, write_report
+from ..timing import measure_time
+from ..training import FlopsProfiler, render_latency_section, render_report, write_report
 from ..tree import Profile
 from ._common import check_forward_mode, make_inputs, run_profile
 
@@ -102,7 +101,4 @@ def _latency_section(
         return ""
     with torch.no_grad():
         timing = measure_time(model, *args, kwargs=kwargs, warmup=max(int(warm_up), 0), repeat=TIMED_ITERATIONS)
-    depth = None if module_depth < 0 else module_depth
-    return "\nLatency (separate timing run)\n-----------------------------\n" + render_timing(
-        profile, timing, achieved(profile, timing), depth=depth
-    )
+    return render_latency_section(profile, timing, module_depth=module_depth)

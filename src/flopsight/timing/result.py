@@ -6,7 +6,7 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-__all__ = ["ModuleTiming", "Stats", "TimingResult", "summarize"]
+__all__ = ["ModuleTiming", "Stats", "TimingResult", "add_timings", "summarize"]
 
 TIMING_SCHEMA_VERSION = 1
 
@@ -222,3 +222,60 @@ class TimingResult:
             tokens=None if data.get("tokens") is None else int(data["tokens"]),
             tf32=bool(data.get("tf32", False)),
         )
+
+
+def add_timings(results: Sequence[TimingResult]) -> TimingResult:
+    """Several timing runs as one iteration that makes each of their calls once.
+
+    Iteration ``i`` of the sum is iteration ``i`` of every run added up, so the spread stays a
+    spread of whole iterations. A module missing from a run adds nothing to that run's share;
+    batch sizes and token counts add up. The runs must have the same number of repeats.
+    """
+    if not results:
+        raise ValueError("add_timings() needs at least one timing")
+    if len(results) == 1:
+        return results[0]
+    repeats = {r.repeat for r in results}
+    if len(repeats) != 1:
+        raise ValueError(f"add_timings() needs runs of one repeat count, got {sorted(repeats)}")
+
+    def added(stats: Sequence[Stats | None]) -> Stats | None:
+        present = [s for s in stats if s is not None]
+        if not present:
+            return None
+        return summarize([sum(values) for values in zip(*(s.samples for s in present))])
+
+    def required(stats: Sequence[Stats]) -> Stats:
+        total = added(stats)
+        assert total is not None
+        return total
+
+    modules: dict[str, ModuleTiming] = {}
+    for name in dict.fromkeys(name for r in results for name in r.modules):
+        parts = [r.modules[name] for r in results if name in r.modules]
+        modules[name] = ModuleTiming(
+            name=name,
+            calls=sum(p.calls for p in parts),
+            forward=required([p.forward for p in parts]),
+            backward=added([p.backward for p in parts]),
+        )
+    first = results[0]
+
+    def total(values: list[int | None]) -> int | None:
+        return None if any(v is None for v in values) else sum(v for v in values if v is not None)
+
+    return TimingResult(
+        device=first.device,
+        device_name=first.device_name,
+        dtype=first.dtype,
+        warmup=first.warmup,
+        repeat=first.repeat,
+        forward=required([r.forward for r in results]),
+        iteration=required([r.iteration for r in results]),
+        backward=added([r.backward for r in results]),
+        optimizer_step=added([r.optimizer_step for r in results]),
+        modules=modules,
+        batch_size=total([r.batch_size for r in results]),
+        tokens=total([r.tokens for r in results]),
+        tf32=first.tf32,
+    )

@@ -21,7 +21,8 @@ call ``end_profile()`` in ``finally``.
 """
 
 from .profiler import FlopsProfiler
-from .report import format_duration, render_report, write_report
+from .report import format_duration, render_latency_section, render_report, write_report
 from .tracker import Tracker, track
 
-__all__ = ["FlopsProfiler", "Tracker", "format_duration", "render_report", "track", "write_report"]
+__all__ = ["FlopsProfiler", "Tracker", "format_duration", "render_latency_section", "render_report", "track",
+           "write_report"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from types import TracebackType
 from typing import Any, Iterable
@@ -12,8 +13,10 @@ from ..capture import CaptureResult
 from ..errors import InputError
 from ..report import format_count, format_params
 from ..tree import Profile, build_profile
-from .report import format_duration, render_report, write_report
 from ..api import module_types
+from ..timing import Achieved, TimingResult, achieved
+from .replay import RecordedCall, time_calls
+from .report import format_duration, render_latency_section, render_report, write_report
 from .window import CountingWindow, run_metadata
 
 __all__ = ["FlopsProfiler"]
@@ -30,11 +33,16 @@ class FlopsProfiler:
             ``factor x forward`` to estimate activation recomputation; flopsight measures
             the recomputation when a backward with checkpointing runs inside the window
             (``profile.recompute``).
+        timing_warmup, timing_repeat: untimed and timed iterations of the replay behind
+            ``get_total_duration`` and the printed latencies; ``timing_repeat=0`` replays
+            nothing (for a forward that changes its own inputs, such as a KV cache).
 
     Meanings, as in DeepSpeed: ``get_total_flops``/``get_total_macs`` are the forward pass's
     (a backward run inside the window is in ``profile.backward``); ``get_total_duration`` is
-    the wall time of the model's forward calls in the window (counting overhead included);
-    ``stop_profile`` removes everything installed and keeps the counts; ``end_profile`` also
+    the latency of the model's forward calls in the window. Unlike DeepSpeed, that latency is
+    not taken inside the window, where the counting mode slows every op: the window records
+    each call and a timing run replays it afterwards (``timing``), so per-module latency,
+    achieved FLOPS and MFU are clean. ``stop_profile`` removes everything installed and keeps the counts; ``end_profile`` also
     drops the counts. Each ``start_profile`` starts from zero.
 
     Example:
@@ -50,16 +58,30 @@ class FlopsProfiler:
     or ``with FlopsProfiler(model) as prof: model(x)``, which stops the profile on leaving.
     """
 
-    def __init__(self, model: nn.Module, ds_engine: Any = None, recompute_fwd_factor: float = 0.0) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        ds_engine: Any = None,
+        recompute_fwd_factor: float = 0.0,
+        *,
+        timing_warmup: int = 1,
+        timing_repeat: int = 5,
+    ) -> None:
         if not isinstance(model, nn.Module):
             raise InputError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        if timing_warmup < 0 or timing_repeat < 0:
+            raise InputError(f"timing_warmup and timing_repeat must be >= 0, got {timing_warmup} and {timing_repeat}")
         self.model = model
         self.ds_engine = ds_engine
         self.recompute_fwd_factor = recompute_fwd_factor
+        self.timing_warmup = timing_warmup
+        self.timing_repeat = timing_repeat
         self._window: CountingWindow | None = None
         self._ignore_types: tuple[type, ...] = ()
         self._profile: Profile | None = None
         self._duration = 0.0
+        self._calls: list[RecordedCall] = []
+        self._timing: tuple[int, TimingResult | None] | None = None
 
     @property
     def started(self) -> bool:
@@ -106,6 +128,7 @@ class FlopsProfiler:
         self._window = None
         window.close()
         self._duration = window.duration
+        self._calls = window.calls
         self._profile = self._build(window, window.result)
 
     def end_profile(self) -> None:
@@ -135,10 +158,37 @@ class FlopsProfiler:
         return format_params(value) if as_string else value
 
     def get_total_duration(self, as_string: bool = False) -> float | str:
-        """Seconds spent in the model's forward calls during the window (overhead included)."""
+        """Seconds the window's forward calls take: the median of a replay of them without the
+        counting mode (``timing``); the wall time inside the window, counting overhead
+        included, when nothing can be replayed (``timing_repeat=0``, a model on meta)."""
         _ = self.profile  # raises when there is nothing to report
-        seconds = self._window.duration if self._window is not None else self._duration
+        timing = self.timing
+        seconds = timing.forward.median if timing is not None else self._window_duration()
         return format_duration(seconds) if as_string else seconds
+
+    @property
+    def timing(self) -> TimingResult | None:
+        """The window's forward calls replayed by ``flopsight.measure_time``: ``timing_warmup``
+        untimed, then ``timing_repeat`` timed iterations, per module, under the grad, inference
+        and autocast modes each call ran under; buffers and RNG restored. Measured once per
+        window, on first use (while a window is open, with its counting taken out meanwhile).
+        None when there is nothing to replay: ``timing_repeat=0``, no call, a model on meta."""
+        window = self._window
+        calls = window.calls if window is not None else self._calls
+        if self._timing is not None and self._timing[0] == len(calls):
+            return self._timing[1]
+        timing = None
+        if self.timing_repeat > 0 and calls:
+            with window.suspended() if window is not None else contextlib.nullcontext():
+                timing = time_calls(self.model, calls, warmup=self.timing_warmup, repeat=self.timing_repeat)
+        self._timing = (len(calls), timing)
+        return timing
+
+    def achieved(self, peak_tflops: float | None = None) -> Achieved | None:
+        """Achieved FLOPS per module and MFU for the window (``flopsight.achieved``); None when
+        there is no timing. ``peak_tflops`` overrides the built-in peak table."""
+        timing = self.timing
+        return None if timing is None else achieved(self.profile, timing, peak_tflops)
 
     def print_model_profile(
         self,
@@ -150,6 +200,9 @@ class FlopsProfiler:
     ) -> None:
         """Print the report of the last window (or write it to ``output_file``).
 
+        The counts come first, then the latency section of the replay (``timing``): fwd
+        latency, FLOPS per module and MFU where the peak is known.
+
         Args:
             profile_step: the step number shown in the header.
             module_depth: deepest tree level shown; -1 shows all.
@@ -157,15 +210,26 @@ class FlopsProfiler:
             detailed: include the annotated module tree.
             output_file: a path to write the report to instead of printing it.
         """
-        text = render_report(self.profile, module_depth=module_depth, top_modules=top_modules, detailed=detailed)
+        profile, timing = self.profile, self.timing
+        text = render_report(profile, module_depth=module_depth, top_modules=top_modules, detailed=detailed)
+        if timing is not None:
+            how = f"median of {timing.repeat} replayed forwards, no counting"
+        else:
+            how = "wall time in the window, counting overhead included"
         header = (f"Profile step:           {profile_step}\n"
-                  f"Forward duration:       {self.get_total_duration(as_string=True)} (counting overhead included)\n\n")
-        write_report(header + text, output_file)
+                  f"Forward duration:       {self.get_total_duration(as_string=True)} ({how})\n\n")
+        latency = "" if timing is None else render_latency_section(profile, timing, module_depth=module_depth)
+        write_report(header + text + latency, output_file)
+
+    def _window_duration(self) -> float:
+        return self._window.duration if self._window is not None else self._duration
 
     def _discard(self) -> None:
         window, self._window = self._window, None
         self._profile = None
         self._duration = 0.0
+        self._calls = []
+        self._timing = None
         if window is not None:
             window.close()
 

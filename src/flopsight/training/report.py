@@ -1,4 +1,4 @@
-"""The DeepSpeed-shaped report text and where it goes; no torch here."""
+"""The DeepSpeed-shaped report text and where it goes."""
 
 from __future__ import annotations
 
@@ -7,11 +7,14 @@ import tempfile
 from typing import TYPE_CHECKING
 
 from ..report import render_summary, render_text, render_top
+from ..report.timing import render_timing
+from ..timing.achieved import achieved
+from ..timing.result import TimingResult
 
 if TYPE_CHECKING:
     from ..tree import Profile
 
-__all__ = ["format_duration", "render_report", "write_report"]
+__all__ = ["format_duration", "render_latency_section", "render_report", "write_report"]
 
 
 def format_duration(seconds: float, *, precision: int = 2) -> str:
@@ -41,6 +44,16 @@ def render_report(profile: Profile, *, module_depth: int = -1, top_modules: int 
         last = profile.max_depth if depth is None else min(depth, profile.max_depth)
         text += "\n\n" + render_top(profile, k=top, depths=range(last + 1), precision=precision, unit=unit)
     return text + "\n"
+
+
+def render_latency_section(profile: Profile, timing: TimingResult, *, module_depth: int = -1,
+                           peak_tflops: float | None = None) -> str:
+    """DeepSpeed's fwd latency, FLOPS per module and MFU, from a timing run apart from counting."""
+    depth = None if module_depth < 0 else module_depth
+    title = "Latency (separate timing run, no counting)"
+    return f"\n{title}\n{'-' * len(title)}\n" + render_timing(
+        profile, timing, achieved(profile, timing, peak_tflops), depth=depth
+    ) + "\n"
 
 
 def write_report(text: str, output_file: str | None = None) -> None:
