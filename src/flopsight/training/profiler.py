@@ -163,8 +163,14 @@ class FlopsProfiler:
         included, when nothing can be replayed (``timing_repeat=0``, a model on meta)."""
         _ = self.profile  # raises when there is nothing to report
         timing = self.timing
-        seconds = timing.forward.median if timing is not None else self._window_duration()
+        seconds = timing.forward.median if timing is not None else self.window_duration
         return format_duration(seconds) if as_string else seconds
+
+    @property
+    def window_duration(self) -> float:
+        """Wall seconds of the model's forward calls inside the window, counting overhead
+        included (what DeepSpeed reports as the duration)."""
+        return self._window.duration if self._window is not None else self._duration
 
     @property
     def timing(self) -> TimingResult | None:
@@ -221,8 +227,6 @@ class FlopsProfiler:
         latency = "" if timing is None else render_latency_section(profile, timing, module_depth=module_depth)
         write_report(header + text + latency, output_file)
 
-    def _window_duration(self) -> float:
-        return self._window.duration if self._window is not None else self._duration
 
     def _discard(self) -> None:
         window, self._window = self._window, None
