@@ -12,6 +12,7 @@ from . import costs  # noqa: F401  (registers the built-in formulas)
 from .capture import capture
 from .conventions import CONVENTIONS
 from .errors import InputError
+from .timing.device_info import model_dtype
 from .tree import Profile, build_profile
 
 
@@ -86,7 +87,7 @@ def run_metadata(
         "backward_measured": backward,
         "inputs": _describe(args, kwargs),
         "device": _device_of(model, args, kwargs),
-        "dtype": _dtype_of(model),
+        "dtype": model_dtype(model),
         "torch_version": torch.__version__,
         "python_version": platform.python_version(),
         "model_type": type(model).__name__,
@@ -137,8 +138,3 @@ def _device_of(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) 
         if isinstance(value, torch.Tensor):
             return value.device.type
     return "cpu"
-
-
-def _dtype_of(model: nn.Module) -> str:
-    first = next((p for p in model.parameters() if p.is_floating_point()), None)
-    return str(first.dtype).replace("torch.", "") if first is not None else "float32"

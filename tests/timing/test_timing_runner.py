@@ -200,3 +200,23 @@ def test_fresh_optimizer_stays_empty_after_a_timed_training_step() -> None:
     measure_time(model, torch.randn(2, 4), warmup=0, repeat=2, optimizer=optimizer)
     assert not optimizer.state and all(p.grad is None for p in model.parameters())
     assert all(torch.equal(p, w) for p, w in zip(model.parameters(), weights))
+
+
+def test_whole_model_iterations_run_with_no_hook_and_modules_in_as_many_more() -> None:
+    seen: list[tuple[int, int]] = []
+
+    class Spy(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.linear = nn.Linear(4, 4)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            seen.append(global_hook_counts())
+            return self.linear(x)
+
+    t = measure_time(Spy(), torch.randn(2, 4), warmup=2, repeat=3)
+    assert seen == [(0, 0)] * (2 + 3) + [(1, 1)] * 3
+    assert t.forward.count == 3 and t.module("linear").forward.count == 3
+    seen.clear()
+    measure_time(Spy(), torch.randn(2, 4), warmup=2, repeat=3, per_module=False)
+    assert seen == [(0, 0)] * (2 + 3)

@@ -8,6 +8,10 @@ on its inputs and parameters marks the end (every gradient it produces is comput
 global and filter the model's modules by id, so per-module hooks never switch off fused fast
 paths. Everything is installed by ``install()`` and removed by ``remove()``, which the caller
 pairs in try/finally.
+
+``root_only`` times the model as a whole and nothing inside it: its hooks sit on the root
+module alone (unless the root is a module that checks its own hooks), and its backward ends
+when the backward pass does, so the figures carry almost no hook overhead.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.autograd import Variable
 from torch.autograd.graph import register_multi_grad_hook
 from torch.nn.modules.module import register_module_forward_hook, register_module_forward_pre_hook
 from torch.utils._pytree import tree_flatten
@@ -24,21 +29,29 @@ from torch.utils.hooks import RemovableHandle
 from .clock import Clock
 
 
+# Modules that leave their fused kernel when a hook is attached to them or a submodule.
+_CHECKS_OWN_HOOKS = (nn.TransformerEncoderLayer,)
+
+
 class ModuleTimer:
     """Marks taken in one iteration; ``collect()`` turns them into seconds per module."""
 
-    def __init__(self, model: nn.Module, clock: Clock, *, backward: bool) -> None:
+    def __init__(self, model: nn.Module, clock: Clock, *, backward: bool, root_only: bool = False) -> None:
         self.clock = clock
         self.backward = backward
         self.order: list[str] = []
         self._paths: dict[int, str] = {}
         self._params: dict[int, list[torch.Tensor]] = {}
         self._modules: list[nn.Module] = []  # keeps the ids above alive and unique
-        for path, module in model.named_modules():
+        # root_only: the model's own forward and backward, at the cost of one module's hooks.
+        # Its backward ends with the backward pass: one callback queued at its start, instead
+        # of a hook on every parameter's gradient, which costs time on a model of many.
+        self._root_only = root_only
+        for path, module in [("", model)] if root_only else model.named_modules():
             self._paths[id(module)] = path
             self._modules.append(module)
             self.order.append(path)
-            if backward:
+            if backward and not root_only:
                 self._params[id(module)] = [p for p in module.parameters() if p.requires_grad]
         self._handles: list[RemovableHandle] = []
         self._grad_handles: list[Any] = []
@@ -49,6 +62,12 @@ class ModuleTimer:
         self.backward_ends: dict[str, list[Any]] = {}
 
     def install(self) -> None:
+        root = self._modules[0]
+        if self._root_only and not isinstance(root, _CHECKS_OWN_HOOKS):
+            # Hooks on the root alone: global hooks would slow every module call down.
+            self._handles.append(root.register_forward_pre_hook(self._enter))
+            self._handles.append(root.register_forward_hook(self._exit, always_call=True))
+            return
         self._handles.append(register_module_forward_pre_hook(self._enter))
         self._handles.append(register_module_forward_hook(self._exit, always_call=True))
 
@@ -113,6 +132,9 @@ class ModuleTimer:
         outputs = [t for t in flat if isinstance(t, torch.Tensor) and t.requires_grad]
         if not outputs:
             return
+        if self._root_only:
+            self._grad_handles.append(register_multi_grad_hook(outputs, self._start_until_pass_ends(entered)))
+            return
         self._grad_handles.append(register_multi_grad_hook(outputs, self._marker(self.backward_starts, entered)))
         produced = inputs + self._params.get(id(module), [])
         if produced:
@@ -123,6 +145,16 @@ class ModuleTimer:
             marks.setdefault(path, []).append(self.clock.mark())
 
         return hook
+
+    def _start_until_pass_ends(self, path: str) -> Any:
+        def end() -> None:
+            self.backward_ends.setdefault(path, []).append(self.clock.mark())
+
+        def start(grads: Any) -> None:
+            self.backward_starts.setdefault(path, []).append(self.clock.mark())
+            Variable._execution_engine.queue_callback(end)
+
+        return start
 
 
 def _in_backward() -> bool:

@@ -6,7 +6,6 @@ A timing run never runs under the counting mode, so counting overhead never ente
 from __future__ import annotations
 
 import copy
-import platform
 from typing import Any, Callable
 
 import torch
@@ -15,6 +14,7 @@ from torch.utils._pytree import tree_flatten
 
 from ..errors import InputError
 from .clock import Clock
+from .device_info import batch_and_tokens, device_name, model_dtype, timed_device
 from .module_timer import ModuleTimer
 from .result import ModuleTiming, Stats, TimingResult, summarize
 
@@ -35,7 +35,9 @@ def measure_time(
     """Time ``model(*args, **kwargs)``: the whole iteration and each module, median and spread.
 
     Each of the ``repeat`` iterations after ``warmup`` is measured on its own (never
-    cumulatively). On the CPU the clock is ``time.perf_counter``; on CUDA, events recorded in
+    cumulatively), with no hook installed; with ``per_module``, ``repeat`` more iterations run
+    with the module hooks and give the per-module figures, so the hooks' overhead never enters
+    the whole-model figures. On the CPU the clock is ``time.perf_counter``; on CUDA, events recorded in
     the hooks, with one ``torch.cuda.synchronize()`` per iteration. Per-module forward latency
     comes from global forward hooks, per-module backward latency from autograd hooks on each
     module's outputs, inputs and parameters.
@@ -58,7 +60,8 @@ def measure_time(
         backward: also time the backward pass.
         loss_fn: ``loss_fn(output) -> scalar tensor``; implies ``backward=True``.
         optimizer: also time ``optimizer.step()``; implies ``backward=True``.
-        per_module: install the per-module hooks (False times the whole iteration only).
+        per_module: also time each module, in ``repeat`` more iterations (False times the
+            whole model only).
 
     Returns:
         A TimingResult.
@@ -75,7 +78,7 @@ def measure_time(
     original = getattr(model, "_orig_mod", None)
     kwargs = dict(kwargs or {})
     backward = backward or loss_fn is not None or optimizer is not None
-    device = _device_of(model, args, kwargs)
+    device = timed_device(model, args, kwargs)
     clock = Clock(device)
     hooked = original if isinstance(original, nn.Module) else model
     timer = ModuleTimer(hooked, clock, backward=backward) if per_module else None
@@ -92,31 +95,33 @@ def measure_time(
     module_backward: dict[str, list[float]] = {}
     module_calls: dict[str, int] = {}
     try:
-        if timer is not None:
-            timer.install()
-        for index in range(warmup + repeat):
+        # Whole-model figures come from iterations with no hook at all; per-module figures
+        # from as many more with the module hooks, whose overhead so stays out of the former.
+        plan = [False] * (warmup + repeat) + ([True] * repeat if timer is not None else [])
+        for index, hooked_iteration in enumerate(plan):
             measured = index >= warmup
             if backward:
                 for p in params:  # each step starts from no gradient, as after zero_grad
                     p.grad = None
-            if timer is not None:
-                timer.reset()
-            marks = _iteration(model, args, kwargs, clock, backward, loss_fn, optimizer)
-            clock.sync()
-            if not measured:
-                continue
-            for phase, (start, end) in marks.items():
-                phases[phase].append(clock.elapsed(start, end))
-            if timer is not None:
-                forward, calls, back = timer.collect()
-                for path, seconds in forward.items():
-                    module_forward.setdefault(path, []).append(seconds)
-                    module_calls[path] = calls[path]
-                for path, seconds in back.items():
-                    module_backward.setdefault(path, []).append(seconds)
+            if hooked_iteration and timer is not None:
+                timer.install()
+            try:
+                marks = _iteration(model, args, kwargs, clock, backward, loss_fn, optimizer)
+                clock.sync()
+                if hooked_iteration and timer is not None:
+                    forward, calls, back = timer.collect()
+                    for path, seconds in forward.items():
+                        module_forward.setdefault(path, []).append(seconds)
+                        module_calls[path] = calls[path]
+                    for path, seconds in back.items():
+                        module_backward.setdefault(path, []).append(seconds)
+            finally:
+                if hooked_iteration and timer is not None:
+                    timer.remove()
+            if measured and not hooked_iteration:
+                for phase, (start, end) in marks.items():
+                    phases[phase].append(clock.elapsed(start, end))
     finally:
-        if timer is not None:
-            timer.remove()
         with torch.no_grad():
             for p, grad in zip(params, saved_grads):
                 p.grad = grad
@@ -141,7 +146,7 @@ def measure_time(
                     forward=summarize(module_forward[path]),
                     backward=summarize(back_samples) if back_samples else None,
                 )
-    batch_size, tokens = _batch_and_tokens(args, kwargs)
+    batch_size, tokens = batch_and_tokens(args, kwargs)
 
     def stats(name: str) -> Stats | None:
         return summarize(phases[name]) if phases[name] else None
@@ -151,8 +156,8 @@ def measure_time(
     assert forward_stats is not None and iteration_stats is not None
     return TimingResult(
         device=device.type,
-        device_name=_device_name(device),
-        dtype=_dtype_of(model),
+        device_name=device_name(device),
+        dtype=model_dtype(model),
         warmup=warmup,
         repeat=repeat,
         forward=forward_stats,
@@ -224,50 +229,3 @@ def _restore_training(model: nn.Module, optimizer: torch.optim.Optimizer, saved:
                 p.copy_(weights[name])
     # load_state_dict replaces the whole state, so moments created by the timed steps go too.
     optimizer.load_state_dict(state)
-
-
-def _device_of(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> torch.device:
-    first = next(iter(model.parameters()), None)
-    if first is not None:
-        device = first.device
-    else:
-        tensors = [v for v in list(args) + list(kwargs.values()) if isinstance(v, torch.Tensor)]
-        device = tensors[0].device if tensors else torch.device("cpu")
-    if device.type == "meta":
-        raise InputError("timing needs real weights: the model is on the meta device")
-    if device.type == "cuda" and device.index is None:
-        device = torch.device("cuda", torch.cuda.current_device())
-    return device
-
-
-def _device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return str(torch.cuda.get_device_name(device))
-    return _cpu_model() or platform.processor() or platform.machine() or "cpu"
-
-
-def _cpu_model() -> str | None:
-    """The CPU's marketing name on Linux ("AMD EPYC 9654 96-Core Processor"), else None."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as file:
-            for line in file:
-                if line.startswith("model name"):
-                    return line.partition(":")[2].strip() or None
-    except OSError:
-        return None
-    return None
-
-
-def _dtype_of(model: nn.Module) -> str:
-    first = next((p for p in model.parameters() if p.is_floating_point()), None)
-    return str(first.dtype).replace("torch.", "") if first is not None else "float32"
-
-
-def _batch_and_tokens(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[int | None, int | None]:
-    first = next((v for v in list(args) + list(kwargs.values()) if isinstance(v, torch.Tensor)), None)
-    if first is None or first.dim() == 0:
-        return None, None
-    tokens = None
-    if first.dim() == 2 and not first.is_floating_point() and not first.is_complex() and first.dtype != torch.bool:
-        tokens = int(first.numel())
-    return int(first.shape[0]), tokens

@@ -1,4 +1,4 @@
-"""track(): count chosen steps of a training loop and report their per-step average."""
+"""track(): count chosen steps of a training loop, time others, report per-step averages."""
 
 from __future__ import annotations
 
@@ -6,38 +6,59 @@ import time
 from types import TracebackType
 from typing import Iterable
 
+import torch
 from torch import nn
 
+from ..api import module_types
 from ..capture import CaptureResult, OpTotals
 from ..errors import InputError
 from ..report import render_text
+from ..report.timing import render_timing
+from ..timing import Achieved, TimingResult, achieved
+from ..timing.device_info import batch_and_tokens
 from ..tree import Profile, build_profile
+from .replay import RecordedCall
 from .report import format_duration
-from ..api import module_types
+from .step_timer import StepSample, StepTimer, step_timing
 from .window import CountingWindow, run_metadata
 
 __all__ = ["Tracker", "track"]
 
 
 class Tracker:
-    """Counts the chosen steps of a training loop; made by ``track()``.
+    """Counts and times chosen steps of a training loop; made by ``track()``.
 
     Call ``step()`` at the start of every iteration (the first call starts step 0). The steps
     in ``steps`` are counted, forward and backward, each in its own window; the optimizer step
-    runs outside the model and costs nothing here.
+    runs outside the model and costs nothing here. The steps in ``time_steps`` run with no
+    counting, under timer hooks only: their length (from one ``step()`` to the next), the
+    model's forward and backward, and each module's (see ``track``'s ``per_module``), give
+    ``timing``; with the counts, achieved FLOPS and MFU (``achieved()``).
 
     Attributes:
         steps: the step numbers counted.
+        time_steps: the step numbers timed.
         step_profiles: one Profile per counted step, in order.
         step_durations: wall seconds of each counted step, from its ``step()`` to the next
-            (counting overhead included).
+            (counting overhead included: use ``timing`` for latency).
     """
 
-    def __init__(self, model: nn.Module, steps: Iterable[int], ignore_types: tuple[type, ...]) -> None:
+    def __init__(self, model: nn.Module, steps: Iterable[int], ignore_types: tuple[type, ...],
+                 time_steps: Iterable[int] | None = None, per_module: bool = True) -> None:
         self.model = model
+        self.per_module = per_module
         self.steps = sorted(set(int(s) for s in steps))
         if not self.steps or self.steps[0] < 0:
             raise InputError(f"steps must be non-negative step numbers, got {self.steps!r}")
+        if time_steps is None:  # as many steps again, right after the counted ones
+            time_steps = range(self.steps[-1] + 1, self.steps[-1] + 1 + len(self.steps))
+        self.time_steps = sorted(set(int(s) for s in time_steps))
+        if self.time_steps and self.time_steps[0] < 0:
+            raise InputError(f"time_steps must be non-negative step numbers, got {self.time_steps!r}")
+        both = sorted(set(self.steps) & set(self.time_steps))
+        if both:
+            raise InputError(f"steps {both} are both counted and timed; a timed step must run without counting, "
+                             "so give time_steps apart from steps")
         self.current_step = -1
         self.step_profiles: list[Profile] = []
         self.step_durations: list[float] = []
@@ -48,16 +69,33 @@ class Tracker:
         self._average: Profile | None = None
         self._results: list[CaptureResult] = []
         self._counted: list[int] = []
+        self._timed = set(self.time_steps)
+        self._step_timer: StepTimer | None = None
+        self._samples: list[StepSample] = []
+        self._timed_done: list[int] = []
+        self._order: list[str] = []
+        self._inputs: tuple[int | None, int | None] | None = None
+        self._timing: tuple[int, TimingResult] | None = None
 
     def step(self) -> None:
-        """Mark the start of the next step: close the window of the last, open one if counted."""
+        """Mark the start of the next step: close the window or timer of the last, open one if
+        this step is counted or timed."""
         self._finish_window()
+        self._finish_timed_step()
         self.current_step += 1
         if self.current_step in self._wanted:
             window = CountingWindow(self.model, self._ignore_types)
             window.open()
             self._window = window
             self._started = time.perf_counter()
+        elif self.current_step in self._timed:
+            device = _real_device(self.model)
+            if device is not None:
+                # Alternate: root-only steps time the whole step cleanly, the others each module.
+                per_module = self.per_module and len(self._timed_done) % 2 == 1
+                timer = StepTimer(self.model, device, per_module=per_module)
+                timer.start()
+                self._step_timer = timer
 
     @property
     def profile(self) -> Profile:
@@ -70,17 +108,71 @@ class Tracker:
             self._average = _average(self.model, self._results, self._ignore_types, self._counted)
         return self._average
 
-    def summary(self, *, depth: int | None = None, precision: int = 2) -> str:
-        """The text report of the per-step average, forward + backward in the tree."""
-        counted = ", ".join(str(s) for s in self._counted)
-        mean = sum(self.step_durations) / len(self.step_durations) if self.step_durations else 0.0
-        header = (f"Per-step average over steps {counted}\n"
-                  f"Mean step time:         {format_duration(mean)} (counting overhead included)\n\n")
-        return header + render_text(self.profile, depth=depth, precision=precision, phase="total")
+    @property
+    def timing(self) -> TimingResult | None:
+        """The timed steps (``time_steps``) as a TimingResult, median and spread over them:
+        ``iteration`` is the whole step, ``forward``/``backward`` the model's, ``modules`` each
+        module's. None until a timed step has finished, and for a model on the meta device."""
+        if not self._samples:
+            return None
+        if self._timing is None or self._timing[0] != len(self._samples):
+            device = _real_device(self.model)
+            assert device is not None
+            batch, tokens = self._inputs or (None, None)
+            self._timing = (len(self._samples), step_timing(
+                self.model, device, self._samples, self._order,
+                untimed_before=self._timed_done[0], batch_size=batch, tokens=tokens))
+        return self._timing[1]
 
-    def close(self) -> None:
-        """Close the open window, if any (leaving the ``with`` block does this)."""
+    def achieved(self, peak_tflops: float | None = None) -> Achieved | None:
+        """Achieved FLOPS and MFU: the counted per-step FLOPs (forward and backward) over the
+        timed steps' median latencies; None until both exist. ``peak_tflops`` overrides the
+        built-in peak table."""
+        timing = self.timing
+        if timing is None or not self.step_profiles:
+            return None
+        return achieved(self.profile, timing, peak_tflops)
+
+    def summary(self, *, depth: int | None = None, precision: int = 2, peak_tflops: float | None = None) -> str:
+        """The text report: the per-step average (forward + backward in the tree), then the
+        timed steps' latencies, FLOPS per module and MFU."""
+        counted = ", ".join(str(s) for s in self._counted)
+        header = f"Per-step average over steps {counted}\n"
+        timing = self.timing
+        if timing is None:
+            mean = sum(self.step_durations) / len(self.step_durations) if self.step_durations else 0.0
+            header += f"Mean step time:         {format_duration(mean)} (counting overhead included; no timed step)\n"
+        text = header + "\n" + render_text(self.profile, depth=depth, precision=precision, phase="total")
+        if timing is None:
+            return text
+        timed = ", ".join(str(s) for s in self._timed_done)
+        title = f"Timed steps {timed} (no counting; whole-step median over {timing.repeat})"
+        return (text + f"\n{title}\n{'-' * len(title)}\n"
+                + render_timing(self.profile, timing, achieved(self.profile, timing, peak_tflops), depth=depth,
+                                precision=precision) + "\n")
+
+    def close(self, *, failed: bool = False) -> None:
+        """Close the open window or timer, if any (leaving the ``with`` block does this). A
+        timed step cut short by an exception (``failed``) is dropped, not measured."""
         self._finish_window()
+        if failed:
+            self._discard_timed_step()
+        else:
+            self._finish_timed_step()
+
+    def _finish_timed_step(self) -> None:
+        timer, self._step_timer = self._step_timer, None
+        if timer is None:
+            return
+        self._samples.append(timer.finish())
+        if timer.per_module:
+            self._order = timer.order
+        self._timed_done.append(self.current_step)
+
+    def _discard_timed_step(self) -> None:
+        timer, self._step_timer = self._step_timer, None
+        if timer is not None:
+            timer.discard()
 
     def _finish_window(self) -> None:
         window, self._window = self._window, None
@@ -88,6 +180,8 @@ class Tracker:
             return
         window.close()
         self.step_durations.append(time.perf_counter() - self._started)
+        if self._inputs is None and window.calls:
+            self._inputs = _batch_and_tokens_of_step(window.calls)
         self._results.append(window.result)
         self._counted.append(self.current_step)
         self.step_profiles.append(build_profile(
@@ -102,7 +196,7 @@ class Tracker:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self.close()
+        self.close(failed=exc_type is not None)
 
 
 def _average(model: nn.Module, results: list[CaptureResult], ignore_types: tuple[type, ...], steps: list[int]) -> Profile:
@@ -129,13 +223,26 @@ def _average(model: nn.Module, results: list[CaptureResult], ignore_types: tuple
                          metadata=run_metadata(model, summed, ignore_types, steps_averaged=n, counted_steps=list(steps)))
 
 
-def track(model: nn.Module, steps: Iterable[int] = range(2, 6), *, ignore_modules: Iterable[type] | None = None) -> Tracker:
-    """Count chosen steps of a training loop and report their per-step average.
+def track(
+    model: nn.Module,
+    steps: Iterable[int] = range(2, 6),
+    *,
+    time_steps: Iterable[int] | None = None,
+    per_module: bool = True,
+    ignore_modules: Iterable[type] | None = None,
+) -> Tracker:
+    """Count chosen steps of a training loop, time others, and report per-step averages.
 
     Args:
         model: the module the loop calls.
         steps: step numbers to count, 0 being the first ``tracker.step()``; the default skips
             two warm-up steps and counts four.
+        time_steps: step numbers to time, with no counting; by default as many steps as
+            ``steps``, right after them (6 to 9 for the default). ``()`` times nothing. A
+            loop that ends sooner times fewer steps.
+        per_module: also time each module. Module hooks slow a step of many small modules,
+            so timed steps alternate: the 1st, 3rd... are hooked at the root only and give
+            the step, forward and backward latency; the 2nd, 4th... give each module's.
         ignore_modules: module types whose ops are not counted.
 
     Returns:
@@ -152,7 +259,30 @@ def track(model: nn.Module, steps: Iterable[int] = range(2, 6), *, ignore_module
         ...         opt.zero_grad()
         >>> tracker.profile.forward.macs, tracker.profile.backward.macs
         (64, 64)
+        >>> tracker.timing.repeat  # 6 and 7 timed (the loop ended first); 6 for the whole step
+        1
     """
     if not isinstance(model, nn.Module):
         raise InputError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    return Tracker(model, steps, module_types(ignore_modules))
+    return Tracker(model, steps, module_types(ignore_modules), time_steps, per_module)
+
+
+def _real_device(model: nn.Module) -> torch.device | None:
+    """The device timed steps run on; None on meta, where nothing can be timed."""
+    first = next(iter(model.parameters()), None)
+    if first is None:
+        return torch.device("cpu")
+    if first.device.type == "meta":
+        return None
+    if first.device.type == "cuda" and first.device.index is None:
+        return torch.device("cuda", torch.cuda.current_device())
+    return first.device
+
+
+def _batch_and_tokens_of_step(calls: list[RecordedCall]) -> tuple[int | None, int | None]:
+    """Samples and tokens of one step: summed over its calls (micro-batches)."""
+    found = [batch_and_tokens(call.args, call.kwargs) for call in calls]
+    batches = [b for b, _ in found]
+    tokens = [t for _, t in found]
+    return (None if None in batches else sum(b for b in batches if b is not None),
+            None if None in tokens else sum(t for t in tokens if t is not None))
