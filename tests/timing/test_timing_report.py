@@ -76,3 +76,19 @@ def test_table_columns_latency_percent_and_flops() -> None:
     assert "12.5%" in row["1"] and row["1"].rstrip().endswith("-")
     assert "100%" in row["(root)"]
     assert render_timing(profile, timing).count("\n\n") == 1
+
+
+def test_tree_lines_carry_latency_share_and_flops_when_timed() -> None:
+    from flopsight.report import render_text, render_tree
+
+    profile, timing = fixture()
+    lines = render_tree(profile, timing=timing).splitlines()
+    root, linear, relu = lines[1], lines[2], lines[3]  # the root opens a block; its figures follow
+    # Linear 32 -> 16 on 4 rows: 2048 MACs, 4096 + 64 bias FLOPs; ReLU 64 FLOPs; root 4224
+    assert profile.forward.flops == 2 * 4 * 32 * 16 + 4 * 16 + 4 * 16
+    assert "2 ms = 100% fwd latency, 2.11 MFLOPS" in root  # 4224 / 2 ms
+    assert "1.5 ms = 75% fwd latency, 2.77 MFLOPS" in linear  # 4160 / 1.5 ms
+    assert "250 us = 12.5% fwd latency, 256 KFLOPS" in relu  # 64 / 0.25 ms
+    assert "fwd latency" not in render_tree(profile)
+    text = render_text(profile, timing=timing)
+    assert "fwd latency, % of the model's fwd latency, fwd FLOPs per second" in text

@@ -29,9 +29,8 @@ import torch
 from torch import nn
 
 from ..report import format_count, format_params
-from ..timing import measure_time
+from ..timing import TimingResult, measure_time
 from ..training import FlopsProfiler, render_latency_section, render_report, write_report
-from ..tree import Profile
 from ._common import check_forward_mode, make_inputs, run_profile
 
 __all__ = ["FlopsProfiler", "get_model_profile"]
@@ -81,8 +80,12 @@ def get_model_profile(
     inputs, keyword_inputs = make_inputs(model, input_shape, args, kwargs)
     result = run_profile(model, None, inputs, keyword_inputs, backward=False, ignore_modules=ignore_modules)
     if print_profile:
-        text = render_report(result, module_depth=module_depth, top_modules=top_modules, detailed=detailed)
-        write_report(text + _latency_section(result, model, inputs, keyword_inputs, warm_up, module_depth), output_file)
+        timing = _timing(model, inputs, keyword_inputs, warm_up)
+        text = render_report(result, module_depth=module_depth, top_modules=top_modules, detailed=detailed,
+                             timing=timing)
+        if timing is not None:
+            text += render_latency_section(result, timing, module_depth=module_depth)
+        write_report(text, output_file)
     flops, macs, params = result.forward.flops, result.forward.macs, result.params
     if not as_string:
         return flops, macs, params
@@ -92,13 +95,10 @@ def get_model_profile(
 TIMED_ITERATIONS = 5
 
 
-def _latency_section(
-    profile: Profile, model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], warm_up: int, module_depth: int
-) -> str:
+def _timing(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], warm_up: int) -> TimingResult | None:
     """DeepSpeed prints fwd latency and FLOPS per module: here from a separate timing run, so the
     counting mode's overhead never enters a latency. Nothing to time on the meta device."""
     if any(p.device.type == "meta" for p in model.parameters()):
-        return ""
+        return None
     with torch.no_grad():
-        timing = measure_time(model, *args, kwargs=kwargs, warmup=max(int(warm_up), 0), repeat=TIMED_ITERATIONS)
-    return render_latency_section(profile, timing, module_depth=module_depth)
+        return measure_time(model, *args, kwargs=kwargs, warmup=max(int(warm_up), 0), repeat=TIMED_ITERATIONS)

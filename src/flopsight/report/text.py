@@ -9,6 +9,7 @@ from .topk import render_top
 from .tree import describe_columns, render_tree
 
 if TYPE_CHECKING:  # types only: importing tree at runtime would pull torch in through tree.build
+    from ..timing.result import TimingResult
     from ..tree.profile import Profile
 
 __all__ = ["render_text"]
@@ -29,6 +30,7 @@ def render_text(
     unit: str | None = None,
     param_unit: str | None = None,
     phase: str = "forward",
+    timing: TimingResult | None = None,
 ) -> str:
     """The report ``print(profile)`` shows: totals, then the annotated module tree.
 
@@ -44,6 +46,8 @@ def render_text(
         param_unit: fixed prefix for parameter counts ("M", "B", ""); None picks one.
         phase: the cost in the tree's MACs and FLOPs columns: "forward", "backward",
             "recompute" or "total".
+        timing: a timing of the same model; the tree then also lists each module's forward
+            latency, its share and its FLOPS (``render_tree``).
 
     Returns:
         The report, ending with a newline.
@@ -60,8 +64,10 @@ def render_text(
         _titled("flopsight profile", render_summary(profile, precision=precision, unit=unit, param_unit=param_unit)),
         _titled(
             "Per module",
-            "Each module lists: " + describe_columns(profile, phase=phase) + ".\n" + _TREE_NOTE + "\n\n"
-            + render_tree(profile, depth=depth, phase=phase, precision=precision, unit=unit, param_unit=param_unit),
+            "Each module lists: " + describe_columns(profile, phase=phase, timed=timing is not None) + ".\n"
+            + _TREE_NOTE + "\n\n"
+            + render_tree(profile, depth=depth, phase=phase, precision=precision, unit=unit, param_unit=param_unit,
+                          timing=timing),
         ),
     ]
     if top is not None:

@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 from ..errors import InputError
+from .timing import format_latency
 from .units import format_count, format_params, format_percent
 
 if TYPE_CHECKING:  # types only: importing tree at runtime would pull torch in through tree.build
+    from ..timing.result import TimingResult
     from ..tree.cost import Cost
     from ..tree.module_node import ModuleNode
     from ..tree.profile import Profile
@@ -50,6 +52,7 @@ class _Style:
     precision: int
     unit: str | None
     param_unit: str | None
+    timing: TimingResult | None = None
 
 
 def render_tree(
@@ -60,6 +63,7 @@ def render_tree(
     precision: int = 2,
     unit: str | None = None,
     param_unit: str | None = None,
+    timing: TimingResult | None = None,
 ) -> str:
     """The module tree with each module's params, MACs and FLOPs and their shares of the model.
 
@@ -74,6 +78,10 @@ def render_tree(
         unit: fixed prefix for MACs and FLOPs ("G" for GFLOPs, "" for plain numbers); None
             picks one per number.
         param_unit: fixed prefix for parameter counts ("M", "B", ""); None picks one.
+        timing: a timing of the same model (``measure_time``, a tracker's or a profiler's);
+            each timed module then also lists its median forward latency, its share of the
+            root's, and its forward FLOPs over that latency, as DeepSpeed's tree does.
+            Identical layers no longer collapse then: each has its own latency.
 
     Returns:
         The tree as text, one module per line, no trailing newline.
@@ -91,11 +99,12 @@ def render_tree(
         precision=precision,
         unit=unit,
         param_unit=param_unit,
+        timing=timing,
     )
     return "\n".join(_render(profile.root, style))
 
 
-def describe_columns(profile: Profile, *, phase: str = "forward") -> str:
+def describe_columns(profile: Profile, *, phase: str = "forward", timed: bool = False) -> str:
     """The legend of ``render_tree``'s lines: which figures each module lists, in order.
 
     Example:
@@ -104,6 +113,8 @@ def describe_columns(profile: Profile, *, phase: str = "forward") -> str:
     """
     items = ["params, % of all params"]
     items += [column.description for column in _columns(profile, _phase(phase))]
+    if timed:
+        items += ["fwd latency, % of the model's fwd latency", "fwd FLOPs per second"]
     return ", ".join(items)
 
 
@@ -150,9 +161,21 @@ def _stats(node: ModuleNode, style: _Style) -> str:
         value = column.value(node)
         shown = format_count(value, unit=style.unit, precision=style.precision, suffix=column.suffix)
         items.append(f"{shown} = {format_percent(value, column.total, precision=style.precision)} {column.label}")
+    if style.timing is not None:
+        items += _latency_items(node, style.timing, style.precision)
     if node.ignored:
         items.append("ignored")
     return ", ".join(items)
+
+
+def _latency_items(node: ModuleNode, timing: TimingResult, precision: int) -> list[str]:
+    measured, root = timing.modules.get(node.name), timing.modules.get("")
+    if measured is None or root is None:
+        return []
+    seconds = measured.forward.median
+    share = format_percent(seconds, root.forward.median, precision=precision)
+    rate = format_count(node.forward.flops / seconds, precision=precision, suffix="FLOPS") if seconds > 0 else "-"
+    return [f"{format_latency(seconds, precision=precision)} = {share} fwd latency", rate]
 
 
 def _render(node: ModuleNode, style: _Style) -> list[str]:

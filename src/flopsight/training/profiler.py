@@ -217,7 +217,8 @@ class FlopsProfiler:
             output_file: a path to write the report to instead of printing it.
         """
         profile, timing = self.profile, self.timing
-        text = render_report(profile, module_depth=module_depth, top_modules=top_modules, detailed=detailed)
+        text = render_report(profile, module_depth=module_depth, top_modules=top_modules, detailed=detailed,
+                             timing=timing)
         if timing is not None:
             how = f"median of {timing.repeat} replayed forwards, no counting"
         else:

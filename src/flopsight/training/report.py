@@ -31,14 +31,16 @@ def format_duration(seconds: float, *, precision: int = 2) -> str:
 
 
 def render_report(profile: Profile, *, module_depth: int = -1, top_modules: int = 1, detailed: bool = True,
-                  precision: int = 2, unit: str | None = None, phase: str = "forward") -> str:
+                  precision: int = 2, unit: str | None = None, phase: str = "forward",
+                  timing: TimingResult | None = None) -> str:
     """DeepSpeed-shaped report text: the tree when ``detailed``, else summary and top-k only.
 
-    ``module_depth=-1`` shows every level; ``phase`` picks the cost shown in the tree."""
+    ``module_depth=-1`` shows every level; ``phase`` picks the cost shown in the tree; a
+    ``timing`` adds each module's forward latency and FLOPS to the tree's lines."""
     depth = None if module_depth is None or module_depth < 0 else module_depth
     top = top_modules if top_modules and top_modules > 0 else None
     if detailed:
-        return render_text(profile, depth=depth, top=top, precision=precision, unit=unit, phase=phase)
+        return render_text(profile, depth=depth, top=top, precision=precision, unit=unit, phase=phase, timing=timing)
     text = render_summary(profile, precision=precision, unit=unit)
     if top is not None:
         last = profile.max_depth if depth is None else min(depth, profile.max_depth)

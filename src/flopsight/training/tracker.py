@@ -142,7 +142,8 @@ class Tracker:
         if timing is None:
             mean = sum(self.step_durations) / len(self.step_durations) if self.step_durations else 0.0
             header += f"Mean step time:         {format_duration(mean)} (counting overhead included; no timed step)\n"
-        text = header + "\n" + render_text(self.profile, depth=depth, precision=precision, phase="total")
+        text = header + "\n" + render_text(self.profile, depth=depth, precision=precision, phase="total",
+                                           timing=timing)
         if timing is None:
             return text
         timed = ", ".join(str(s) for s in self._timed_done)
