@@ -44,3 +44,32 @@ def test_cuda_training_step_restores_state_and_gives_mfu() -> None:
     assert all(p.grad is None for p in model.parameters()) and not optimizer.state
     a = achieved(flopsight.profile(model, x, backward=True), t, peak_tflops=100.0)
     assert a.mfu is not None and 0 < a.mfu < 1
+
+
+def test_cuda_tracked_loop_times_steps_and_gives_mfu() -> None:
+    model = cuda_mlp()
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-3)
+    x = torch.randn(64, 256, device="cuda")
+    with flopsight.track(model, steps=range(1, 3), time_steps=range(3, 7)) as tracker:
+        for _ in range(7):
+            tracker.step()
+            model(x).sum().backward()
+            optimizer.step()
+            optimizer.zero_grad()
+    timing = tracker.timing
+    assert timing is not None and timing.device == "cuda" and timing.repeat == 2
+    assert 0 < timing.forward.median and timing.backward is not None
+    assert timing.forward.median + timing.backward.median <= timing.iteration.median
+    assert set(timing.modules) == {name for name, _ in model.named_modules()}
+    a = tracker.achieved(peak_tflops=100.0)
+    assert a is not None and a.mfu is not None and 0 < a.mfu < 1
+
+
+def test_cuda_profiler_replays_the_window_outside_counting() -> None:
+    model = cuda_mlp()
+    x = torch.randn(64, 256, device="cuda")
+    with torch.no_grad(), flopsight.FlopsProfiler(model, timing_repeat=5) as prof:
+        model(x)
+    timing = prof.timing
+    assert timing is not None and timing.device == "cuda"
+    assert prof.get_total_duration() == timing.forward.median < prof.window_duration

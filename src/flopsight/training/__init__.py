@@ -8,10 +8,13 @@ engine, one window at a time:
   ``stop_profile``, ``get_total_flops``...). One start/stop window is one step: counts never
   carry over from one window to the next.
 - ``track(model, steps=range(2, 6))``: a context manager around a training loop that counts
-  the chosen steps (forward and backward) and reports their per-step average.
+  the chosen steps (forward and backward) and reports their per-step average, and times
+  other steps (``time_steps``, by default the next four) with no counting.
 
-While a window is open the counting dispatch mode is active, so the model runs slower; the
-durations reported here include that overhead. For clean latency use the timing runner.
+While a window is open the counting dispatch mode is active, so the model runs slower; no
+latency is taken there. ``FlopsProfiler`` replays the window's calls afterwards with
+``flopsight.measure_time`` (``replay``); ``track`` times steps of the loop that it does not
+count (``step_timer``).
 
 Cleanup: everything a window installs (four global module hooks, the dispatch mode) is removed
 by ``stop_profile()`` / ``end_profile()`` and by leaving the ``with`` block, also when the

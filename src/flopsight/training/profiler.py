@@ -42,8 +42,8 @@ class FlopsProfiler:
     the latency of the model's forward calls in the window. Unlike DeepSpeed, that latency is
     not taken inside the window, where the counting mode slows every op: the window records
     each call and a timing run replays it afterwards (``timing``), so per-module latency,
-    achieved FLOPS and MFU are clean. ``stop_profile`` removes everything installed and keeps the counts; ``end_profile`` also
-    drops the counts. Each ``start_profile`` starts from zero.
+    achieved FLOPS and MFU are clean. ``stop_profile`` removes everything installed and keeps
+    the counts; ``end_profile`` also drops the counts. Each ``start_profile`` starts from zero.
 
     Example:
         >>> prof = FlopsProfiler(torch.nn.Linear(8, 4))

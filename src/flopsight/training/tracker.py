@@ -15,7 +15,7 @@ from ..errors import InputError
 from ..report import render_text
 from ..report.timing import render_timing
 from ..timing import Achieved, TimingResult, achieved
-from ..timing.device_info import batch_and_tokens
+from ..timing.device_info import batch_and_tokens, timed_device
 from ..tree import Profile, build_profile
 from .replay import RecordedCall
 from .report import format_duration
@@ -271,13 +271,9 @@ def track(
 def _real_device(model: nn.Module) -> torch.device | None:
     """The device timed steps run on; None on meta, where nothing can be timed."""
     first = next(iter(model.parameters()), None)
-    if first is None:
-        return torch.device("cpu")
-    if first.device.type == "meta":
+    if first is not None and first.device.type == "meta":
         return None
-    if first.device.type == "cuda" and first.device.index is None:
-        return torch.device("cuda", torch.cuda.current_device())
-    return first.device
+    return timed_device(model, (), {})
 
 
 def _batch_and_tokens_of_step(calls: list[RecordedCall]) -> tuple[int | None, int | None]:
