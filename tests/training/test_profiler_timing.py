@@ -195,3 +195,32 @@ def test_window_counts_eager_flex_attention_and_restores_the_flag() -> None:
         prof.model(q, k, v)
     assert prof.profile.forward == expected.forward and prof.profile.forward.macs == 2 * 2 * 16 * 16 * 8
     assert flex._FLEX_ATTENTION_DISABLE_COMPILE_DEBUG is False
+
+
+def test_duration_after_a_raised_forward_in_an_open_window_replays_the_good_calls_only() -> None:
+    class FailsOnSecond(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.linear = nn.Linear(4, 4)
+            self.calls = 0
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            self.calls += 1
+            if self.calls == 2:
+                raise RuntimeError("boom")
+            return self.linear(x)
+
+    model, x = FailsOnSecond(), torch.randn(2, 4)
+    prof = FlopsProfiler(model, timing_warmup=0, timing_repeat=2)
+    prof.start_profile()
+    try:
+        model(x)
+        with pytest.raises(RuntimeError, match="boom"):
+            model(x)
+        timing = prof.timing  # the window is inert now: the replay records nothing more
+        assert timing is not None and timing.module("").calls == 1
+        assert model.calls == 2 + 2 * 2  # no hook, then per module
+    finally:
+        prof.end_profile()
+    assert torch._C._len_torch_dispatch_stack() == 0
+    assert not nn.modules.module._global_forward_hooks and not nn.modules.module._global_forward_pre_hooks

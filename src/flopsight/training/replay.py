@@ -81,7 +81,7 @@ def time_calls(model: nn.Module, calls: list[RecordedCall], *, warmup: int, repe
     if not calls or any(p.device.type == "meta" for p in model.parameters()):
         return None
     results = []
-    for call in calls:
+    for call in list(calls):  # a copy: the caller's list may be a live window's
         with call.modes():
             results.append(measure_time(model, *call.args, kwargs=call.kwargs, warmup=warmup, repeat=repeat))
     return add_timings(results)

@@ -79,8 +79,9 @@ class CountingWindow:
     def suspended(self) -> Iterator[None]:
         """Take everything out while the body runs (a timing run), then put it back.
 
-        Only between forward calls: the module stack must be empty."""
-        if not self.is_open or self.forward_raised:
+        Only between forward calls: the module stack must be empty. After a forward raised
+        the window stays inert: its hooks are taken out and not put back."""
+        if not self.is_open:
             yield
             return
         if self._depth or self.stack.stack:
@@ -91,7 +92,8 @@ class CountingWindow:
         try:
             yield
         finally:
-            self._install()
+            if not self.forward_raised:
+                self._install()
 
     def _install(self) -> None:
         self._handles.append(register_module_forward_pre_hook(self._enter))
