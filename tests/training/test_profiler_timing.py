@@ -17,6 +17,7 @@ from torch import nn
 import flopsight
 import zoo
 from flopsight.training import FlopsProfiler
+from test_training import FailsOnCall
 
 
 class ManyTinyOps(nn.Module):
@@ -198,19 +199,7 @@ def test_window_counts_eager_flex_attention_and_restores_the_flag() -> None:
 
 
 def test_duration_after_a_raised_forward_in_an_open_window_replays_the_good_calls_only() -> None:
-    class FailsOnSecond(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.linear = nn.Linear(4, 4)
-            self.calls = 0
-
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            self.calls += 1
-            if self.calls == 2:
-                raise RuntimeError("boom")
-            return self.linear(x)
-
-    model, x = FailsOnSecond(), torch.randn(2, 4)
+    model, x = FailsOnCall(2), torch.randn(2, 4)
     prof = FlopsProfiler(model, timing_warmup=0, timing_repeat=2)
     prof.start_profile()
     try:

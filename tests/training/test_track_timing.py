@@ -12,7 +12,7 @@ import flopsight
 import zoo
 from flopsight.training import track
 from test_profiler_timing import ManyTinyOps
-from test_training import installed, train
+from test_training import FailsOnCall, installed, train
 
 
 def test_default_times_as_many_steps_right_after_the_counted_ones() -> None:
@@ -81,19 +81,7 @@ def test_no_timed_steps_and_bad_arguments() -> None:
 
 
 def test_a_timed_step_that_raises_is_dropped_and_leaves_nothing_behind() -> None:
-    class FailsOnThird(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.linear = nn.Linear(4, 4)
-            self.calls = 0
-
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            self.calls += 1
-            if self.calls == 3:
-                raise RuntimeError("boom")
-            return self.linear(x)
-
-    model = FailsOnThird()
+    model = FailsOnCall(3)
     with pytest.raises(RuntimeError, match="boom"), track(model, steps=[0], time_steps=[1, 2]) as tracker:
         train(model, [torch.randn(2, 4)] * 3, tracker)
     assert installed() == (0, 0, 0, 0)

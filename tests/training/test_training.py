@@ -42,6 +42,22 @@ class Exploding(nn.Module):
         raise RuntimeError("boom")
 
 
+class FailsOnCall(nn.Module):
+    """A Linear(4, 4) whose ``failing``-th call raises "boom"."""
+
+    def __init__(self, failing: int) -> None:
+        super().__init__()
+        self.linear = nn.Linear(4, 4)
+        self.failing = failing
+        self.calls = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        if self.calls == self.failing:
+            raise RuntimeError("boom")
+        return self.linear(x)  # type: ignore[no-any-return]
+
+
 def test_totals_agree_with_flopsight_profile() -> None:
     model, x = mlp(), torch.randn(2, 8)
     expected = flopsight.profile(model, x)

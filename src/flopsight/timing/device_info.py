@@ -10,7 +10,7 @@ from torch import nn
 
 from ..errors import InputError
 
-__all__ = ["batch_and_tokens", "device_name", "model_dtype", "timed_device"]
+__all__ = ["batch_and_tokens", "device_name", "model_dtype", "tf32_allowed", "timed_device"]
 
 
 def timed_device(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> torch.device:
@@ -63,3 +63,8 @@ def batch_and_tokens(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[int
     if first.dim() == 2 and not first.is_floating_point() and not first.is_complex() and first.dtype != torch.bool:
         tokens = int(first.numel())
     return int(first.shape[0]), tokens
+
+
+def tf32_allowed(device: torch.device) -> bool:
+    """Whether float32 matmuls may run as TF32 on ``device`` (it picks the peak for MFU)."""
+    return device.type == "cuda" and bool(torch.backends.cuda.matmul.allow_tf32)

@@ -239,16 +239,12 @@ def add_timings(results: Sequence[TimingResult]) -> TimingResult:
     if len(repeats) != 1:
         raise ValueError(f"add_timings() needs runs of one repeat count, got {sorted(repeats)}")
 
-    def added(stats: Sequence[Stats | None]) -> Stats | None:
-        present = [s for s in stats if s is not None]
-        if not present:
-            return None
-        return summarize([sum(values) for values in zip(*(s.samples for s in present))])
+    def summed(stats: Sequence[Stats]) -> Stats:
+        return summarize([sum(values) for values in zip(*(s.samples for s in stats))])
 
-    def required(stats: Sequence[Stats]) -> Stats:
-        total = added(stats)
-        assert total is not None
-        return total
+    def summed_present(stats: Sequence[Stats | None]) -> Stats | None:
+        present = [s for s in stats if s is not None]
+        return summed(present) if present else None
 
     modules: dict[str, ModuleTiming] = {}
     for name in dict.fromkeys(name for r in results for name in r.modules):
@@ -256,8 +252,8 @@ def add_timings(results: Sequence[TimingResult]) -> TimingResult:
         modules[name] = ModuleTiming(
             name=name,
             calls=sum(p.calls for p in parts),
-            forward=required([p.forward for p in parts]),
-            backward=added([p.backward for p in parts]),
+            forward=summed([p.forward for p in parts]),
+            backward=summed_present([p.backward for p in parts]),
         )
     first = results[0]
 
@@ -270,10 +266,10 @@ def add_timings(results: Sequence[TimingResult]) -> TimingResult:
         dtype=first.dtype,
         warmup=first.warmup,
         repeat=first.repeat,
-        forward=required([r.forward for r in results]),
-        iteration=required([r.iteration for r in results]),
-        backward=added([r.backward for r in results]),
-        optimizer_step=added([r.optimizer_step for r in results]),
+        forward=summed([r.forward for r in results]),
+        iteration=summed([r.iteration for r in results]),
+        backward=summed_present([r.backward for r in results]),
+        optimizer_step=summed_present([r.optimizer_step for r in results]),
         modules=modules,
         batch_size=total([r.batch_size for r in results]),
         tokens=total([r.tokens for r in results]),

@@ -14,7 +14,7 @@ from torch.utils._pytree import tree_flatten
 
 from ..errors import InputError
 from .clock import Clock
-from .device_info import batch_and_tokens, device_name, model_dtype, timed_device
+from .device_info import batch_and_tokens, device_name, model_dtype, tf32_allowed, timed_device
 from .module_timer import ModuleTimer
 from .result import ModuleTiming, Stats, TimingResult, summarize
 
@@ -97,30 +97,31 @@ def measure_time(
     try:
         # Whole-model figures come from iterations with no hook at all; per-module figures
         # from as many more with the module hooks, whose overhead so stays out of the former.
-        plan = [False] * (warmup + repeat) + ([True] * repeat if timer is not None else [])
-        for index, hooked_iteration in enumerate(plan):
-            measured = index >= warmup
+        plan: list[ModuleTimer | None] = [None] * (warmup + repeat)
+        plan += [timer] * (repeat if timer is not None else 0)
+        for index, hooks in enumerate(plan):
             if backward:
                 for p in params:  # each step starts from no gradient, as after zero_grad
                     p.grad = None
-            if hooked_iteration and timer is not None:
-                timer.install()
-            try:
+            if hooks is None:
                 marks = _iteration(model, args, kwargs, clock, backward, loss_fn, optimizer)
                 clock.sync()
-                if hooked_iteration and timer is not None:
-                    forward, calls, back = timer.collect()
-                    for path, seconds in forward.items():
-                        module_forward.setdefault(path, []).append(seconds)
-                        module_calls[path] = calls[path]
-                    for path, seconds in back.items():
-                        module_backward.setdefault(path, []).append(seconds)
+                if index >= warmup:
+                    for phase, (start, end) in marks.items():
+                        phases[phase].append(clock.elapsed(start, end))
+                continue
+            hooks.install()
+            try:
+                _iteration(model, args, kwargs, clock, backward, loss_fn, optimizer)
+                clock.sync()
+                forward, calls, back = hooks.collect()
             finally:
-                if hooked_iteration and timer is not None:
-                    timer.remove()
-            if measured and not hooked_iteration:
-                for phase, (start, end) in marks.items():
-                    phases[phase].append(clock.elapsed(start, end))
+                hooks.remove()
+            for path, seconds in forward.items():
+                module_forward.setdefault(path, []).append(seconds)
+                module_calls[path] = calls[path]
+            for path, seconds in back.items():
+                module_backward.setdefault(path, []).append(seconds)
     finally:
         with torch.no_grad():
             for p, grad in zip(params, saved_grads):
@@ -167,7 +168,7 @@ def measure_time(
         modules=modules,
         batch_size=batch_size,
         tokens=tokens,
-        tf32=clock.cuda and bool(torch.backends.cuda.matmul.allow_tf32),
+        tf32=tf32_allowed(device),
     )
 
 

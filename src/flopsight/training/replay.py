@@ -53,25 +53,16 @@ class RecordedCall:
             yield
 
 
-def record_call(args: tuple[Any, ...], kwargs: dict[str, Any], device: torch.device) -> RecordedCall:
-    """The current modes, with the given inputs."""
+def record_call() -> RecordedCall:
+    """The current grad, inference and autocast modes; the inputs come with ``with_inputs``."""
     return RecordedCall(
-        args=args,
-        kwargs=kwargs,
+        args=(),
+        kwargs={},
         grad_enabled=torch.is_grad_enabled(),
         inference_mode=torch.is_inference_mode_enabled(),
-        autocast=_autocast_state(device),
+        autocast=tuple((device, torch.get_autocast_dtype(device))
+                       for device in _AUTOCAST_DEVICES if torch.is_autocast_enabled(device)),
     )
-
-
-def _autocast_state(device: torch.device) -> tuple[tuple[str, torch.dtype], ...]:
-    found = []
-    for device_type in _AUTOCAST_DEVICES:
-        if device_type == "cuda" and device.type != "cuda":
-            continue
-        if torch.is_autocast_enabled(device_type):
-            found.append((device_type, torch.get_autocast_dtype(device_type)))
-    return tuple(found)
 
 
 def time_calls(model: nn.Module, calls: list[RecordedCall], *, warmup: int, repeat: int) -> TimingResult | None:

@@ -3,8 +3,8 @@ backward, per module.
 
 One ``StepTimer`` times one step: ``start()`` installs the timer hooks (``flopsight.timing``'s:
 perf_counter on the CPU, CUDA events on a GPU with one synchronize at the step's end) on every
-module, or on the root only, and takes a mark; ``finish()`` takes the closing mark and returns the step's
-figures; ``discard()`` removes the hooks without measuring. The step's time runs from one
+module, or on the root only, and takes a mark; ``finish()`` takes the closing mark and returns
+the step's figures; ``discard()`` removes the hooks without measuring. The step's time runs from one
 ``tracker.step()`` to the next, so it holds everything the loop does: data loading, forward,
 backward, optimizer step.
 
@@ -24,7 +24,7 @@ from torch import nn
 
 from ..timing import ModuleTiming, TimingResult, summarize
 from ..timing.clock import Clock
-from ..timing.device_info import device_name, model_dtype
+from ..timing.device_info import device_name, model_dtype, tf32_allowed
 from ..timing.module_timer import ModuleTimer
 
 __all__ = ["StepSample", "StepTimer", "step_timing"]
@@ -102,5 +102,5 @@ def step_timing(
         modules=modules,
         batch_size=batch_size,
         tokens=tokens,
-        tf32=device.type == "cuda" and bool(torch.backends.cuda.matmul.allow_tf32),
+        tf32=tf32_allowed(device),
     )

@@ -149,8 +149,8 @@ class Tracker:
         timed = ", ".join(str(s) for s in self._timed_done)
         title = f"Timed steps {timed} (no counting; whole-step median over {timing.repeat})"
         return (text + f"\n{title}\n{'-' * len(title)}\n"
-                + render_timing(self.profile, timing, achieved(self.profile, timing, peak_tflops), depth=depth,
-                                precision=precision) + "\n")
+                + render_timing(self.profile, timing, self.achieved(peak_tflops), depth=depth, precision=precision)
+                + "\n")
 
     def close(self, *, failed: bool = False) -> None:
         """Close the open window or timer, if any (leaving the ``with`` block does this). A

@@ -126,7 +126,7 @@ class CountingWindow:
             return
         if self._depth == 0:
             self._exc_at_entry = sys.exc_info()[1]
-            self._entry_state = record_call((), {}, _first_device(module))
+            self._entry_state = record_call()
             self._started = time.perf_counter()
         self._depth += 1
 
@@ -151,11 +151,6 @@ class CountingWindow:
         if self._entry_state is not None and torch._C._current_graph_task_id() == -1:
             kwargs = kwargs_and_output[0] if len(kwargs_and_output) == 2 else {}
             self.calls.append(self._entry_state.with_inputs(tuple(args), dict(kwargs or {})))
-
-
-def _first_device(module: nn.Module) -> torch.device:
-    first = next(iter(module.parameters()), None)
-    return first.device if first is not None else torch.device("cpu")
 
 
 def run_metadata(model: nn.Module, result: CaptureResult, ignore_types: tuple[type, ...], **extra: Any) -> dict[str, Any]:
