@@ -109,7 +109,7 @@ def profile_generation(
     state = dict(inputs.kwargs)
     ids = state.pop("input_ids")
     batch, prompt_len = ids.shape
-    state.update(past_key_values=DynamicCache(config=config), use_cache=True)
+    state.update({_cache_keyword(prepare): DynamicCache(config=config), "use_cache": True})
     if "logits_to_keep" in accepted:
         state["logits_to_keep"] = 1
     with _integer_mode(device):
@@ -183,6 +183,12 @@ def _device_modes(device: str) -> Iterator[None]:
         return
     with RealIntegersMode():
         yield
+
+
+def _cache_keyword(prepare: Callable[..., Any]) -> str:
+    """The name generate passes the KV cache under: ``cache`` since transformers 5.24, which
+    deprecates the older ``past_key_values``."""
+    return "cache" if "cache" in inspect.signature(prepare).parameters else "past_key_values"
 
 
 def _takes_use_cache(model: nn.Module) -> bool:
