@@ -40,13 +40,20 @@ class CountingMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
 
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
+        formula = self._resolve(func)
+        if formula is None:
+            # A composite op reaches the mode whole where autograd does not split it first
+            # (inference_mode, tensor subclasses such as nested tensors): price its parts.
+            with self:
+                decomposed = func.decompose(*args, **kwargs)
+            if decomposed is not NotImplemented:
+                return decomposed
         out = func(*args, **kwargs)
         path, phase = self._where()
         if self._label_nodes and phase is not Phase.BACKWARD:
             self._node_paths.setdefault(_peek_sequence_nr() - 1, path)
         if path is None or path is ModuleStack.OUTSIDE:
             return out
-        formula = self._resolve(func)
         if isinstance(formula, bool):  # known free
             return out
         if formula is None:
