@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import torch
 from torch import nn
@@ -168,7 +170,7 @@ def test_loss_fn_and_kwargs() -> None:
     "call, message",
     [
         (lambda: flopsight.profile("not a model", input_shape=(1,)), "torch.nn.Module"),
-        (lambda: flopsight.profile(nn.Linear(2, 2)), "no inputs"),
+        (lambda: flopsight.profile(nn.Linear(2, 2)), "Linear.forward needs some"),
         (lambda: flopsight.profile(nn.Linear(2, 2), torch.randn(1, 2), input_shape=(1, 2)), "either"),
         (lambda: flopsight.profile(nn.Linear(2, 2), input_shape=("a",)), "input_shape"),
         (lambda: flopsight.profile(nn.Linear(2, 2), input_shape=(1, 2), loss_fn=lambda o: o.sum()), "backward=True"),
@@ -196,3 +198,77 @@ def test_compiled_model_is_profiled_through_its_original_module() -> None:
     p = flopsight.profile(compiled, torch.randn(2, 8))
     assert p.forward.macs == 2 * 8 * 4
     assert p.metadata["model_type"] == "Linear"
+
+
+def test_forward_without_arguments_is_profiled() -> None:
+    class Generator(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.seed = nn.Parameter(torch.randn(3, 16))
+            self.proj = nn.Linear(16, 8)
+
+        def forward(self) -> torch.Tensor:
+            return self.proj(self.seed)
+
+    for p in (flopsight.profile(Generator()), flopsight.profile(Generator(), kwargs={})):
+        assert p.forward.macs == 3 * 16 * 8
+
+
+@pytest.mark.parametrize("grad_mode", [torch.enable_grad, torch.no_grad, torch.inference_mode])
+def test_counts_are_the_same_under_every_grad_mode(grad_mode: Any) -> None:
+    batch, seq, width, heads = 2, 6, 16, 2
+    model = nn.TransformerEncoderLayer(width, heads, dim_feedforward=32, batch_first=True, dropout=0.0)
+    with grad_mode():
+        p = flopsight.profile(model, torch.randn(batch, seq, width))
+    tokens = batch * seq
+    projections = tokens * width * (3 * width + width + 2 * 32)  # qkv, out, two feed-forward linears
+    attention = 2 * batch * heads * seq * seq * (width // heads)  # QK^T and PV
+    assert p.forward.macs == projections + attention
+    assert not p.uncounted_ops
+
+
+def _macs_through_every_entry_point(model: nn.Module, x: torch.Tensor) -> dict[str, int]:
+    from flopsight.compat.calflops import calculate_flops
+    from flopsight.compat.deepspeed import get_model_profile
+
+    profiler = flopsight.FlopsProfiler(model)
+    profiler.start_profile()
+    model(x)
+    profiler.stop_profile()
+    window = profiler.get_total_macs()
+    profiler.end_profile()
+    _, calflops_macs, _ = calculate_flops(model, args=[x], print_results=False, output_as_string=False)
+    _, deepspeed_macs, _ = get_model_profile(model, args=[x], print_profile=False, as_string=False, warm_up=0)
+    return {"profile": flopsight.profile(model, x).forward.macs, "FlopsProfiler": window,
+            "calflops": calflops_macs, "deepspeed": deepspeed_macs}
+
+
+def test_inference_mode_counts_through_every_entry_point() -> None:
+    model = nn.Sequential(nn.Linear(32, 64), nn.ReLU(), nn.Linear(64, 8))
+    x = torch.randn(4, 32)
+    expected = 4 * (32 * 64 + 64 * 8)
+    with torch.inference_mode():
+        figures = _macs_through_every_entry_point(model, x)
+    assert figures == dict.fromkeys(figures, expected)
+
+
+def test_nested_jagged_tensor_linear_is_counted() -> None:
+    lengths = (3, 5)
+    width, out = 8, 16
+    x = torch.nested.nested_tensor([torch.randn(n, width) for n in lengths], layout=torch.jagged)
+    p = flopsight.profile(nn.Linear(width, out), x)
+    assert p.forward.macs == sum(lengths) * width * out
+
+
+@pytest.mark.filterwarnings("ignore:The PyTorch API of nested tensors:UserWarning")  # torch, internally
+def test_nested_jagged_tensor_attention_is_counted() -> None:
+    class Attention(nn.Module):
+        def forward(self, q: torch.Tensor) -> torch.Tensor:
+            return nn.functional.scaled_dot_product_attention(q, q, q)
+
+    heads, dim, lengths = 2, 4, (3, 5)
+    q = torch.nested.nested_tensor([torch.randn(n, heads, dim) for n in lengths], layout=torch.jagged)
+    p = flopsight.profile(Attention(), q.transpose(1, 2))
+    # Per sequence: QK^T and PV, each heads * n * n * dim MACs.
+    assert p.forward.macs == sum(2 * heads * n * n * dim for n in lengths)
+    assert not p.uncounted_ops

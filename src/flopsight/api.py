@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import platform
 from typing import Any, Callable, Iterable, Sequence
 
@@ -61,7 +62,7 @@ def profile(
             raise InputError("give either inputs or input_shape, not both")
         args = (random_input(model, input_shape),)
     if not args and not kwargs:
-        raise InputError("no inputs: pass them positionally, as kwargs=..., or give input_shape=...")
+        _check_takes_no_inputs(model)
     if loss_fn is not None and not backward:
         raise InputError("loss_fn is only used with backward=True")
     ignore_types = module_types(ignore_modules)
@@ -94,6 +95,17 @@ def run_metadata(
         "ignored_module_types": sorted(t.__name__ for t in ignore_types),
         **extra,
     }
+
+
+def _check_takes_no_inputs(model: nn.Module) -> None:
+    """A forward with no required parameter is profiled as ``model()``; any other needs inputs."""
+    try:
+        inspect.signature(model.forward).bind()
+    except TypeError:
+        raise InputError(f"no inputs, but {type(model).__name__}.forward needs some: pass them "
+                         "positionally, as kwargs=..., or give input_shape=...") from None
+    except ValueError:  # no signature to read (a builtin): let the call itself tell
+        pass
 
 
 def random_input(model: nn.Module, shape: Sequence[int]) -> torch.Tensor:

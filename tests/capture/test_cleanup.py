@@ -101,3 +101,66 @@ def test_meta_run_leaves_no_function_mode() -> None:
     with pytest.raises(RuntimeError):
         flopsight.profile(model, torch.zeros(1, 4, device="meta"))  # float ids: embedding raises
     assert torch._C._len_torch_function_stack() == depth
+
+
+class Counting(nn.Module):
+    """Reassigns a buffer in forward (a new tensor object, not an in-place update)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(4, 4)
+        self.register_buffer("step", torch.zeros((), dtype=torch.long))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.step = self.step + 1
+        self.register_buffer("added", torch.ones(1))
+        return self.linear(x)
+
+
+@pytest.mark.parametrize("backward", [False, True])
+def test_buffer_reassigned_or_added_in_forward_is_restored(backward: bool) -> None:
+    model = Counting()
+    original = model.step
+    flopsight.profile(model, torch.randn(2, 4), backward=backward)
+    assert model.step is original and int(model.step) == 0
+    assert "added" not in model._buffers
+
+
+def test_buffer_reassigned_is_restored_by_measure_time() -> None:
+    model = Counting()
+    original = model.step
+    flopsight.measure_time(model, torch.randn(2, 4), warmup=1, repeat=2)
+    assert model.step is original and int(model.step) == 0
+
+
+class Noisy(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(8, 8)
+        self.drop = nn.Dropout(0.5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training and getattr(self, "explode", False):
+            self.drop(x)
+            raise RuntimeError("boom")
+        return self.drop(self.linear(x))
+
+
+@pytest.mark.parametrize("explode", [False, True])
+def test_profile_leaves_the_random_state_as_it_was(explode: bool) -> None:
+    import random
+
+    model = Noisy().train()
+    model.explode = explode
+    x = torch.randn(16, 8)
+    torch.manual_seed(1)
+    random.seed(1)
+    expected = (torch.rand(3), random.random())
+    torch.manual_seed(1)
+    random.seed(1)
+    try:
+        flopsight.profile(model, x, backward=True)
+    except RuntimeError:
+        assert explode
+    assert torch.equal(torch.rand(3), expected[0])
+    assert random.random() == expected[1]

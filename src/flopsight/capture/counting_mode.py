@@ -37,17 +37,23 @@ class CountingMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
         self._node_paths: dict[int, str | None] = {}
         self._resolve = REGISTRY.resolve
         self._names: dict[Any, str] = {}  # str(OpOverload) costs 2 us; named once per op
+        self._composite: dict[Any, frozenset[str]] = {}
 
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
-        formula = self._resolve(func)
-        if formula is None:
-            # A composite op reaches the mode whole where autograd does not split it first
-            # (inference_mode, tensor subclasses such as nested tensors): price its parts.
+        composite = self._composite.get(func)
+        if composite is None:
+            composite = self._composite[func] = _composite_only_on(func)
+        if composite and _backend(args) in composite and not _has_subclass(args, kwargs):
+            # A composite op reaches the mode whole only where autograd did not split it first
+            # (inference_mode): split it as the device would, so that every grad mode prices
+            # the same ops. A tensor subclass (nested, DTensor) runs its own kernel for the op
+            # instead, which the decomposition may not support: it is priced whole, below.
+            # The C++ kernel autograd runs, not a Python decomposition (``func.decompose``
+            # prefers those, and some take other paths: matmul).
             with self:
-                decomposed = func.decompose(*args, **kwargs)
-            if decomposed is not NotImplemented:
-                return decomposed
+                return func._op_dk(_COMPOSITE, *args, **kwargs)
+        formula = self._resolve(func)
         out = func(*args, **kwargs)
         path, phase = self._where()
         if self._label_nodes and phase is not Phase.BACKWARD:
@@ -89,3 +95,39 @@ class CountingMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
         if name is None:
             name = self._names[func] = str(func)
         return name
+
+
+def _composite_only_on(func: Any) -> frozenset[str]:
+    """The devices on which ``func`` runs as its CompositeImplicitAutograd decomposition: those
+    without a kernel of their own for it (silu_backward has CPU and Meta kernels, linear none)."""
+    if not isinstance(func, torch._ops.OpOverload):
+        return frozenset()
+    has = torch._C._dispatch_has_kernel_for_dispatch_key
+    try:
+        if not has(func.name(), _COMPOSITE) or has(func.name(), "CompositeExplicitAutograd"):
+            return frozenset()
+        return frozenset(device for device, key in _BACKEND_KEYS.items() if not has(func.name(), key))
+    except RuntimeError:  # ops outside the dispatcher's tables (aten.sym_size.int)
+        return frozenset()
+
+
+def _backend(args: tuple[Any, ...]) -> str | None:
+    for value in args:
+        if isinstance(value, torch.Tensor):
+            return value.device.type
+    return None
+
+
+def _has_subclass(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """A tensor subclass, or a nested tensor (strided nested tensors are plain Tensors in C++)."""
+    for value in (*args, *kwargs.values()):
+        if isinstance(value, torch.Tensor) and (type(value) not in _PLAIN or value.is_nested):
+            return True
+        if isinstance(value, (list, tuple)) and _has_subclass(tuple(value), {}):
+            return True
+    return False
+
+
+_PLAIN = (torch.Tensor, torch.nn.Parameter)
+_COMPOSITE = torch._C.DispatchKey.CompositeImplicitAutograd
+_BACKEND_KEYS = {"cpu": "CPU", "cuda": "CUDA", "meta": "Meta", "mps": "MPS", "xpu": "XPU", "hpu": "HPU"}

@@ -13,6 +13,7 @@ from ..errors import InputError
 from .attention_on_meta import MetaAttentionMode
 from .counting_mode import CountingMode
 from .module_stack import ModuleStack
+from .preserved import preserved_state
 from .records import CaptureResult
 
 LossFn = Callable[[Any], torch.Tensor]
@@ -29,28 +30,27 @@ def capture(
 ) -> CaptureResult:
     """Run ``model(*args, **kwargs)`` (and its backward) once under the counting mode.
 
-    Everything installed is removed in ``finally``; buffers changed by the run (batch-norm
-    statistics) are restored; gradients are computed with ``torch.autograd.grad`` so no
+    Everything installed is removed in ``finally``; buffers changed or reassigned by the run
+    (batch-norm statistics, a step counter) and the random state are restored; gradients are computed with ``torch.autograd.grad`` so no
     ``.grad`` field changes. Returns the charges of the run.
     """
     result = CaptureResult(backward_measured=backward)
     stack = ModuleStack(model, ignore_types)
     on_meta = uses_meta(model, args, kwargs)
-    saved_buffers = _snapshot_buffers(model)
-    try:
-        stack.install()
-        mode = CountingMode(stack, result, label_nodes=backward)
-        meta_attention = MetaAttentionMode() if on_meta else contextlib.nullcontext()
-        with meta_attention, eager_flex_attention(), mode, (
-            torch.enable_grad() if backward else contextlib.nullcontext()
-        ):
-            output = model(*args, **kwargs)
-            if backward:
-                _run_backward(model, args, kwargs, output, loss_fn)
-        result.forward_calls = dict(stack.forward_calls)
-    finally:
-        stack.remove()
-        _restore_buffers(model, saved_buffers)
+    with preserved_state(model):
+        try:
+            stack.install()
+            mode = CountingMode(stack, result, label_nodes=backward)
+            meta_attention = MetaAttentionMode() if on_meta else contextlib.nullcontext()
+            with meta_attention, eager_flex_attention(), mode, (
+                torch.enable_grad() if backward else contextlib.nullcontext()
+            ):
+                output = model(*args, **kwargs)
+                if backward:
+                    _run_backward(model, args, kwargs, output, loss_fn)
+            result.forward_calls = dict(stack.forward_calls)
+        finally:
+            stack.remove()
     return result
 
 
@@ -59,12 +59,35 @@ def _run_backward(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any
     if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
         raise InputError("loss_fn must return a single-element tensor; got "
                          f"{type(loss).__name__}{'' if not isinstance(loss, torch.Tensor) else list(loss.shape)}")
-    wrt: list[torch.Tensor] = [p for p in model.parameters() if p.requires_grad]
-    wrt += [t for t in _tensors(args) + _tensors(kwargs) if t.requires_grad and t.is_leaf]
+    wrt = gradient_targets(loss, [t for t in _tensors(args) + _tensors(kwargs) if t.requires_grad])
     if not loss.requires_grad or not wrt:
         raise InputError("backward=True but nothing requires grad: the model has no trainable "
                          "parameters and no input requires grad")
     torch.autograd.grad(loss, wrt, allow_unused=True)
+
+
+def gradient_targets(loss: torch.Tensor, inputs: list[torch.Tensor]) -> list[torch.Tensor]:
+    """What ``loss.backward()`` would differentiate for: every leaf of the graph that requires
+    grad, and the inputs that require grad (leaves or not: the graph above a non-leaf input lies
+    outside the model, so the walk stops there and its gradient is the target).
+
+    Walking the graph, not ``model.parameters()``, finds the parameters the forward really used:
+    FSDP2 swaps unsharded parameters in for the forward and the sharded ones back after it.
+    """
+    targets: dict[int, torch.Tensor] = {id(t): t for t in inputs}
+    stops = {t.grad_fn for t in inputs if t.grad_fn is not None}
+    pending = [loss.grad_fn] if loss.grad_fn is not None else []
+    seen: set[Any] = set()
+    while pending:
+        node = pending.pop()
+        if node in seen or node in stops:
+            continue
+        seen.add(node)
+        variable = getattr(node, "variable", None)  # an AccumulateGrad node holds its leaf
+        if isinstance(variable, torch.Tensor):
+            targets.setdefault(id(variable), variable)
+        pending.extend(child for child, _ in node.next_functions if child is not None)
+    return list(targets.values())
 
 
 def _sum_of_floating_outputs(output: Any) -> torch.Tensor:
@@ -103,18 +126,6 @@ def uses_meta(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -
     if first is not None and first.device.type == "meta":
         return True
     return any(t.device.type == "meta" for t in _tensors(args) + _tensors(kwargs))
-
-
-def _snapshot_buffers(model: nn.Module) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    with torch.no_grad():
-        return [(b, b.clone()) for b in model.buffers() if b.device.type != "meta"]
-
-
-def _restore_buffers(model: nn.Module, saved: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
-    with torch.no_grad():
-        for buffer, copy in saved:
-            if buffer.shape == copy.shape:
-                buffer.copy_(copy)
 
 
 @contextlib.contextmanager

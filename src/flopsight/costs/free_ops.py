@@ -45,6 +45,10 @@ FREE_OP_NAMES = (
     "bitwise_not", "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift", "any", "all",
     "count_nonzero", "histc", "bincount", "_has_compatible_shallow_copy_type", "_nested_tensor_from_mask",
     "_make_dep_token", "_functional_sym_constrain_range", "sym_constrain_range",
+    # the parts of a jagged nested tensor: views of its values and offsets
+    "_nested_get_values", "_nested_view_from_jagged", "_nested_get_offsets", "_nested_get_lengths",
+    "_nested_get_ragged_idx", "_nested_get_jagged_dummy", "_nested_get_min_seqlen", "_nested_get_max_seqlen",
+    "_nested_tensor_from_tensor_list", "values", "sym_is_contiguous", "is_contiguous",
 )
 
 
@@ -55,6 +59,7 @@ def _register() -> None:
             op = getattr(aten, variant, None)
             if op is not None and isinstance(op, torch._ops.OpOverloadPacket):
                 ops.append(op)
+    ops.append(torch.ops.prim.layout)  # reads a tensor's layout: metadata
     mark_free(*dict.fromkeys(ops))
 
 

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 from torch.utils._pytree import tree_flatten
 
+from ..capture.preserved import preserved_state
 from ..errors import InputError
 from .clock import Clock
 from .device_info import batch_and_tokens, device_name, model_dtype, tf32_allowed, timed_device
@@ -85,56 +86,47 @@ def measure_time(
     params = [p for p in model.parameters() if p.requires_grad] if backward else []
 
     saved_grads = [p.grad for p in params]
-    saved_buffers = {name: b.detach().clone() for name, b in model.named_buffers()}
     saved_state = _snapshot_training(model, optimizer) if optimizer is not None else None
-    saved_rng = torch.get_rng_state()
-    saved_cuda_rng = torch.cuda.get_rng_state(device) if clock.cuda else None
 
     phases: dict[str, list[float]] = {"forward": [], "backward": [], "step": [], "iteration": []}
     module_forward: dict[str, list[float]] = {}
     module_backward: dict[str, list[float]] = {}
     module_calls: dict[str, int] = {}
-    try:
-        # Whole-model figures come from iterations with no hook at all; per-module figures
-        # from as many more with the module hooks, whose overhead so stays out of the former.
-        plan: list[ModuleTimer | None] = [None] * (warmup + repeat)
-        plan += [timer] * (repeat if timer is not None else 0)
-        for index, hooks in enumerate(plan):
-            if backward:
-                for p in params:  # each step starts from no gradient, as after zero_grad
-                    p.grad = None
-            if hooks is None:
-                marks = _iteration(model, args, kwargs, clock, backward, loss_fn, optimizer)
-                clock.sync()
-                if index >= warmup:
-                    for phase, (start, end) in marks.items():
-                        phases[phase].append(clock.elapsed(start, end))
-                continue
-            hooks.install()
-            try:
-                _iteration(model, args, kwargs, clock, backward, loss_fn, optimizer)
-                clock.sync()
-                forward, calls, back = hooks.collect()
-            finally:
-                hooks.remove()
-            for path, seconds in forward.items():
-                module_forward.setdefault(path, []).append(seconds)
-                module_calls[path] = calls[path]
-            for path, seconds in back.items():
-                module_backward.setdefault(path, []).append(seconds)
-    finally:
-        with torch.no_grad():
-            for p, grad in zip(params, saved_grads):
-                p.grad = grad
-            buffers = dict(model.named_buffers())
-            for name, value in saved_buffers.items():
-                if name in buffers:
-                    buffers[name].copy_(value)
-        if saved_state is not None and optimizer is not None:
-            _restore_training(model, optimizer, saved_state)
-        torch.set_rng_state(saved_rng)
-        if saved_cuda_rng is not None:
-            torch.cuda.set_rng_state(saved_cuda_rng, device)
+    with preserved_state(model):
+        try:
+            # Whole-model figures come from iterations with no hook at all; per-module figures
+            # from as many more with the module hooks, whose overhead so stays out of the former.
+            plan: list[ModuleTimer | None] = [None] * (warmup + repeat)
+            plan += [timer] * (repeat if timer is not None else 0)
+            for index, hooks in enumerate(plan):
+                if backward:
+                    for p in params:  # each step starts from no gradient, as after zero_grad
+                        p.grad = None
+                if hooks is None:
+                    marks = _iteration(model, args, kwargs, clock, backward, loss_fn, optimizer)
+                    clock.sync()
+                    if index >= warmup:
+                        for phase, (start, end) in marks.items():
+                            phases[phase].append(clock.elapsed(start, end))
+                    continue
+                hooks.install()
+                try:
+                    _iteration(model, args, kwargs, clock, backward, loss_fn, optimizer)
+                    clock.sync()
+                    forward, calls, back = hooks.collect()
+                finally:
+                    hooks.remove()
+                for path, seconds in forward.items():
+                    module_forward.setdefault(path, []).append(seconds)
+                    module_calls[path] = calls[path]
+                for path, seconds in back.items():
+                    module_backward.setdefault(path, []).append(seconds)
+        finally:
+            with torch.no_grad():
+                for p, grad in zip(params, saved_grads):
+                    p.grad = grad
+            if saved_state is not None and optimizer is not None:
+                _restore_training(model, optimizer, saved_state)
 
     modules: dict[str, ModuleTiming] = {}
     if timer is not None:
