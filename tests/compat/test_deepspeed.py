@@ -76,3 +76,18 @@ def test_printed_report_has_latencies_from_a_separate_timing_run(tmp_path, capsy
         meta_model = torch.nn.Linear(8, 4)
     ds_profile(meta_model, input_shape=(2, 8), output_file=str(out))
     assert "fwd latency" not in out.read_text()  # nothing to time on meta
+
+
+def test_top_modules_minus_one_lists_every_type_as_module_depth_minus_one_shows_every_level(
+    tmp_path: Path,
+) -> None:
+    # Sequential(Linear, ReLU, Linear): depth 1 holds two types, Linear (2) and ReLU (1).
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4))
+    path = tmp_path / "profile.txt"
+    get_model_profile(model, input_shape=(2, 8), top_modules=-1, detailed=False, output_file=str(path))
+    params_row = next(line for line in path.read_text().splitlines() if line.startswith("    params") and "Linear" in line)
+    assert params_row == f"    params - 2 x Linear: {8 * 16 + 16 + 16 * 4 + 4}, ReLU: 0"
+    for call, match in (({"top_modules": -2}, "top_modules takes -1"), ({"module_depth": -5}, "module_depth takes -1"),
+                        ({"module_depth": "2"}, "module_depth takes -1")):
+        with pytest.raises(flopsight.InputError, match=match):
+            get_model_profile(model, input_shape=(2, 8), output_file=str(path), **call)  # type: ignore[arg-type]

@@ -102,3 +102,16 @@ def test_user_registered_formula_counts_its_op() -> None:
         assert p.uncounted_ops == {} and p.forward.flops == 4**3 // 3
     finally:
         flopsight.unregister_cost(op)
+
+
+def test_top_k_none_is_every_type_and_a_negative_k_is_refused() -> None:
+    # TinyLlama depth 3 (inside each block): input_norm and post_norm (RMSNorm), self_attn
+    # (LlamaAttention), mlp (LlamaMLP): three types.
+    p = flopsight.profile(zoo.TinyLlama(), torch.randint(0, 64, (1, 4)))
+    every = p.top(depth=3, k=None, by="params")
+    assert sorted((name, count) for name, count, _, _ in every) == [
+        ("LlamaAttention", 2), ("LlamaMLP", 2), ("RMSNorm", 4)
+    ]
+    for bad in (-1, 0, 1.5, True):
+        with pytest.raises(flopsight.InputError, match="k takes None"):
+            p.top(depth=3, k=bad)  # type: ignore[arg-type]

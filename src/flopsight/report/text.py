@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from .summary import render_summary
 from .topk import render_top
@@ -25,7 +25,7 @@ def render_text(
     profile: Profile,
     *,
     depth: int | None = None,
-    top: int | None = None,
+    top: int | Literal["all"] | None = None,
     precision: int = 2,
     unit: str | None = None,
     param_unit: str | None = None,
@@ -39,7 +39,7 @@ def render_text(
             the same text.
         depth: deepest level of the tree shown (and of the top-k view); None shows all.
         top: also list the ``top`` largest module types per depth (DeepSpeed's aggregated
-            view); None leaves it out.
+            view); "all" lists every type; None leaves it out.
         precision: decimals kept in numbers and percentages.
         unit: fixed prefix for MACs and FLOPs ("G" for GFLOPs, "" for plain numbers); None
             picks one per number.
@@ -72,7 +72,7 @@ def render_text(
     ]
     if top is not None:
         last = profile.max_depth if depth is None else min(depth, profile.max_depth)
-        table = render_top(profile, k=top, depths=range(last + 1), precision=precision, unit=unit, param_unit=param_unit)
+        table = render_top(profile, k=None if top == "all" else top, depths=range(last + 1), precision=precision, unit=unit, param_unit=param_unit)
         sections.append(_titled("Aggregated per depth", table))
     return "\n\n".join(sections) + "\n"
 

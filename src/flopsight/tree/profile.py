@@ -106,13 +106,15 @@ class Profile:
         return dict(sorted(totals.items(), key=lambda item: -item[1].flops))
 
     def top(
-        self, depth: int, k: int = 3, by: str = "flops", phase: Phase | str = Phase.FORWARD
+        self, depth: int, k: int | None = 3, by: str = "flops", phase: Phase | str = Phase.FORWARD
     ) -> list[tuple[str, int, Cost, int]]:
         """DeepSpeed's aggregated view: modules at ``depth`` grouped by type, the k largest.
 
-        Returns (type name, module count, summed cost of ``phase``, summed params) tuples,
-        sorted by ``by`` ("flops", "macs" or "params").
+        ``k=None`` returns every type. Returns (type name, module count, summed cost of
+        ``phase``, summed params) tuples, sorted by ``by`` ("flops", "macs" or "params").
         """
+        if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
+            raise InputError(f"top(k={k!r}): k takes None (all) or a whole number at least 1")
         if by not in ("flops", "macs", "params"):
             raise InputError(f"top(by={by!r}): choose 'flops', 'macs' or 'params'")
         chosen = Phase(phase)
@@ -124,6 +126,7 @@ class Profile:
             groups[node.type] = (count + 1, cost + node.costs.get(chosen, Cost()), params + node.params)
         rows = [(name, count, cost, params) for name, (count, cost, params) in groups.items()]
         key = {"flops": lambda r: r[2].flops, "macs": lambda r: r[2].macs, "params": lambda r: r[3]}[by]
+        # A slice with a negative k would silently drop the smallest entries: k is checked above.
         return sorted(rows, key=key, reverse=True)[:k]
 
     @property
@@ -167,3 +170,4 @@ class Profile:
         from ..report.text import render_text
 
         return render_text(self)
+
