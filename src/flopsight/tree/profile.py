@@ -29,10 +29,13 @@ class Profile:
     tied_parameters: list[tuple[str, str]] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
     _index: dict[str, ModuleNode] = field(default_factory=dict, repr=False)
+    # A shared module's other positions: alias path -> the path its node lives at.
+    _aliases: dict[str, str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.root.finalize()
         self._index = {node.name: node for node in self.root.walk() if node.alias_of is None}
+        self._aliases = {node.name: node.alias_of for node in self.root.walk() if node.alias_of is not None}
 
     @property
     def params(self) -> int:
@@ -83,13 +86,40 @@ class Profile:
         return self.root.total.macs
 
     def module(self, name: str) -> ModuleNode:
-        """The node at a qualified path such as ``"layers.0.mlp"`` ("" is the root)."""
-        try:
-            return self._index[name]
-        except KeyError:
-            close = [n for n in self._index if n.endswith(name) or name in n][:3]
-            hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-            raise ModuleNotFound(f"no module named {name!r} in this profile{hint}") from None
+        """The node at a qualified path such as ``"layers.0.mlp"`` ("" is the root).
+
+        Every path of ``named_modules(remove_duplicate=False)`` is accepted: a shared module's
+        second path, or a path through it (``"right.shared.fc1"``), gives the one node at its
+        first path.
+        """
+        node = self._index.get(self._canonical(name))
+        if node is not None:
+            return node
+        close = [n for n in self._index if n.endswith(name) or name in n][:3]
+        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        raise ModuleNotFound(f"no module named {name!r} in this profile{hint}")
+
+    def _canonical(self, name: str) -> str:
+        """``name`` with each alias prefix replaced by the path its module is counted at."""
+        # Each step rewrites to a first path, which comes before its alias in named_modules
+        # order; the bound only guards against a hand-edited JSON whose aliases form a cycle.
+        for _ in range(len(self._aliases) + 1):
+            if name in self._index:
+                return name
+            prefix = self._alias_prefix(name)
+            if prefix is None:
+                return name
+            name = self._aliases[prefix] + name[len(prefix):]
+        return name
+
+    def _alias_prefix(self, name: str) -> str | None:
+        """The longest alias path that ``name`` is or lies under, if any."""
+        parts = name.split(".")
+        for end in range(len(parts), 0, -1):
+            prefix = ".".join(parts[:end])
+            if prefix in self._aliases:
+                return prefix
+        return None
 
     def modules(self) -> Iterator[ModuleNode]:
         """Every module once, parents before children."""
