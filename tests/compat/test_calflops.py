@@ -108,8 +108,25 @@ def test_is_sparse_counts_nonzero_parameters() -> None:
         ({"input_shape": (2, 8), "args": [torch.randn(2, 8)]}, "not both"),
         ({"input_shape": (2, 8), "forward_mode": "generate"}, "profile_generation"),
         ({"input_shape": (2, 8), "forward_mode": "sideways"}, "'forward' or 'generate'"),
+        ({"input_shape": "2x8"}, "input_shape must be a sequence of ints"),
+        ({"input_shape": (2, -8)}, "input_shape must not have negative sizes"),
+        ({"input_shape": (2, 8), "output_precision": -1}, "output_precision takes a whole number at least 0"),
+        ({"input_shape": (2, 8), "output_precision": "2"}, "output_precision takes a whole number"),
+        ({"input_shape": (2, 8), "output_precision": 1.5}, "output_precision takes a whole number"),
+        ({"input_shape": (2, 8), "output_unit": "X"}, "output_unit='X': choose None"),
+        ({"input_shape": (2, 8), "output_unit": "P"}, "output_unit='P': choose None"),  # no P for params
+        ({"args": torch.randn(2, 8)}, "args must be a list or tuple"),
+        ({"kwargs": [torch.randn(2, 8)]}, "kwargs must be a dict"),
+        ({"input_shape": (2, 8), "ignore_modules": ["Linear"]}, "ignore_modules takes nn.Module subclasses"),
     ],
 )
 def test_bad_arguments_get_one_clear_error(call: dict[str, object], match: str, tmp_path: Path) -> None:
-    with pytest.raises(flopsight.InputError, match=match):
-        calculate_flops(mlp(), print_results=False, **call)  # type: ignore[arg-type]
+    for print_results in (False, True):
+        with pytest.raises(flopsight.InputError, match=match) as raised:
+            calculate_flops(mlp(), print_results=print_results, **call)  # type: ignore[arg-type]
+        assert "\n" not in str(raised.value)
+
+
+def test_a_model_that_is_not_a_module_is_one_clear_error() -> None:
+    with pytest.raises(flopsight.InputError, match="model must be a torch.nn.Module, got str"):
+        calculate_flops("gpt2", input_shape=(2, 8), print_results=False)  # type: ignore[arg-type]

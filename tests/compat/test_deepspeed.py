@@ -91,3 +91,31 @@ def test_top_modules_minus_one_lists_every_type_as_module_depth_minus_one_shows_
                         ({"module_depth": "2"}, "module_depth takes -1")):
         with pytest.raises(flopsight.InputError, match=match):
             get_model_profile(model, input_shape=(2, 8), output_file=str(path), **call)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        ({"input_shape": "2x8"}, "input_shape must be a sequence of ints"),
+        ({"warm_up": -1}, "warm_up takes a whole number at least 0"),
+        ({"warm_up": "3"}, "warm_up takes a whole number"),
+        ({"top_modules": "3"}, "top_modules takes -1"),
+        ({"args": torch.randn(2, 8), "input_shape": None}, "args must be a list or tuple"),
+        ({"output_file": "/no/such/folder/profile.txt"}, "folder '/no/such/folder' does not exist"),
+        ({"model": "gpt2"}, "model must be a torch.nn.Module, got str"),
+    ],
+)
+def test_bad_arguments_get_one_clear_error_before_any_run(call: dict[str, object], match: str) -> None:
+    calls = []
+    model = nn.Linear(8, 4)
+    model.register_forward_hook(lambda *_: calls.append(1))
+    options: dict[str, object] = {"model": model, "input_shape": (2, 8), **call}
+    with pytest.raises(flopsight.InputError, match=match) as raised:
+        get_model_profile(**options)  # type: ignore[arg-type]
+    assert "\n" not in str(raised.value)
+    assert calls == []  # refused before the model ran
+
+
+def test_output_file_that_is_a_folder_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(flopsight.InputError, match="is a folder; give a file path"):
+        get_model_profile(nn.Linear(8, 4), input_shape=(2, 8), output_file=str(tmp_path))
