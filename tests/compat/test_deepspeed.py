@@ -29,11 +29,29 @@ def test_strings_as_deepspeed_returns_them() -> None:
     assert get_model_profile(model, input_shape=(3, 1000), print_profile=False) == ("6 M", "3 MMACs", "1 M")
 
 
-def test_warm_up_runs_nothing_and_changes_no_buffer() -> None:
-    model = zoo.TinyCNN().train()
+def forward_passes(model: nn.Module, tmp_path: Path, **options: object) -> int:
+    """How many times get_model_profile runs the model's forward."""
+    calls: list[int] = []
+    handle = model.register_forward_hook(lambda *_: calls.append(1))
+    try:
+        get_model_profile(model, input_shape=(2, 3, 8, 8), output_file=str(tmp_path / "p.txt"), **options)  # type: ignore[arg-type]
+    finally:
+        handle.remove()
+    return len(calls)
+
+
+def test_warm_up_runs_that_many_untimed_forwards_and_changes_no_buffer(tmp_path: Path) -> None:
+    model = zoo.TinyCNN().train()  # batch norm in train mode: each forward moves its statistics
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    get_model_profile(model, input_shape=(2, 3, 8, 8), warm_up=5, print_profile=False)
+    # Documented: counting runs once with no warm-up; the printed latencies come from a timing
+    # run of warm_up untimed forwards, then TIMED_ITERATIONS timed ones (and as many per module).
+    timed = 2 * deepspeed.TIMED_ITERATIONS
+    assert forward_passes(model, tmp_path, warm_up=0) == 1 + timed
+    assert forward_passes(model, tmp_path, warm_up=3) == 1 + 3 + timed
+    # Without a printed report there are no latencies, so nothing but the counting forward runs.
+    assert forward_passes(model, tmp_path, warm_up=3, print_profile=False) == 1
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert model.training
 
 
 def test_report_goes_to_output_file_with_depth_and_top(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
