@@ -43,7 +43,10 @@ def test_backward_is_measured_not_a_factor() -> None:
                                      output_as_string=False)
     expected = flopsight.profile(model, x, backward=True)
     assert (flops, macs) == (expected.total_flops, expected.total_macs)
-    assert macs != 3 * expected.forward.macs  # the input needs no grad: first layer has no dX
+    # forward: [2, 8] @ [8, 16] + [2, 16] @ [16, 4] = 256 + 128 MACs. backward: fc2 dW [16, 2] @
+    # [2, 4] and dX [2, 4] @ [4, 16], 128 each; fc1 dW [8, 2] @ [2, 16] = 256, and no dX (the
+    # input needs no grad). A 1 + 2 factor would give 3 x 384.
+    assert macs == (256 + 128) + (128 + 128 + 256)
     with pytest.warns(UserWarning, match="compute_bp_factor"):
         calculate_flops(model, args=[x], include_backPropagation=True, compute_bp_factor=1.0, print_results=False)
 
@@ -108,8 +111,25 @@ def test_is_sparse_counts_nonzero_parameters() -> None:
         ({"input_shape": (2, 8), "args": [torch.randn(2, 8)]}, "not both"),
         ({"input_shape": (2, 8), "forward_mode": "generate"}, "profile_generation"),
         ({"input_shape": (2, 8), "forward_mode": "sideways"}, "'forward' or 'generate'"),
+        ({"input_shape": "2x8"}, "input_shape must be a sequence of ints"),
+        ({"input_shape": (2, -8)}, "input_shape must not have negative sizes"),
+        ({"input_shape": (2, 8), "output_precision": -1}, "output_precision takes a whole number at least 0"),
+        ({"input_shape": (2, 8), "output_precision": "2"}, "output_precision takes a whole number"),
+        ({"input_shape": (2, 8), "output_precision": 1.5}, "output_precision takes a whole number"),
+        ({"input_shape": (2, 8), "output_unit": "X"}, "output_unit='X': choose None"),
+        ({"input_shape": (2, 8), "output_unit": "P"}, "output_unit='P': choose None"),  # no P for params
+        ({"args": torch.randn(2, 8)}, "args must be a list or tuple"),
+        ({"kwargs": [torch.randn(2, 8)]}, "kwargs must be a dict"),
+        ({"input_shape": (2, 8), "ignore_modules": ["Linear"]}, "ignore_modules takes nn.Module subclasses"),
     ],
 )
 def test_bad_arguments_get_one_clear_error(call: dict[str, object], match: str, tmp_path: Path) -> None:
-    with pytest.raises(flopsight.InputError, match=match):
-        calculate_flops(mlp(), print_results=False, **call)  # type: ignore[arg-type]
+    for print_results in (False, True):
+        with pytest.raises(flopsight.InputError, match=match) as raised:
+            calculate_flops(mlp(), print_results=print_results, **call)  # type: ignore[arg-type]
+        assert "\n" not in str(raised.value)
+
+
+def test_a_model_that_is_not_a_module_is_one_clear_error() -> None:
+    with pytest.raises(flopsight.InputError, match="model must be a torch.nn.Module, got str"):
+        calculate_flops("gpt2", input_shape=(2, 8), print_results=False)  # type: ignore[arg-type]

@@ -52,3 +52,19 @@ def test_top_k_section_follows_the_depth_limit(tiny_profile: flopsight.Profile) 
     text = render_text(tiny_profile, depth=1, top=1)
     assert "depth 1:" in text and "depth 2:" not in text
     assert "Aggregated per depth" not in render_text(tiny_profile)
+
+
+@pytest.mark.parametrize("width", [60, 80, 100])
+def test_a_width_fits_every_line_of_the_report(tiny_backward_profile: flopsight.Profile, width: int) -> None:
+    wide = render_text(tiny_backward_profile, top=3)
+    assert max(len(line) for line in wide.splitlines()) > 100  # the calflops tree is wider
+    text = render_text(tiny_backward_profile, top=3, width=width)
+    assert max(len(line) for line in text.splitlines()) <= width
+    # Wrapping moves words, it drops none.
+    assert text.split() != wide.split() and set(wide.split()) >= {"Uncounted", "depth", "summed):"}
+    for word in ("Conventions:", "summed):", "LayerNorm:", "652.54"):
+        assert word in text.split(), word
+
+
+def test_no_width_is_the_calflops_layout(tiny_profile: flopsight.Profile) -> None:
+    assert render_text(tiny_profile, width=None) == render_text(tiny_profile) == str(tiny_profile)

@@ -63,7 +63,20 @@ def test_chosen_depths_and_rounded_units(tiny_profile: flopsight.Profile) -> Non
 
 
 def test_bad_arguments_are_refused(tiny_profile: flopsight.Profile) -> None:
-    with pytest.raises(flopsight.InputError, match="k must"):
+    with pytest.raises(flopsight.InputError, match="k takes None"):
         render_top(tiny_profile, k=0)
     with pytest.raises(flopsight.InputError, match="depths"):
         render_top(tiny_profile, depths=[-1])
+
+
+def test_k_none_lists_every_type_and_a_negative_k_is_refused(tiny_profile: flopsight.Profile) -> None:
+    text = render_top(tiny_profile, k=None, depths=[3], unit="", param_unit="")
+    # Depth 3 holds three types: 8 Linear (fc1, fc2), 4 LayerNorm, 4 GELU (no params, 16 x 64
+    # FLOPs each).
+    assert text.splitlines()[0].startswith("All modules in terms of params")
+    assert text.splitlines()[4] == (
+        f"    FLOPs  - 8 x Linear: {4 * (FC1[2] + FC2[2])} FLOPs, 4 x LayerNorm: {4 * NORM[2]} FLOPs, "
+        f"4 x GELU: {4 * GELU_FLOPS} FLOPs"
+    )
+    with pytest.raises(flopsight.InputError, match="k takes None"):
+        render_top(tiny_profile, k=-1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Callable
 
 import pytest
 import torch
@@ -12,6 +13,8 @@ from torch import nn
 
 import flopsight
 from flopsight.report.tree import describe_columns, render_tree
+
+Golden = Callable[[str, str], None]
 
 
 def test_identical_layers_collapse_into_one_entry(tiny_profile: flopsight.Profile) -> None:
@@ -225,3 +228,63 @@ def test_ignored_modules_and_multi_line_extra_repr() -> None:
     assert text.endswith(
         "  (1): TwoLines(\n    0 = 0% Params, 0 MACs = 0% MACs, 8 FLOPs = 100% FLOPs, first\n    second\n  )\n)"
     )
+
+
+def test_narrow_layout_at_80_and_100_matches_golden(
+    tiny_profile: flopsight.Profile, towers_profile: flopsight.Profile, golden: Golden
+) -> None:
+    golden("tiny_tree_width80.txt", render_tree(tiny_profile, width=80) + "\n")
+    golden("towers_tree_width100.txt", render_tree(towers_profile, width=100) + "\n")
+    golden("towers_tree_width80.txt", render_tree(towers_profile, width=80) + "\n")
+
+
+@pytest.mark.parametrize("width", [20, 40, 60, 80, 100, 120, 150])
+@pytest.mark.parametrize("profile_name", ["tiny_profile", "tiny_backward_profile", "towers_profile"])
+def test_no_line_exceeds_the_width(profile_name: str, width: int, request: pytest.FixtureRequest) -> None:
+    profile: flopsight.Profile = request.getfixturevalue(profile_name)
+    wide = render_tree(profile)
+    text = render_tree(profile, width=width)
+    assert max(len(line) for line in text.splitlines()) <= width
+    # A width the calflops layout fits in keeps that layout, line for line.
+    if max(len(line) for line in wide.splitlines()) <= width:
+        assert text == wide
+    else:
+        assert text != wide and "in_features=" not in text  # the repr details are left out
+
+
+def test_narrow_layout_figures_are_the_modules_own(tiny_profile: flopsight.Profile) -> None:
+    # TinyLM fc1 (hidden 16 -> MLP 64, 16 tokens): 16 * 64 + 64 params, 16 * 16 * 64 MACs,
+    # 2 x MACs + 16 * 64 bias adds; of the whole model's 11,840 params, 156,672 MACs, 329,728 FLOPs.
+    text = render_tree(tiny_profile, width=100, unit="", param_unit="")
+    row = next(line for line in text.splitlines() if "(fc1): Linear" in line).split()
+    params, macs, flops = 16 * 64 + 64, 16 * 16 * 64, 2 * 16 * 16 * 64 + 16 * 64
+    assert row == ["(fc1):", "Linear", str(params), f"{100 * params / 11840:.2f}%", str(macs),
+                   f"{100 * macs / 156672:.2f}%", str(flops), f"{100 * flops / 329728:.2f}%"]
+    header = text.splitlines()[0].split()
+    assert header == ["Module", "Params", "%", "MACs", "%", "FLOPs", "%"]
+
+
+@pytest.mark.parametrize("bad", [0, -80, 80.5, "80", True])
+def test_a_bad_width_is_refused(tiny_profile: flopsight.Profile, bad: object) -> None:
+    with pytest.raises(flopsight.InputError, match="width must be None"):
+        render_tree(tiny_profile, width=bad)  # type: ignore[arg-type]
+
+
+def test_narrow_layout_keeps_the_latency_columns() -> None:
+    from flopsight.timing import ModuleTiming, TimingResult, summarize
+
+    profile = flopsight.profile(nn.Sequential(nn.Linear(32, 16), nn.ReLU()), torch.ones(4, 32))
+    timing = TimingResult(
+        device="cpu", device_name="test", dtype="float32", warmup=0, repeat=1,
+        forward=summarize([2e-3]), iteration=summarize([2e-3]), backward=None,
+        modules={"": ModuleTiming("", 1, summarize([2e-3]), None), "0": ModuleTiming("0", 1, summarize([1.5e-3]), None)},
+        batch_size=4, tokens=None,
+    )
+    text = render_tree(profile, timing=timing, width=100)
+    assert max(len(line) for line in text.splitlines()) <= 100
+    assert text.splitlines()[0].split()[-4:] == ["fwd", "latency", "%", "FLOPS"]
+    # Linear 32 -> 16 on 4 rows: 2 * 4 * 32 * 16 + 4 * 16 = 4,160 FLOPs in 1.5 ms, 75% of 2 ms.
+    row = next(line for line in text.splitlines() if "(0): Linear" in line).split()
+    assert row[-5:] == ["1.5", "ms", "75%", f"{4160 / 1.5e-3 / 1e6:.2f}", "MFLOPS"]
+    relu = next(line for line in text.splitlines() if "(1): ReLU" in line)
+    assert "ms" not in relu  # untimed: its latency cells stay blank

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+import flopsight
 from flopsight.report.units import format_count, format_number, format_params, format_percent
 
 
@@ -87,7 +88,7 @@ def test_format_percent(part: int, whole: int, kwargs: dict[str, int], expected:
 
 @pytest.mark.parametrize("bad", ["X", "k", "b"])
 def test_unknown_unit_is_refused(bad: str) -> None:
-    with pytest.raises(ValueError, match="unknown unit"):
+    with pytest.raises(flopsight.InputError, match="unknown unit"):
         format_number(1, unit=bad)
-    with pytest.raises(ValueError, match="unknown unit"):
+    with pytest.raises(flopsight.InputError, match="unknown unit"):
         format_params(1, unit=bad)

@@ -131,6 +131,9 @@ def test_backward_in_the_window_is_measured() -> None:
         model(x).sum().backward()
     assert prof.get_total_flops() == expected.forward.flops  # DeepSpeed's meaning: forward
     assert prof.profile.backward == expected.backward
+    # fc2 dW [16, 2] @ [2, 4] and dX [2, 4] @ [4, 16], 128 MACs each; fc1 dW [8, 2] @ [2, 16],
+    # 256 MACs, and no dX (the input needs no grad).
+    assert prof.profile.backward.macs == 128 + 128 + 256
     assert prof.profile.backward_measured
 
 
@@ -224,7 +227,10 @@ def test_track_measures_recomputation_under_checkpointing() -> None:
     with track(model, steps=[1]) as tracker:
         train(model, [x, x, x], tracker)
     assert tracker.profile.recompute == expected.recompute
-    assert tracker.profile.recompute.macs > 0
+    # The checkpointed block's forward runs again in backward, up to the last tensor backward
+    # saved (non-reentrant checkpoint stops early): the first [2, 8] @ [8, 8] and the GELU, whose
+    # output is the second Linear's saved input; the second product is not rerun.
+    assert tracker.profile.recompute.macs == 2 * 8 * 8
 
 
 def test_track_cleans_up_when_a_tracked_step_raises() -> None:

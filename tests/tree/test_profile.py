@@ -102,3 +102,55 @@ def test_user_registered_formula_counts_its_op() -> None:
         assert p.uncounted_ops == {} and p.forward.flops == 4**3 // 3
     finally:
         flopsight.unregister_cost(op)
+
+
+def test_top_k_none_is_every_type_and_a_negative_k_is_refused() -> None:
+    # TinyLlama depth 3 (inside each block): input_norm and post_norm (RMSNorm), self_attn
+    # (LlamaAttention), mlp (LlamaMLP): three types.
+    p = flopsight.profile(zoo.TinyLlama(), torch.randint(0, 64, (1, 4)))
+    every = p.top(depth=3, k=None, by="params")
+    assert sorted((name, count) for name, count, _, _ in every) == [
+        ("LlamaAttention", 2), ("LlamaMLP", 2), ("RMSNorm", 4)
+    ]
+    for bad in (-1, 0, 1.5, True):
+        with pytest.raises(flopsight.InputError, match="k takes None"):
+            p.top(depth=3, k=bad)  # type: ignore[arg-type]
+
+
+class SharedTwice(nn.Module):
+    """One Linear under two attributes of the same parent, and a Sequential shared by two."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = nn.Linear(4, 4)
+        self.b = self.a
+        inner = nn.Sequential(nn.Linear(4, 4), nn.ReLU())
+        self.left = nn.ModuleDict({"inner": inner})
+        self.right = nn.ModuleDict({"inner": inner})
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.right["inner"](self.left["inner"](self.b(self.a(x))))
+
+
+@pytest.mark.parametrize("round_trip", [False, True])
+def test_every_path_of_a_shared_module_finds_its_one_node(round_trip: bool) -> None:
+    model = SharedTwice()
+    p = flopsight.profile(model, torch.randn(2, 4))
+    if round_trip:
+        p = flopsight.Profile.from_dict(json.loads(json.dumps(p.to_dict())))
+    first: dict[int, str] = {}
+    for path, module in model.named_modules():
+        first.setdefault(id(module), path)
+    paths = [(path, module) for path, module in model.named_modules(remove_duplicate=False)]
+    # b, right.inner, right.inner.0, right.inner.1 are second paths
+    assert {path for path, module in paths if first[id(module)] != path} == {
+        "b", "right.inner", "right.inner.0", "right.inner.1"
+    }
+    for path, module in paths:
+        node = p.module(path)
+        assert (node.name, node.type) == (first[id(module)], type(module).__name__), path
+    assert p.module("b") is p.module("a")
+    # a ran twice (as a and as b): 2 calls x [2, 4] @ [4, 4] = 32 MACs each, counted once.
+    assert p.module("b").forward.macs == 2 * (2 * 4 * 4)
+    with pytest.raises(flopsight.ModuleNotFound):
+        p.module("right.inner.2")

@@ -38,7 +38,7 @@ from torch import nn
 from ..errors import InputError
 from ..report import format_count, format_params
 from ..training import render_report, write_report
-from ._common import check_forward_mode, run_profile
+from ._common import check_forward_mode, check_model, check_unit, check_whole_number, run_profile
 
 __all__ = ["calculate_flops"]
 
@@ -76,7 +76,7 @@ def calculate_flops(
         print_detailed: the report includes the annotated module tree.
         output_as_string: return formatted strings instead of ints.
         output_precision: decimals in strings and the report.
-        output_unit: fixed prefix ("K", "M", "G", "T"); None picks one per number.
+        output_unit: fixed prefix ("", "K", "M", "G" or "B", "T"); None picks one per number.
         ignore_modules: module types whose ops are not counted.
         is_sparse: count only non-zero parameter values.
 
@@ -88,7 +88,10 @@ def calculate_flops(
         >>> calculate_flops(torch.nn.Linear(8, 4), input_shape=(2, 8), print_results=False)
         ('136 FLOPS', '64 MACs', '36')
     """
+    check_model(model)
     check_forward_mode(forward_mode, "forward_mode")
+    check_whole_number(output_precision, "output_precision")
+    check_unit(output_unit, "output_unit")
     if compute_bp_factor != 2.0:
         warnings.warn("flopsight measures the backward pass; compute_bp_factor is not used", UserWarning, stacklevel=2)
     if transformer_tokenizer is not None:

@@ -31,7 +31,8 @@ from torch import nn
 from ..report import format_count, format_params
 from ..timing import TimingResult, measure_time
 from ..training import FlopsProfiler, render_latency_section, render_report, write_report
-from ._common import check_forward_mode, make_inputs, run_profile
+from ..training.report import depth_and_top
+from ._common import check_forward_mode, check_output_file, check_whole_number, make_inputs, run_profile
 
 __all__ = ["FlopsProfiler", "get_model_profile"]
 
@@ -61,7 +62,8 @@ def get_model_profile(
         print_profile: print the report (or write it to ``output_file``).
         detailed: the report includes the annotated module tree.
         module_depth: deepest tree level in the report; -1 shows all.
-        top_modules: module types listed per depth in the aggregated view.
+        top_modules: module types listed per depth in the aggregated view; -1 lists all, 0
+            leaves the view out.
         warm_up: untimed iterations before the timing run behind the printed latencies.
         as_string: return formatted strings instead of ints.
         output_file: write the report to this path instead of stdout.
@@ -77,6 +79,10 @@ def get_model_profile(
         ('136', '64 MACs', '36')
     """
     check_forward_mode(mode, "mode")
+    # Every option is checked before the model runs: a typo costs no profile (nor timing) run.
+    depth_and_top(module_depth, top_modules)
+    check_whole_number(warm_up, "warm_up")
+    check_output_file(output_file)
     inputs, keyword_inputs = make_inputs(model, input_shape, args, kwargs)
     result = run_profile(model, None, inputs, keyword_inputs, backward=False, ignore_modules=ignore_modules)
     if print_profile:
@@ -101,4 +107,4 @@ def _timing(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], war
     if any(p.device.type == "meta" for p in model.parameters()):
         return None
     with torch.no_grad():
-        return measure_time(model, *args, kwargs=kwargs, warmup=max(int(warm_up), 0), repeat=TIMED_ITERATIONS)
+        return measure_time(model, *args, kwargs=kwargs, warmup=warm_up, repeat=TIMED_ITERATIONS)

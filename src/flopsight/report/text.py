@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import textwrap
+from typing import TYPE_CHECKING, Literal
 
 from .summary import render_summary
 from .topk import render_top
@@ -25,12 +26,13 @@ def render_text(
     profile: Profile,
     *,
     depth: int | None = None,
-    top: int | None = None,
+    top: int | Literal["all"] | None = None,
     precision: int = 2,
     unit: str | None = None,
     param_unit: str | None = None,
     phase: str = "forward",
     timing: TimingResult | None = None,
+    width: int | None = None,
 ) -> str:
     """The report ``print(profile)`` shows: totals, then the annotated module tree.
 
@@ -39,7 +41,7 @@ def render_text(
             the same text.
         depth: deepest level of the tree shown (and of the top-k view); None shows all.
         top: also list the ``top`` largest module types per depth (DeepSpeed's aggregated
-            view); None leaves it out.
+            view); "all" lists every type; None leaves it out.
         precision: decimals kept in numbers and percentages.
         unit: fixed prefix for MACs and FLOPs ("G" for GFLOPs, "" for plain numbers); None
             picks one per number.
@@ -48,6 +50,10 @@ def render_text(
             "recompute" or "total".
         timing: a timing of the same model; the tree then also lists each module's forward
             latency, its share and its FLOPS (``render_tree``).
+        width: the columns the text may use, e.g. ``shutil.get_terminal_size().columns`` when
+            writing to a terminal. None (files, pipes) keeps every line as calflops prints it;
+            with a width, the tree switches to aligned columns when its lines would not fit
+            (``render_tree``), and longer lines of the other sections are wrapped.
 
     Returns:
         The report, ending with a newline.
@@ -60,22 +66,40 @@ def render_text(
         Linear(36 = 100% Params, 64 MACs = 100% MACs, 136 FLOPs = 100% FLOPs, in_features=8, out_features=4, bias=True)
         ...
     """
+    legend = "Each module lists: " + describe_columns(profile, phase=phase, timed=timing is not None) + "."
+    tree = render_tree(profile, depth=depth, phase=phase, precision=precision, unit=unit, param_unit=param_unit,
+                       timing=timing, width=width)
     sections = [
-        _titled("flopsight profile", render_summary(profile, precision=precision, unit=unit, param_unit=param_unit)),
-        _titled(
-            "Per module",
-            "Each module lists: " + describe_columns(profile, phase=phase, timed=timing is not None) + ".\n"
-            + _TREE_NOTE + "\n\n"
-            + render_tree(profile, depth=depth, phase=phase, precision=precision, unit=unit, param_unit=param_unit,
-                          timing=timing),
-        ),
+        _titled("flopsight profile", _fit(render_summary(profile, precision=precision, unit=unit,
+                                                         param_unit=param_unit), width)),
+        _titled("Per module", _prose(legend, width) + "\n" + _prose(_TREE_NOTE, width) + "\n\n" + tree),
     ]
     if top is not None:
         last = profile.max_depth if depth is None else min(depth, profile.max_depth)
-        table = render_top(profile, k=top, depths=range(last + 1), precision=precision, unit=unit, param_unit=param_unit)
-        sections.append(_titled("Aggregated per depth", table))
+        table = render_top(profile, k=None if top == "all" else top, depths=range(last + 1), precision=precision,
+                           unit=unit, param_unit=param_unit)
+        sections.append(_titled("Aggregated per depth", _fit(table, width)))
     return "\n\n".join(sections) + "\n"
 
 
 def _titled(title: str, body: str) -> str:
     return f"{title}\n{'-' * len(title)}\n{body}"
+
+
+def _prose(text: str, width: int | None) -> str:
+    """A paragraph as written, or refilled to ``width``."""
+    return text if width is None else textwrap.fill(text.replace("\n", " "), width)
+
+
+def _fit(text: str, width: int | None) -> str:
+    """Lines longer than ``width`` wrapped, their continuation indented under the line."""
+    if width is None:
+        return text
+    lines: list[str] = []
+    for line in text.split("\n"):
+        if len(line) <= width:
+            lines.append(line)
+            continue
+        indent = line[: len(line) - len(line.lstrip())]
+        lines += textwrap.wrap(line, width, subsequent_indent=(indent + "    ")[: max(width - 1, 0)])
+    return "\n".join(lines)

@@ -19,7 +19,7 @@ _MEASURES = (("params", "params", ""), ("MACs", "macs", "MACs"), ("FLOPs", "flop
 def render_top(
     profile: Profile,
     *,
-    k: int = 3,
+    k: int | None = 3,
     depths: Iterable[int] | None = None,
     precision: int = 2,
     unit: str | None = None,
@@ -32,7 +32,7 @@ def render_top(
 
     Args:
         profile: a measured Profile or one read back with ``Profile.from_dict``.
-        k: how many module types to list per depth and measure.
+        k: how many module types to list per depth and measure; None lists every type.
         depths: the depths to show; None shows 0 (the root) to ``profile.max_depth``.
         precision: decimals kept in numbers.
         unit: fixed prefix for MACs and FLOPs; None picks one per number.
@@ -49,13 +49,15 @@ def render_top(
             MACs   - Linear: 64 MACs
             FLOPs  - Linear: 136 FLOPs
     """
-    if k < 1:
-        raise InputError(f"k must be at least 1, got {k}")
+    # Checked here as Profile.top checks it (tree/ is not importable from report/ at runtime).
+    if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
+        raise InputError(f"k takes None (all) or a whole number at least 1, got {k!r}")
     chosen = list(range(profile.max_depth + 1)) if depths is None else list(depths)
     if any(depth < 0 for depth in chosen):
         raise InputError(f"depths must be at least 0, got {chosen}")
     width = max(len(label) for label, _, _ in _MEASURES)
-    lines = [f"Top {k} modules in terms of params, MACs or FLOPs at each depth (same-type modules summed):"]
+    title = "All" if k is None else f"Top {k}"
+    lines = [f"{title} modules in terms of params, MACs or FLOPs at each depth (same-type modules summed):"]
     for depth in chosen:
         lines.append(f"depth {depth}:")
         if depth > profile.max_depth:

@@ -9,9 +9,10 @@ of a ModuleList) collapse to one entry ``(0-31): 32 x LlamaDecoderLayer(`` showi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Sequence, TypeVar
 
 from ..errors import InputError
+from .table import Row, TableColumn, layout_table
 from .timing import format_latency
 from .units import format_count, format_params, format_percent
 
@@ -22,6 +23,8 @@ if TYPE_CHECKING:  # types only: importing tree at runtime would pull torch in t
     from ..tree.profile import Profile
 
 __all__ = ["PHASE_CHOICES", "describe_columns", "render_tree"]
+
+T = TypeVar("T")
 
 INDENT = "  "
 # Phases a tree can show, and the prefix that names them in the column labels; forward keeps
@@ -64,6 +67,7 @@ def render_tree(
     unit: str | None = None,
     param_unit: str | None = None,
     timing: TimingResult | None = None,
+    width: int | None = None,
 ) -> str:
     """The module tree with each module's params, MACs and FLOPs and their shares of the model.
 
@@ -82,6 +86,10 @@ def render_tree(
             each timed module then also lists its median forward latency, its share of the
             root's, and its forward FLOPs over that latency, as DeepSpeed's tree does.
             Identical layers no longer collapse then: each has its own latency.
+        width: the columns the text may use (a terminal's width). None, or a width the
+            calflops layout fits in, gives the calflops layout; a narrower width gives a table
+            that fits: the module names indented, then the figures in aligned columns, the
+            repr details left out (torchinfo's layout).
 
     Returns:
         The tree as text, one module per line, no trailing newline.
@@ -92,6 +100,8 @@ def render_tree(
     """
     if depth is not None and depth < 0:
         raise InputError(f"depth must be None or at least 0, got {depth}")
+    if width is not None and (isinstance(width, bool) or not isinstance(width, int) or width < 1):
+        raise InputError(f"width must be None (no limit) or a positive whole number of columns, got {width!r}")
     style = _Style(
         columns=_columns(profile, _phase(phase)),
         total_params=profile.params,
@@ -101,7 +111,10 @@ def render_tree(
         param_unit=param_unit,
         timing=timing,
     )
-    return "\n".join(_render(profile.root, style))
+    lines = _render(profile.root, style)
+    if width is not None and max(len(line) for line in lines) > width:
+        lines = _render_table(profile.root, style, width)
+    return "\n".join(lines)
 
 
 def describe_columns(profile: Profile, *, phase: str = "forward", timed: bool = False) -> str:
@@ -169,13 +182,22 @@ def _stats(node: ModuleNode, style: _Style) -> str:
 
 
 def _latency_items(node: ModuleNode, timing: TimingResult, precision: int) -> list[str]:
+    figures = _latency(node, timing, precision)
+    if figures is None:
+        return []
+    latency, share, rate = figures
+    return [f"{latency} = {share} fwd latency", rate]
+
+
+def _latency(node: ModuleNode, timing: TimingResult, precision: int) -> tuple[str, str, str] | None:
+    """(median fwd latency, its share of the root's, fwd FLOPs per second), or None if untimed."""
     measured, root = timing.modules.get(node.name), timing.modules.get("")
     if measured is None or root is None:
-        return []
+        return None
     seconds = measured.forward.median
     share = format_percent(seconds, root.forward.median, precision=precision)
     rate = format_count(node.forward.flops / seconds, precision=precision, suffix="FLOPS") if seconds > 0 else "-"
-    return [f"{format_latency(seconds, precision=precision)} = {share} fwd latency", rate]
+    return format_latency(seconds, precision=precision), share, rate
 
 
 def _render(node: ModuleNode, style: _Style) -> list[str]:
@@ -201,13 +223,60 @@ def _render(node: ModuleNode, style: _Style) -> list[str]:
     return lines
 
 
-def _collapse(children: list[tuple[str, list[str]]]) -> list[tuple[str, int, list[str]]]:
+def _render_table(root: ModuleNode, style: _Style, width: int) -> list[str]:
+    """The narrow layout: one row per module, its figures in aligned columns."""
+    columns = [TableColumn("Params"), TableColumn("%", share=True)]
+    for column in style.columns:
+        columns += [TableColumn(column.label), TableColumn("%", share=True)]
+    if style.timing is not None:
+        columns += [TableColumn("fwd latency"), TableColumn("%", share=True), TableColumn("FLOPS")]
+    rows = [Row(0, label, cells) for label, cells in _table_rows(root, style, len(columns))]
+    return layout_table("Module", columns, _levels(rows), width)
+
+
+def _table_rows(node: ModuleNode, style: _Style, count: int) -> list[tuple[str, tuple[str, ...]]]:
+    """(label, cells) of a module and its shown subtree; children's labels start with a tab
+    per level below this one (turned into indent levels by ``_levels``)."""
+    if node.alias_of is not None:
+        return [(f"{node.type} -> {node.alias_of} (counted there)", ("",) * count)]
+    label = node.type + (" (ignored)" if node.ignored else "")
+    rows = [(label, _cells(node, style, count))]
+    shown = node.children if style.depth is None or node.depth < style.depth else []
+    for name, times, child_rows in _collapse([(c.attribute, _table_rows(c, style, count)) for c in shown]):
+        (first_label, first_cells), rest = child_rows[0], child_rows[1:]
+        prefix = f"({name}): " + (f"{times} x " if times > 1 else "")
+        rows.append(("\t" + prefix + first_label, first_cells))
+        rows += [("\t" + sub_label, cells) for sub_label, cells in rest]
+    return rows
+
+
+def _levels(rows: list[Row]) -> list[Row]:
+    return [Row(len(r.label) - len(r.label.lstrip("\t")), r.label.lstrip("\t"), r.cells) for r in rows]
+
+
+def _cells(node: ModuleNode, style: _Style, count: int) -> tuple[str, ...]:
+    cells = [
+        format_params(node.params, unit=style.param_unit, precision=style.precision),
+        format_percent(node.params, style.total_params, precision=style.precision),
+    ]
+    for column in style.columns:
+        value = column.value(node)
+        cells += [
+            format_count(value, unit=style.unit, precision=style.precision),
+            format_percent(value, column.total, precision=style.precision),
+        ]
+    if style.timing is not None:
+        cells += _latency(node, style.timing, style.precision) or ()
+    return tuple(cells + [""] * (count - len(cells)))
+
+
+def _collapse(children: Sequence[tuple[str, T]]) -> list[tuple[str, int, T]]:
     """Merge runs of numbered siblings with identical lines into ("0-3", 4, lines) entries.
 
     Only numeric names with consecutive indices collapse (ModuleList and Sequential layers);
     two named attributes that happen to look alike stay apart, as nn.ModuleList's repr does.
     """
-    merged: list[tuple[str, int, list[str]]] = []
+    merged: list[tuple[str, int, T]] = []
     run_start = 0
     for position in range(1, len(children) + 1):
         if position < len(children) and _continues_run(children[position - 1], children[position]):
@@ -220,6 +289,6 @@ def _collapse(children: list[tuple[str, list[str]]]) -> list[tuple[str, int, lis
     return merged
 
 
-def _continues_run(previous: tuple[str, list[str]], current: tuple[str, list[str]]) -> bool:
+def _continues_run(previous: tuple[str, T], current: tuple[str, T]) -> bool:
     (prev_name, prev_lines), (name, lines) = previous, current
     return prev_name.isdigit() and name.isdigit() and int(name) == int(prev_name) + 1 and lines == prev_lines

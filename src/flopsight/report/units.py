@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from ..errors import InputError
+
 __all__ = ["COUNT_UNITS", "PARAM_UNITS", "format_count", "format_number", "format_params", "format_percent"]
 
 # Powers of 1000, smallest first; "" is the plain number.
@@ -41,7 +43,7 @@ def format_number(
         The number and its prefix and suffix, separated by one space when either is present.
 
     Raises:
-        ValueError: ``unit`` is not one of ``units`` (nor its G/B alias).
+        InputError: ``unit`` is not one of ``units`` (nor its G/B alias).
 
     Example:
         >>> format_number(6_738_415_616)
@@ -129,7 +131,7 @@ def _resolve_unit(unit: str, units: Sequence[str]) -> str:
     alias = _ALIASES.get(unit)
     if alias is not None and alias in units:
         return alias
-    raise ValueError(f"unknown unit {unit!r}: choose one of {', '.join(repr(u) for u in units)}")
+    raise InputError(f"unknown unit {unit!r}: choose one of {', '.join(repr(u) for u in units)}")
 
 
 def _trim(value: float, precision: int) -> str:

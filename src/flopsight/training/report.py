@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
+from ..errors import InputError
 from ..report import render_summary, render_text, render_top
 from ..report.timing import render_timing
 from ..timing.achieved import achieved
@@ -14,7 +15,9 @@ from ..timing.result import TimingResult
 if TYPE_CHECKING:
     from ..tree import Profile
 
-__all__ = ["format_duration", "render_latency_section", "render_report", "write_report"]
+__all__ = ["depth_and_top", "format_duration", "render_latency_section", "render_report", "write_report"]
+
+TopK = int | Literal["all"] | None
 
 
 def format_duration(seconds: float, *, precision: int = 2) -> str:
@@ -35,23 +38,40 @@ def render_report(profile: Profile, *, module_depth: int = -1, top_modules: int 
                   timing: TimingResult | None = None) -> str:
     """DeepSpeed-shaped report text: the tree when ``detailed``, else summary and top-k only.
 
-    ``module_depth=-1`` shows every level; ``phase`` picks the cost shown in the tree; a
-    ``timing`` adds each module's forward latency and FLOPS to the tree's lines."""
-    depth = None if module_depth is None or module_depth < 0 else module_depth
-    top = top_modules if top_modules and top_modules > 0 else None
+    ``module_depth=-1`` shows every level and ``top_modules=-1`` every module type (-1 is
+    DeepSpeed's "all"); ``top_modules=0`` leaves the aggregated view out. ``phase`` picks the
+    cost shown in the tree; a ``timing`` adds each module's forward latency and FLOPS to the
+    tree's lines."""
+    depth, top = depth_and_top(module_depth, top_modules)
     if detailed:
         return render_text(profile, depth=depth, top=top, precision=precision, unit=unit, phase=phase, timing=timing)
     text = render_summary(profile, precision=precision, unit=unit)
     if top is not None:
         last = profile.max_depth if depth is None else min(depth, profile.max_depth)
-        text += "\n\n" + render_top(profile, k=top, depths=range(last + 1), precision=precision, unit=unit)
+        k = None if top == "all" else top
+        text += "\n\n" + render_top(profile, k=k, depths=range(last + 1), precision=precision, unit=unit)
     return text + "\n"
+
+
+def depth_and_top(module_depth: int | None, top_modules: int) -> tuple[int | None, TopK]:
+    """DeepSpeed's ``module_depth`` and ``top_modules``, checked, as ``render_text``'s depth and top.
+
+    -1 is DeepSpeed's "all" for both; ``top_modules=0`` leaves the aggregated view out.
+    """
+    depth = None if module_depth is None or module_depth == -1 else module_depth
+    if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int) or depth < 0):
+        raise InputError(f"module_depth takes -1 (every level) or a whole number at least 0, got {module_depth!r}")
+    if isinstance(top_modules, bool) or not isinstance(top_modules, int) or top_modules < -1:
+        raise InputError("top_modules takes -1 (every type), 0 (no aggregated view) or a positive whole number, "
+                         f"got {top_modules!r}")
+    top: TopK = "all" if top_modules == -1 else (top_modules or None)
+    return depth, top
 
 
 def render_latency_section(profile: Profile, timing: TimingResult, *, module_depth: int = -1,
                            peak_tflops: float | None = None) -> str:
     """DeepSpeed's fwd latency, FLOPS per module and MFU, from a timing run apart from counting."""
-    depth = None if module_depth < 0 else module_depth
+    depth, _ = depth_and_top(module_depth, 0)
     title = "Latency (separate timing run, no counting)"
     return f"\n{title}\n{'-' * len(title)}\n" + render_timing(
         profile, timing, achieved(profile, timing, peak_tflops), depth=depth

@@ -41,7 +41,11 @@ def build_profile(
             ignored=bool(ignore_types) and isinstance(module, ignore_types),
         )
         node.own_ops.update(charges_by_path.get(path, {}))
-        for attribute, child in module.named_children():
+        # Not named_children(): it yields a module held twice by one parent only once, and the
+        # second attribute would be missing from the tree (and from Profile.module).
+        for attribute, child in module._modules.items():
+            if child is None:
+                continue
             child_path = f"{path}.{attribute}" if path else attribute
             canonical = first_path[id(child)]
             if canonical != child_path:

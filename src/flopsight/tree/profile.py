@@ -29,10 +29,13 @@ class Profile:
     tied_parameters: list[tuple[str, str]] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
     _index: dict[str, ModuleNode] = field(default_factory=dict, repr=False)
+    # A shared module's other positions: alias path -> the path its node lives at.
+    _aliases: dict[str, str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.root.finalize()
         self._index = {node.name: node for node in self.root.walk() if node.alias_of is None}
+        self._aliases = {node.name: node.alias_of for node in self.root.walk() if node.alias_of is not None}
 
     @property
     def params(self) -> int:
@@ -83,13 +86,40 @@ class Profile:
         return self.root.total.macs
 
     def module(self, name: str) -> ModuleNode:
-        """The node at a qualified path such as ``"layers.0.mlp"`` ("" is the root)."""
-        try:
-            return self._index[name]
-        except KeyError:
-            close = [n for n in self._index if n.endswith(name) or name in n][:3]
-            hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-            raise ModuleNotFound(f"no module named {name!r} in this profile{hint}") from None
+        """The node at a qualified path such as ``"layers.0.mlp"`` ("" is the root).
+
+        Every path of ``named_modules(remove_duplicate=False)`` is accepted: a shared module's
+        second path, or a path through it (``"right.shared.fc1"``), gives the one node at its
+        first path.
+        """
+        node = self._index.get(self._canonical(name))
+        if node is not None:
+            return node
+        close = [n for n in self._index if n.endswith(name) or name in n][:3]
+        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        raise ModuleNotFound(f"no module named {name!r} in this profile{hint}")
+
+    def _canonical(self, name: str) -> str:
+        """``name`` with each alias prefix replaced by the path its module is counted at."""
+        # Each step rewrites to a first path, which comes before its alias in named_modules
+        # order; the bound only guards against a hand-edited JSON whose aliases form a cycle.
+        for _ in range(len(self._aliases) + 1):
+            if name in self._index:
+                return name
+            prefix = self._alias_prefix(name)
+            if prefix is None:
+                return name
+            name = self._aliases[prefix] + name[len(prefix):]
+        return name
+
+    def _alias_prefix(self, name: str) -> str | None:
+        """The longest alias path that ``name`` is or lies under, if any."""
+        parts = name.split(".")
+        for end in range(len(parts), 0, -1):
+            prefix = ".".join(parts[:end])
+            if prefix in self._aliases:
+                return prefix
+        return None
 
     def modules(self) -> Iterator[ModuleNode]:
         """Every module once, parents before children."""
@@ -106,13 +136,15 @@ class Profile:
         return dict(sorted(totals.items(), key=lambda item: -item[1].flops))
 
     def top(
-        self, depth: int, k: int = 3, by: str = "flops", phase: Phase | str = Phase.FORWARD
+        self, depth: int, k: int | None = 3, by: str = "flops", phase: Phase | str = Phase.FORWARD
     ) -> list[tuple[str, int, Cost, int]]:
         """DeepSpeed's aggregated view: modules at ``depth`` grouped by type, the k largest.
 
-        Returns (type name, module count, summed cost of ``phase``, summed params) tuples,
-        sorted by ``by`` ("flops", "macs" or "params").
+        ``k=None`` returns every type. Returns (type name, module count, summed cost of
+        ``phase``, summed params) tuples, sorted by ``by`` ("flops", "macs" or "params").
         """
+        if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
+            raise InputError(f"top(k={k!r}): k takes None (all) or a whole number at least 1")
         if by not in ("flops", "macs", "params"):
             raise InputError(f"top(by={by!r}): choose 'flops', 'macs' or 'params'")
         chosen = Phase(phase)
@@ -124,6 +156,7 @@ class Profile:
             groups[node.type] = (count + 1, cost + node.costs.get(chosen, Cost()), params + node.params)
         rows = [(name, count, cost, params) for name, (count, cost, params) in groups.items()]
         key = {"flops": lambda r: r[2].flops, "macs": lambda r: r[2].macs, "params": lambda r: r[3]}[by]
+        # A slice with a negative k would silently drop the smallest entries: k is checked above.
         return sorted(rows, key=key, reverse=True)[:k]
 
     @property
@@ -167,3 +200,4 @@ class Profile:
         from ..report.text import render_text
 
         return render_text(self)
+
