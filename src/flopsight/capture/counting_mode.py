@@ -8,6 +8,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from ..costs import REGISTRY, OpCost
+from ..costs.registry import Communication
 from .module_stack import ModuleStack
 from .records import CaptureResult, OpTotals, Phase
 
@@ -57,8 +58,10 @@ class CountingMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
         if isinstance(formula, bool):  # known free
             return out
         if formula is None:
-            name = self._name(func)
-            self._result.uncounted[name] = self._result.uncounted.get(name, 0) + 1
+            self._count(self._result.uncounted, func)
+            return out
+        if formula is Communication.COMMUNICATION:  # 0 FLOPs, but what it moved is reported apart
+            self._count(self._result.communication, func)
             return out
         if "out" in kwargs:  # an out= overload: the op's result is that same tensor
             kwargs = {k: v for k, v in kwargs.items() if k != "out"}
@@ -83,6 +86,10 @@ class CountingMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
         if totals is None:
             totals = per_op[name] = OpTotals()
         totals.add(cost)
+
+    def _count(self, calls: dict[str, int], func: Any) -> None:
+        name = self._name(func)
+        calls[name] = calls.get(name, 0) + 1
 
     def _name(self, func: Any) -> str:
         name = self._names.get(func)

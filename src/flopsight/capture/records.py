@@ -44,10 +44,12 @@ class CaptureResult:
     """Charges of one run, keyed by module path ("" is the root) and phase.
 
     ``charges[(path, phase)][op_name]`` sums the op's calls charged there. Ops with no formula
-    appear in ``uncounted[op_name]`` (call counts) and are charged nothing.
+    appear in ``uncounted[op_name]`` (call counts) and are charged nothing; communication ops
+    (collectives, 0 FLOPs) in ``communication[op_name]``.
     """
 
     charges: dict[tuple[str, Phase], dict[str, OpTotals]] = field(default_factory=dict)
     uncounted: dict[str, int] = field(default_factory=dict)
+    communication: dict[str, int] = field(default_factory=dict)
     forward_calls: dict[str, int] = field(default_factory=dict)
     backward_measured: bool = False

@@ -54,6 +54,7 @@ def build_profile(
     return Profile(
         root=root,
         uncounted_ops=dict(sorted(result.uncounted.items(), key=lambda item: -item[1])),
+        communication_ops=dict(sorted(result.communication.items(), key=lambda item: -item[1])),
         tied_parameters=counts.tied,
         metadata=metadata,
     )

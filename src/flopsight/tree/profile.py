@@ -20,12 +20,14 @@ class Profile:
     Attributes:
         root: the module tree.
         uncounted_ops: ops that ran with no cost formula, with their call counts.
+        communication_ops: collectives and their waits (0 FLOPs), with their call counts.
         tied_parameters: (alias name, counted name) of parameters reachable under two names.
         metadata: conventions, inputs, device, dtype, torch version, backward measured.
     """
 
     root: ModuleNode
     uncounted_ops: dict[str, int] = field(default_factory=dict)
+    communication_ops: dict[str, int] = field(default_factory=dict)
     tied_parameters: list[tuple[str, str]] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
     _index: dict[str, ModuleNode] = field(default_factory=dict, repr=False)
@@ -147,6 +149,7 @@ class Profile:
                 "total_macs": self.total_macs,
             },
             "uncounted_ops": dict(self.uncounted_ops),
+            "communication_ops": dict(self.communication_ops),
             "tied_parameters": [list(pair) for pair in self.tied_parameters],
             "root": self.root.to_dict(),
         }
@@ -159,6 +162,7 @@ class Profile:
         return cls(
             root=ModuleNode.from_dict(data["root"]),
             uncounted_ops={k: int(v) for k, v in data.get("uncounted_ops", {}).items()},
+            communication_ops={k: int(v) for k, v in data.get("communication_ops", {}).items()},
             tied_parameters=[(a, b) for a, b in data.get("tied_parameters", [])],
             metadata=dict(data.get("metadata", {})),
         )
