@@ -65,7 +65,10 @@ class CountingMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
             return out
         if "out" in kwargs:  # an out= overload: the op's result is that same tensor
             kwargs = {k: v for k, v in kwargs.items() if k != "out"}
-        self._charge(path, phase, func, formula(*args, out=out, **kwargs))
+        cost = formula(*args, out=out, **kwargs)
+        self._charge(path, phase, func, cost)
+        if cost.upper_bound:
+            self._count(self._result.bounded, func)
         return out
 
     def _where(self) -> tuple[str | None, Phase]:

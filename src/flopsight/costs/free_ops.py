@@ -76,8 +76,7 @@ def _register() -> None:
             op = getattr(aten, variant, None)
             if op is not None and isinstance(op, torch._ops.OpOverloadPacket):
                 ops.append(op)
-    mark_free(*dict.fromkeys(ops))
-    REGISTRY.mark_free_names(FREE_OPS_BY_NAME)
+    mark_free(*dict.fromkeys(ops), *FREE_OPS_BY_NAME)
     REGISTRY.mark_communication(COMMUNICATION_OPS)
 
 

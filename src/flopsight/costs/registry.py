@@ -6,6 +6,7 @@ meta) tensors the op saw, and returns an OpCost. It must not keep state or do I/
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Callable, Union
@@ -60,14 +61,14 @@ class CostRegistry:
     """Maps aten ops (packets, overloads or higher-order ops) to formulas, plus the free ops.
 
     Ops of namespaces that exist only once a library is imported (``fsdp`` is defined in Python
-    by fully_shard) are named by string, "namespace.op", and matched when they first run, so
-    registering them neither imports nor needs their library.
+    by fully_shard, ``torch_attn`` by torch.nn.attention.varlen) are keyed by their packet's
+    name, "namespace.op", and matched when they first run, so registering them neither
+    imports nor needs their library.
     """
 
     def __init__(self) -> None:
         self._formulas: dict[Any, Formula] = {}
         self._free: set[Any] = set()
-        self._free_names: set[str] = set()
         self._communication: set[str] = set()
         # Resolved per OpOverload on first sight; the per-op hot path is one dict lookup.
         self._resolved: dict[Any, Resolved] = {}
@@ -91,14 +92,6 @@ class CostRegistry:
             if op in self._formulas or op in self._free:
                 raise RegistrationError(f"{op} is already registered")
             self._free.add(op)
-        self._resolved.clear()
-
-    def mark_free_names(self, names: tuple[str, ...]) -> None:
-        """Free ops named "namespace.op" (the op packet's name)."""
-        for name in names:
-            if name in self._free_names:
-                raise RegistrationError(f"{name} is already registered")
-        self._free_names.update(names)
         self._resolved.clear()
 
     def mark_communication(self, entries: tuple[str, ...]) -> None:
@@ -129,18 +122,16 @@ class CostRegistry:
 
     def _find(self, func: Any) -> Resolved:
         packet = getattr(func, "_overloadpacket", None)
-        for key in (func, packet):
+        name = None if packet is None else str(packet)
+        for key in (func, packet, name):
             if key is None:
                 continue
             if key in self._formulas:
                 return self._formulas[key]
             if key in self._free:
                 return True
-        if packet is None:
+        if name is None:
             return None
-        name = str(packet)
-        if name in self._free_names:
-            return True
         if name in self._communication or name.split(".", 1)[0] in self._communication:
             return COMMUNICATION
         return None
@@ -150,7 +141,7 @@ class CostRegistry:
         return sorted(str(op) for op in self._formulas)
 
     def free_ops(self) -> list[str]:
-        return sorted([str(op) for op in self._free] + list(self._free_names))
+        return sorted(str(op) for op in self._free)
 
     def communication_ops(self) -> list[str]:
         """Namespaces and ops registered as communication, sorted."""
@@ -158,12 +149,14 @@ class CostRegistry:
 
 
 def _check_op(op: Any) -> None:
+    if isinstance(op, str) and re.fullmatch(r"\w+\.\w+", op):
+        return  # "namespace.op": an op of a library that may not be loaded yet
     if not isinstance(
         op, (torch._ops.OpOverloadPacket, torch._ops.OpOverload, torch._ops.HigherOrderOperator)
     ):
         raise RegistrationError(
-            f"cannot register a cost for {op!r}: pass an op such as torch.ops.aten.mm "
-            "or torch.ops.mylib.my_op.default"
+            f"cannot register a cost for {op!r}: pass an op such as torch.ops.aten.mm, "
+            "torch.ops.mylib.my_op.default or the name \"mylib.my_op\""
         )
 
 
@@ -175,7 +168,8 @@ def register_cost(*ops: Any) -> Callable[[Formula], Formula]:
 
     Args:
         *ops: ops such as ``torch.ops.aten.mm`` (all overloads), ``torch.ops.aten.add.Tensor``
-            (one overload) or a custom op ``torch.ops.mylib.attn``.
+            (one overload) or a custom op ``torch.ops.mylib.attn``; or the name "mylib.attn"
+            (all overloads) of an op whose library may not be loaded yet.
 
     Returns:
         A decorator that registers the formula and returns it unchanged. The formula is called

@@ -55,6 +55,7 @@ def build_profile(
         root=root,
         uncounted_ops=dict(sorted(result.uncounted.items(), key=lambda item: -item[1])),
         communication_ops=dict(sorted(result.communication.items(), key=lambda item: -item[1])),
+        bounded_ops=dict(sorted(result.bounded.items(), key=lambda item: -item[1])),
         tied_parameters=counts.tied,
         metadata=metadata,
     )
