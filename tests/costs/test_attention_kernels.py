@@ -116,13 +116,32 @@ def test_efficient_forward_varlen_with_lengths_on_cpu(profile_op) -> None:
     assert (p.forward.macs, p.forward.flops, p.forward.masked_flops) == (macs, flops, 0)
 
 
-def test_varlen_with_lengths_on_meta_prices_one_packed_sequence(profile_op) -> None:
+@pytest.mark.parametrize("kernel", ["flash", "efficient"])
+def test_varlen_with_lengths_on_meta_is_priced_by_its_bound(profile_op, kernel) -> None:
+    total = sum(LENGTHS)
+    cu = CU_SEQLENS.to("meta")
+    if kernel == "flash":
+        q, k, v = meta(total, H, D), meta(total, H, D), meta(total, H, D)
+        call = lambda q, k, v: aten._flash_attention_forward(q, k, v, cu, cu, 5, 5, 0.0, False, False)[0]  # noqa: E731
+        op = "aten._flash_attention_forward.default"
+    else:
+        q, k, v = meta(1, total, H, D), meta(1, total, H, D), meta(1, total, H, D)
+        call = lambda q, k, v: aten._efficient_attention_forward(q, k, v, None, cu, cu, 5, 5, 0.0, 0, True)[0]  # noqa: E731
+        op = "aten._efficient_attention_forward.default"
+    p = profile_op(call, q, k, v)
+    # lengths on meta are unknown: 3 sequences (len(cu) - 1), each at the maximum 5 x 5, as
+    # FlopCounterMode does; not 12 x 12 (all tokens as one sequence, more than twice as much)
+    macs, flops, _ = hand_forward(len(LENGTHS), H, 5, 5, D, D)
+    assert (p.forward.macs, p.forward.flops) == (macs, flops)
+    assert p.bounded_ops == {op: 1}
+
+
+def test_varlen_with_lengths_on_cpu_is_exact(profile_op) -> None:
     total = sum(LENGTHS)
     q, k, v = meta(total, H, D), meta(total, H, D), meta(total, H, D)
-    cu = CU_SEQLENS.to("meta")
-    p = profile_op(lambda q, k, v: aten._flash_attention_forward(q, k, v, cu, cu, 5, 5, 0.0, False, False)[0], q, k, v)
-    # lengths on meta are unknown: an upper bound, all 12 tokens as one sequence
-    assert p.forward.macs == hand_forward(1, H, total, total, D, D)[0]
+    p = profile_op(lambda q, k, v: aten._flash_attention_forward(
+        q, k, v, CU_SEQLENS, CU_SEQLENS, 5, 5, 0.0, False, False)[0], q, k, v)
+    assert p.bounded_ops == {}
 
 
 def _backward_kernels():

@@ -101,6 +101,53 @@ def test_addmv_addbmm_addr(profile_op, per_op, device) -> None:
     assert per_op(profile_op(torch.addr, bias, x, y)) == {"aten.addr.default": (1, 12, 24 + 12)}
 
 
+# beta * input + alpha * product, per output element beside the product's 2 FLOPs per MAC:
+# the add (none if beta == 0), beta's multiply (if beta not in (0, 1)), alpha's (if alpha != 1).
+SCALINGS = [
+    # (kwargs, extra FLOPs per output element)
+    ({}, 1),  # add only
+    ({"alpha": 2.0}, 2),  # alpha multiply + add
+    ({"beta": 0.5}, 2),  # beta multiply + add
+    ({"beta": 0.5, "alpha": 2.0}, 3),  # both multiplies + add
+    ({"beta": 0}, 0),  # input ignored: no add
+    ({"beta": 0, "alpha": 0.125}, 1),  # a scaled product (old attention: baddbmm(empty, q, k^T, beta=0, alpha=scale))
+    ({"beta": 1, "alpha": 1}, 1),  # the defaults spelled out
+]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize(("scaling", "per_output"), SCALINGS, ids=[str(s) for s, _ in SCALINGS])
+@pytest.mark.parametrize(
+    ("fn", "shapes", "macs", "outputs", "op"),
+    [
+        # [3, 4] @ [4, 5]: 60 MACs, [3, 5] output
+        (torch.addmm, [(3, 5), (3, 4), (4, 5)], 3 * 5 * 4, 3 * 5, "aten.addmm.default"),
+        # 2 x [3, 4] @ [4, 5]: 120 MACs, [2, 3, 5] output
+        (torch.baddbmm, [(2, 3, 5), (2, 3, 4), (2, 4, 5)], 2 * 3 * 5 * 4, 2 * 3 * 5, "aten.baddbmm.default"),
+        # sum over 2 of [3, 4] @ [4, 5]: 120 MACs, [3, 5] output
+        (torch.addbmm, [(3, 5), (2, 3, 4), (2, 4, 5)], 2 * 3 * 5 * 4, 3 * 5, "aten.addbmm.default"),
+        # [3, 4] @ [4]: 12 MACs, [3] output
+        (torch.addmv, [(3,), (3, 4), (4,)], 3 * 4, 3, "aten.addmv.default"),
+        # [3] outer [4]: 12 MACs (k = 1), [3, 4] output
+        (torch.addr, [(3, 4), (3,), (4,)], 3 * 4, 3 * 4, "aten.addr.default"),
+    ],
+    ids=["addmm", "baddbmm", "addbmm", "addmv", "addr"],
+)
+def test_alpha_and_beta_scale_the_product_and_the_input(
+    profile_op, per_op, device, scaling, per_output, fn, shapes, macs, outputs, op
+) -> None:
+    p = profile_op(lambda *ts: fn(*ts, **scaling), *_inputs(device, *shapes))
+    assert per_op(p) == {op: (1, macs, 2 * macs + per_output * outputs)}
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_beta_zero_does_not_read_the_input(profile_op, device) -> None:
+    bias, a, b = _inputs(device, (3, 5), (3, 4), (4, 5))
+    p = profile_op(lambda *ts: torch.addmm(*ts, beta=0), bias, a, b)
+    # reads a [3, 4] and b [4, 5] (32 floats, 4 bytes each), writes [3, 5]; bias is ignored
+    assert (p.forward.bytes_read, p.forward.bytes_written) == ((12 + 20) * 4, 15 * 4)
+
+
 @pytest.mark.parametrize("device", DEVICES)
 def test_in_place_variants_are_counted(profile_op, per_op, device) -> None:
     bias, a, b = _inputs(device, (3, 5), (3, 4), (4, 5))

@@ -132,3 +132,30 @@ def test_softmax(per_op, device, module, op, backward_op) -> None:
     # max, subtract, exp, sum, divide (or log): 5; backward 3
     assert per_op(p) == {op: (1, 0, 5 * N)}
     assert per_op(p, "backward") == {backward_op: (1, 0, 3 * N)}
+
+
+WEIGHT_NORMS = {
+    "utils.weight_norm": nn.utils.weight_norm,
+    "parametrizations.weight_norm": nn.utils.parametrizations.weight_norm,
+}
+
+
+@pytest.mark.filterwarnings("ignore:`torch.nn.utils.weight_norm` is deprecated:FutureWarning")
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("api", sorted(WEIGHT_NORMS))
+def test_weight_norm_forward_and_backward(per_op, device, api) -> None:
+    """wav2vec2's positional conv: w = g * v / ||v||, one norm per output channel (dim=0)."""
+    torch.manual_seed(0)
+    model = nn.Sequential(WEIGHT_NORMS[api](nn.Conv1d(4, 6, 3))).to(device)
+    x = torch.randn(2, 4, 8, device=device, requires_grad=True)
+    p = flopsight.profile(model, x, backward=True)
+    assert p.uncounted_ops == {}
+    v, norms = 6 * 4 * 3, 6  # v: [6, 4, 3]; g and the norms: [6, 1, 1]
+    # forward: square + accumulate + scale per element of v (3 x 72); sqrt + g / norm per norm
+    assert per_op(p)["aten._weight_norm_interface.default"] == (1, 0, 3 * v + 2 * norms)
+    # backward: sum(grad_w * v) (2) and (g/n) * grad_w - (g s / n^3) * v (3) per element;
+    # g / n, g * s, n * n, the divide, s / n per norm
+    assert per_op(p, "backward")["aten._weight_norm_interface_backward.default"] == (1, 0, 5 * v + 5 * norms)
+    # the conv still costs what an unnormalized one does: out [2, 6, 6] x in 4 x kernel 3
+    conv_macs = 2 * 6 * 6 * 4 * 3
+    assert per_op(p)["aten.convolution.default"] == (1, conv_macs, 2 * conv_macs + 2 * 6 * 6)

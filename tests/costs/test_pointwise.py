@@ -54,6 +54,30 @@ def test_fused_multiply_add_counts_two(profile_op, per_op, device) -> None:
 
 
 @pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize(
+    ("fn", "op", "per_element"),
+    [
+        # x + 2 * y: multiply, add
+        (lambda x: torch.add(x, x, alpha=2), "aten.add.Tensor", 2),
+        (lambda x: torch.add(x, x, alpha=1), "aten.add.Tensor", 1),
+        # x - 0.5 * y: multiply, subtract
+        (lambda x: torch.sub(x, x, alpha=0.5), "aten.sub.Tensor", 2),
+        # the optimizer update p.add_(grad, alpha=-lr): multiply, add
+        (lambda x: x.clone().add_(x, alpha=-0.1), "aten.add_.Tensor", 2),
+        # x + 0.5 * y * z: two multiplies, add
+        (lambda x: torch.addcmul(x, x, x, value=0.5), "aten.addcmul.default", 3),
+        # x + 2 * y / z: divide, multiply, add
+        (lambda x: torch.addcdiv(x, x, x, value=2), "aten.addcdiv.default", 3),
+        (lambda x: torch.addcdiv(x, x, x), "aten.addcdiv.default", 2),
+    ],
+    ids=["add-alpha", "add-alpha-1", "sub-alpha", "add_-alpha", "addcmul-value", "addcdiv-value", "addcdiv"],
+)
+def test_a_scaled_operand_costs_one_more_per_element(profile_op, per_op, device, fn, op, per_element) -> None:
+    table = per_op(profile_op(fn, _x(device)))
+    assert table[op] == (1, 0, per_element * N)
+
+
+@pytest.mark.parametrize("device", DEVICES)
 def test_integer_and_boolean_ops_are_free(profile_op, per_op, device) -> None:
     ints = torch.arange(12, device=device)
     p = profile_op(lambda a: (a + a) * 3, ints)

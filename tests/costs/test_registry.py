@@ -151,3 +151,16 @@ def test_ops_missing_from_this_torch_are_skipped_not_fatal() -> None:
     registry = CostRegistry()
     registry.register((missing, aten.mm), lambda *a, out, **k: flopsight.OpCost())
     assert registry.known_ops() == ["aten.mm"]
+
+
+def test_an_op_of_an_unloaded_library_is_registered_by_name() -> None:
+    """Naming "namespace.op" needs no torch.ops lookup, which fails until the library loads."""
+    from flopsight.costs.registry import CostRegistry
+
+    registry = CostRegistry()
+    registry.register(("flopsight_never_loaded.attn",), lambda *a, out, **k: OpCost(flops=1))
+    assert registry.known_ops() == ["flopsight_never_loaded.attn"]
+    with pytest.raises(RegistrationError, match="already"):
+        registry.mark_free(("flopsight_never_loaded.attn",))
+    with pytest.raises(RegistrationError, match="mylib.my_op"):
+        registry.register(("not an op name",), lambda *a, out, **k: OpCost())

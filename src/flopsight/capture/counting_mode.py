@@ -8,6 +8,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from ..costs import REGISTRY, OpCost
+from ..costs.registry import Communication
 from .module_stack import ModuleStack
 from .records import CaptureResult, OpTotals, Phase
 
@@ -63,12 +64,17 @@ class CountingMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
         if isinstance(formula, bool):  # known free
             return out
         if formula is None:
-            name = self._name(func)
-            self._result.uncounted[name] = self._result.uncounted.get(name, 0) + 1
+            self._count(self._result.uncounted, func)
+            return out
+        if formula is Communication.COMMUNICATION:  # 0 FLOPs, but what it moved is reported apart
+            self._count(self._result.communication, func)
             return out
         if "out" in kwargs:  # an out= overload: the op's result is that same tensor
             kwargs = {k: v for k, v in kwargs.items() if k != "out"}
-        self._charge(path, phase, func, formula(*args, out=out, **kwargs))
+        cost = formula(*args, out=out, **kwargs)
+        self._charge(path, phase, func, cost)
+        if cost.upper_bound:
+            self._count(self._result.bounded, func)
         return out
 
     def _where(self) -> tuple[str | None, Phase]:
@@ -89,6 +95,10 @@ class CountingMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
         if totals is None:
             totals = per_op[name] = OpTotals()
         totals.add(cost)
+
+    def _count(self, calls: dict[str, int], func: Any) -> None:
+        name = self._name(func)
+        calls[name] = calls.get(name, 0) + 1
 
     def _name(self, func: Any) -> str:
         name = self._names.get(func)
@@ -111,10 +121,13 @@ def _composite_only_on(func: Any) -> frozenset[str]:
         return frozenset()
 
 
-def _backend(args: tuple[Any, ...]) -> str | None:
+def _backend(args: tuple[Any, ...] | list[Any]) -> str | None:
+    """The device type of the first tensor argument, also inside a list (einsum, cat)."""
     for value in args:
         if isinstance(value, torch.Tensor):
             return value.device.type
+        if isinstance(value, (list, tuple)) and (inner := _backend(value)) is not None:
+            return inner
     return None
 
 

@@ -5,6 +5,6 @@ from . import (  # noqa: F401
     sparse_and_losses,
 )
 from .base import FREE, OpCost
-from .registry import REGISTRY, CostRegistry, Formula, mark_free, register_cost, unregister_cost
+from .registry import COMMUNICATION, REGISTRY, CostRegistry, Formula, mark_free, register_cost, unregister_cost
 
-__all__ = ["FREE", "REGISTRY", "CostRegistry", "Formula", "OpCost", "mark_free", "register_cost", "unregister_cost"]
+__all__ = ["COMMUNICATION", "FREE", "REGISTRY", "CostRegistry", "Formula", "OpCost", "mark_free", "register_cost", "unregister_cost"]

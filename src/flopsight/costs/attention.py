@@ -236,34 +236,50 @@ def sdpa_overrideable_backward_cost(
                                    inputs=(grad_out, q, k, v, o), out=out)
 
 
+@dataclass(frozen=True, slots=True)
+class PackedProblems:
+    """The per-sequence attention problems of one call; ``upper_bound`` when the lengths were
+    unknown and every sequence was taken at the maximum length."""
+
+    shapes: list[AttentionShape]
+    upper_bound: bool = False
+
+
+def _known(lengths: Any) -> bool:
+    return isinstance(lengths, torch.Tensor) and lengths.device.type != "meta"
+
+
 def varlen_shapes(
-    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, cu_q: Any, cu_k: Any
-) -> list[AttentionShape]:
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, cu_q: Any, cu_k: Any, max_q: Any = None, max_k: Any = None
+) -> PackedProblems:
     """Per-sequence problems of a packed (varlen) batch, q: [total_q, H, D] (flash) or
     [1, total_q, H, D] (efficient attention), with cumulative lengths cu_q and cu_k. Without
-    lengths, one padded problem [B, S, H, D]; packed with lengths on meta (unknown), one sequence
-    of all tokens."""
+    lengths, one padded problem [B, S, H, D]. With lengths on meta (unknown), the bound that
+    what is known allows, as FlopCounterMode does: len(cu_q) - 1 sequences of max_q queries and
+    max_k keys (or, without the maxima, one sequence of all tokens)."""
     if q.dim() != 3 and not isinstance(cu_q, torch.Tensor):
-        return [bshd_shape(q, k, v)]
+        return PackedProblems([bshd_shape(q, k, v)])
     total_q, heads, dim = q.shape[-3:]
     total_k = k.shape[-3]
-    if isinstance(cu_q, torch.Tensor) and cu_q.device.type != "meta":
+    if _known(cu_q):
         starts_q = cu_q.tolist()
-        known_k = isinstance(cu_k, torch.Tensor) and cu_k.device.type != "meta"
-        starts_k = cu_k.tolist() if known_k else starts_q
-        return [
+        starts_k = cu_k.tolist() if _known(cu_k) else starts_q
+        return PackedProblems([
             AttentionShape(heads, sq_end - sq_start, sk_end - sk_start, dim, v.shape[-1])
             for sq_start, sq_end, sk_start, sk_end in zip(
                 starts_q[:-1], starts_q[1:], starts_k[:-1], starts_k[1:]
             )
-        ]
-    return [AttentionShape(heads, total_q, total_k, dim, v.shape[-1])]
+        ])
+    if isinstance(cu_q, torch.Tensor) and isinstance(max_q, int) and isinstance(max_k, int):
+        sequences = cu_q.shape[0] - 1
+        return PackedProblems([AttentionShape(heads, max_q, max_k, dim, v.shape[-1])] * sequences, upper_bound=True)
+    return PackedProblems([AttentionShape(heads, total_q, total_k, dim, v.shape[-1])], upper_bound=True)
 
 
-def _sum_costs(costs: list[OpCost], inputs: tuple[Any, ...], out: Any) -> OpCost:
+def _sum_costs(costs: list[OpCost], problems: PackedProblems, inputs: tuple[Any, ...], out: Any) -> OpCost:
     """The per-sequence costs (priced without bytes) plus the op's own bytes."""
     read, written = io_bytes(inputs, out)
-    return sum(costs, OpCost(bytes_read=read, bytes_written=written))
+    return sum(costs, OpCost(bytes_read=read, bytes_written=written, upper_bound=problems.upper_bound))
 
 
 @register_cost(aten._flash_attention_forward)
@@ -272,14 +288,15 @@ def flash_forward_cost(
     dropout_p: float, is_causal: bool, *args: Any, out: Any, **kwargs: Any,
 ) -> OpCost:
     """flash-attn layout [B, S, H, D] or packed [total, H, D]; causal is bottom-right aligned."""
+    problems = varlen_shapes(q, k, v, cu_q, cu_k, max_q, max_k)
     costs = [
         attention_forward_cost(
             s, has_mask=False,
             kept_scores=kept_causal(s, bottom_right=True) if is_causal else None, inputs=(), out=None,
         )
-        for s in varlen_shapes(q, k, v, cu_q, cu_k)
+        for s in problems.shapes
     ]
-    return _sum_costs(costs, (q, k, v), out)
+    return _sum_costs(costs, problems, (q, k, v), out)
 
 
 @register_cost(aten._flash_attention_backward)
@@ -288,13 +305,14 @@ def flash_backward_cost(
     logsumexp: Any, cu_q: Any, cu_k: Any, max_q: int, max_k: int, dropout_p: float, is_causal: bool,
     *args: Any, out: Any, **kwargs: Any,
 ) -> OpCost:
+    problems = varlen_shapes(q, k, v, cu_q, cu_k, max_q, max_k)
     costs = [
         attention_backward_cost(
             s, kept_scores=kept_causal(s, bottom_right=True) if is_causal else None, inputs=(), out=None
         )
-        for s in varlen_shapes(q, k, v, cu_q, cu_k)
+        for s in problems.shapes
     ]
-    return _sum_costs(costs, (grad_out, q, k, v, o), out)
+    return _sum_costs(costs, problems, (grad_out, q, k, v, o), out)
 
 
 # custom_mask_type of the efficient-attention kernels: 0 none, 1 causal top-left, 2 bottom-right.
@@ -309,12 +327,13 @@ def efficient_forward_cost(
     q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: Any, cu_q: Any, cu_k: Any,
     max_q: Any, max_k: Any, dropout_p: float, custom_mask_type: int, *args: Any, out: Any, **kwargs: Any,
 ) -> OpCost:
+    problems = varlen_shapes(q, k, v, cu_q, cu_k, max_q, max_k)
     costs = [
         attention_forward_cost(s, has_mask=bias is not None, kept_scores=_efficient_kept(s, custom_mask_type, bias),
                                inputs=(), out=None)
-        for s in varlen_shapes(q, k, v, cu_q, cu_k)
+        for s in problems.shapes
     ]
-    return _sum_costs(costs, (q, k, v, bias), out)
+    return _sum_costs(costs, problems, (q, k, v, bias), out)
 
 
 @register_cost(aten._efficient_attention_backward)
@@ -323,8 +342,70 @@ def efficient_backward_cost(
     cu_q: Any, cu_k: Any, max_q: Any, max_k: Any, logsumexp: Any, dropout_p: float, philox_seed: Any,
     philox_offset: Any, custom_mask_type: int, *args: Any, out: Any, **kwargs: Any,
 ) -> OpCost:
+    problems = varlen_shapes(q, k, v, cu_q, cu_k, max_q, max_k)
     costs = [
         attention_backward_cost(s, kept_scores=_efficient_kept(s, custom_mask_type, bias), inputs=(), out=None)
-        for s in varlen_shapes(q, k, v, cu_q, cu_k)
+        for s in problems.shapes
     ]
-    return _sum_costs(costs, (grad_out, q, k, v, o), out)
+    return _sum_costs(costs, problems, (grad_out, q, k, v, o), out)
+
+
+# torch.nn.attention.varlen (torch_attn is defined when that module is imported, so its ops are
+# named): packed q: [total_q, Hq, D], k, v: [total_k, Hk, D]; is_causal (window_size (-1, 0)) is
+# bottom-right aligned, as flash-attn is; any other finite window is priced as full attention,
+# an upper bound. CUDA only: on CPU the op has no kernel, on meta it runs its fake.
+def _varlen_problems(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, cu_q: Any, cu_k: Any, max_q: Any, max_k: Any, window: Any,
+) -> PackedProblems:
+    problems = varlen_shapes(q, k, v, cu_q, cu_q if cu_k is None else cu_k, max_q, max_k)
+    if window and tuple(window) not in ((-1, -1), (-1, 0)):
+        return PackedProblems(problems.shapes, upper_bound=True)
+    return problems
+
+
+def _window(args: tuple[Any, ...], kwargs: dict[str, Any], position: int) -> Any:
+    return kwargs.get("window_size", args[position] if len(args) > position else None)
+
+
+@register_cost("torch_attn._varlen_attn")
+def varlen_attn_cost(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, cu_q: Any, cu_k: Any, max_q: int, max_k: int,
+    is_causal: bool = False, *args: Any, out: Any, **kwargs: Any,
+) -> OpCost:
+    # args: scale, window_size, ...
+    problems = _varlen_problems(q, k, v, cu_q, cu_k, max_q, max_k, _window(args, kwargs, 1))
+    costs = [
+        attention_forward_cost(
+            s, has_mask=False, kept_scores=kept_causal(s, bottom_right=True) if is_causal else None, inputs=(), out=None
+        )
+        for s in problems.shapes
+    ]
+    return _sum_costs(costs, problems, (q, k, v), out)
+
+
+@register_cost("torch_attn._varlen_attn_out")
+def varlen_attn_out_cost(result: torch.Tensor, *args: Any, out: Any, **kwargs: Any) -> OpCost:
+    """varlen_attn_out: varlen_attn writing its output into ``result``."""
+    return varlen_attn_cost(*args, out=(result, out), **kwargs)
+
+
+@register_cost("torch_attn._varlen_attn_backward")
+def varlen_attn_backward_cost(
+    grad_out: torch.Tensor, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, o: torch.Tensor, lse: Any,
+    cu_q: Any, cu_k: Any, max_q: int, max_k: int, is_causal: bool, *args: Any, out: Any, **kwargs: Any,
+) -> OpCost:
+    # args: rng_state, scale, window_size
+    problems = _varlen_problems(q, k, v, cu_q, cu_k, max_q, max_k, _window(args, kwargs, 2))
+    costs = [
+        attention_backward_cost(
+            s, kept_scores=kept_causal(s, bottom_right=True) if is_causal else None, inputs=(), out=None
+        )
+        for s in problems.shapes
+    ]
+    return _sum_costs(costs, problems, (grad_out, q, k, v, o), out)
+
+
+@register_cost(aten._flash_attention_forward_no_dropout_inplace)
+def flash_forward_inplace_cost(result: torch.Tensor, *args: Any, out: Any, **kwargs: Any) -> OpCost:
+    """_flash_attention_forward writing its output into ``result`` (varlen_attn_out on CUDA)."""
+    return flash_forward_cost(*args, out=(result, out), **kwargs)

@@ -21,6 +21,8 @@ class OpCost:
         bytes_written: bytes of the tensors it writes.
         masked_flops: part of ``flops`` spent on attention scores a causal mask discards;
             ``flops - masked_flops`` is the causal-effective count.
+        upper_bound: the formula could not see all it needs (packed sequence lengths on meta)
+            and priced the most the op can cost; the profile lists such ops.
     """
 
     macs: int = 0
@@ -28,6 +30,7 @@ class OpCost:
     bytes_read: int = 0
     bytes_written: int = 0
     masked_flops: int = 0
+    upper_bound: bool = False
 
     @property
     def effective_flops(self) -> int:
@@ -41,6 +44,7 @@ class OpCost:
             self.bytes_read + other.bytes_read,
             self.bytes_written + other.bytes_written,
             self.masked_flops + other.masked_flops,
+            self.upper_bound or other.upper_bound,
         )
 
     def to_dict(self) -> dict[str, int]:

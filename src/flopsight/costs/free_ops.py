@@ -1,10 +1,14 @@
-"""Ops that only view, copy, move, create or describe data: 0 FLOPs. Listed once, here."""
+"""Ops that only view, copy, move, create or describe data: 0 FLOPs. Listed once, here.
+
+Collectives cost 0 FLOPs too, but they are communication: the counting mode records their
+calls apart (``Profile.communication_ops``) instead of dropping them as free.
+"""
 
 from __future__ import annotations
 
 import torch
 
-from .registry import aten, mark_free
+from .registry import REGISTRY, aten, mark_free
 
 
 FREE_OP_NAMES = (
@@ -49,7 +53,24 @@ FREE_OP_NAMES = (
     "_nested_get_values", "_nested_view_from_jagged", "_nested_get_offsets", "_nested_get_lengths",
     "_nested_get_ragged_idx", "_nested_get_jagged_dummy", "_nested_get_min_seqlen", "_nested_get_max_seqlen",
     "_nested_tensor_from_tensor_list", "values", "sym_is_contiguous", "is_contiguous",
+    # the gradient of masked_scatter's source: the masked elements of the gradient, gathered
+    "masked_scatter_backward",
 )
+
+# Free ops outside aten, by name: their namespace may not be loaded (fsdp's ops exist once
+# fully_shard is imported), so they are matched when they run.
+FREE_OPS_BY_NAME = (
+    # FSDP2 copies parameters into and out of its flat all-gather buffers
+    "fsdp.all_gather_copy_in", "fsdp.split_with_sizes_copy", "fsdp.chunk_cat", "fsdp.copy_",
+    # torch.profiler.record_function markers
+    "profiler._record_function_enter", "profiler._record_function_enter_new", "profiler._record_function_exit",
+    # bookkeeping in the communication namespaces below: nothing moves between ranks
+    "c10d.check_for_nan", "_c10d_functional._wrap_tensor_autograd", "_dtensor.mesh_get_process_group",
+)
+
+# Ops that move data between ranks (collectives, point-to-point, waits): every op of a namespace
+# ("c10d") but those FREE_OPS_BY_NAME lists, or one op ("namespace.op").
+COMMUNICATION_OPS = ("c10d", "_c10d_functional", "_c10d_functional_autograd", "_dtensor.shard_dim_alltoall")
 
 
 def _register() -> None:
@@ -60,7 +81,8 @@ def _register() -> None:
             if op is not None and isinstance(op, torch._ops.OpOverloadPacket):
                 ops.append(op)
     ops.append(torch.ops.prim.layout)  # reads a tensor's layout: metadata
-    mark_free(*dict.fromkeys(ops))
+    mark_free(*dict.fromkeys(ops), *FREE_OPS_BY_NAME)
+    REGISTRY.mark_communication(COMMUNICATION_OPS)
 
 
 _register()

@@ -1,4 +1,9 @@
-"""Matrix products: mm, bmm, addmm and friends. One MAC per (batch, m, n, k)."""
+"""Matrix products: mm, bmm, addmm and friends. One MAC per (batch, m, n, k).
+
+The add* ops compute beta * input + alpha * product. Beside the product they cost, per output
+element: 1 FLOP for the add (none when beta == 0: the input is ignored, not read), 1 for beta's
+multiply when beta is not 0 or 1, and 1 for alpha's when alpha is not 1.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,20 @@ def matmul_macs(m: int, n: int, k: int, batch: int = 1) -> int:
     return batch * m * n * k
 
 
+def scaled_add_flops(outputs: int, kwargs: dict[str, Any]) -> int:
+    """FLOPs of ``beta * input + alpha * product`` beyond the product, over ``outputs`` elements."""
+    alpha, beta = kwargs.get("alpha", 1), kwargs.get("beta", 1)
+    flops = outputs if alpha != 1 else 0
+    if beta != 0:
+        flops += outputs if beta == 1 else 2 * outputs
+    return flops
+
+
+def _added(bias: torch.Tensor, kwargs: dict[str, Any]) -> tuple[torch.Tensor, ...]:
+    """The input tensor when it is read: beta == 0 ignores it."""
+    return () if kwargs.get("beta", 1) == 0 else (bias,)
+
+
 @register_cost(aten.mm, aten._int_mm)
 def mm_cost(a: torch.Tensor, b: torch.Tensor, *args: Any, out: Any, **kwargs: Any) -> OpCost:
     """a: [m, k] @ b: [k, n] -> [m, n]."""
@@ -26,20 +45,26 @@ def mm_cost(a: torch.Tensor, b: torch.Tensor, *args: Any, out: Any, **kwargs: An
 
 @register_cost(aten.addmm, aten.addmm_)
 def addmm_cost(bias: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *args: Any, out: Any, **kwargs: Any) -> OpCost:
-    """bias + a: [m, k] @ b: [k, n]; the bias add is one FLOP per output element."""
+    """beta * bias + alpha * (a: [m, k] @ b: [k, n]) -> [m, n]."""
     m, k = a.shape
     n = b.shape[-1]
-    return matmul_cost(macs=matmul_macs(m, n, k), inputs=(bias, a, b), out=out, extra_flops=m * n)
+    return matmul_cost(
+        macs=matmul_macs(m, n, k), inputs=(*_added(bias, kwargs), a, b), out=out,
+        extra_flops=scaled_add_flops(m * n, kwargs),
+    )
 
 
 @register_cost(aten._addmm_activation)
 def addmm_activation_cost(
     bias: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *args: Any, out: Any, **kwargs: Any
 ) -> OpCost:
-    """Fused addmm + relu/gelu: bias add and activation, one FLOP each per output element."""
+    """Fused addmm + relu/gelu: addmm's scaled add, then the activation, one FLOP per output element."""
     m, k = a.shape
     n = b.shape[-1]
-    return matmul_cost(macs=matmul_macs(m, n, k), inputs=(bias, a, b), out=out, extra_flops=2 * m * n)
+    return matmul_cost(
+        macs=matmul_macs(m, n, k), inputs=(*_added(bias, kwargs), a, b), out=out,
+        extra_flops=scaled_add_flops(m * n, kwargs) + m * n,
+    )
 
 
 @register_cost(aten.bmm)
@@ -54,11 +79,12 @@ def bmm_cost(a: torch.Tensor, b: torch.Tensor, *args: Any, out: Any, **kwargs: A
 def baddbmm_cost(
     bias: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *args: Any, out: Any, **kwargs: Any
 ) -> OpCost:
-    """bias + a: [batch, m, k] @ b: [batch, k, n]; one add per output element."""
+    """beta * bias + alpha * (a: [batch, m, k] @ b: [batch, k, n]) -> [batch, m, n]."""
     batch, m, k = a.shape
     n = b.shape[-1]
     return matmul_cost(
-        macs=matmul_macs(m, n, k, batch), inputs=(bias, a, b), out=out, extra_flops=batch * m * n
+        macs=matmul_macs(m, n, k, batch), inputs=(*_added(bias, kwargs), a, b), out=out,
+        extra_flops=scaled_add_flops(batch * m * n, kwargs),
     )
 
 
@@ -66,10 +92,13 @@ def baddbmm_cost(
 def addbmm_cost(
     bias: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *args: Any, out: Any, **kwargs: Any
 ) -> OpCost:
-    """bias + sum over batch of a: [batch, m, k] @ b: [batch, k, n] -> [m, n]."""
+    """beta * bias + alpha * sum over batch of a: [batch, m, k] @ b: [batch, k, n] -> [m, n]."""
     batch, m, k = a.shape
     n = b.shape[-1]
-    return matmul_cost(macs=matmul_macs(m, n, k, batch), inputs=(bias, a, b), out=out, extra_flops=m * n)
+    return matmul_cost(
+        macs=matmul_macs(m, n, k, batch), inputs=(*_added(bias, kwargs), a, b), out=out,
+        extra_flops=scaled_add_flops(m * n, kwargs),
+    )
 
 
 @register_cost(aten.mv)
@@ -81,16 +110,22 @@ def mv_cost(a: torch.Tensor, x: torch.Tensor, *args: Any, out: Any, **kwargs: An
 
 @register_cost(aten.addmv, aten.addmv_)
 def addmv_cost(bias: torch.Tensor, a: torch.Tensor, x: torch.Tensor, *args: Any, out: Any, **kwargs: Any) -> OpCost:
-    """bias + a: [m, k] @ x: [k]."""
+    """beta * bias + alpha * (a: [m, k] @ x: [k]) -> [m]."""
     m, k = a.shape
-    return matmul_cost(macs=matmul_macs(m, 1, k), inputs=(bias, a, x), out=out, extra_flops=m)
+    return matmul_cost(
+        macs=matmul_macs(m, 1, k), inputs=(*_added(bias, kwargs), a, x), out=out,
+        extra_flops=scaled_add_flops(m, kwargs),
+    )
 
 
 @register_cost(aten.addr, aten.addr_)
 def addr_cost(bias: torch.Tensor, x: torch.Tensor, y: torch.Tensor, *args: Any, out: Any, **kwargs: Any) -> OpCost:
-    """bias + x: [m] outer y: [n], priced as addmm with k = 1 (BLAS ger): m*n MACs and m*n bias adds."""
+    """beta * bias + alpha * (x: [m] outer y: [n]), priced as addmm with k = 1 (BLAS ger)."""
     m, n = x.shape[0], y.shape[0]
-    return matmul_cost(macs=matmul_macs(m, n, 1), inputs=(bias, x, y), out=out, extra_flops=m * n)
+    return matmul_cost(
+        macs=matmul_macs(m, n, 1), inputs=(*_added(bias, kwargs), x, y), out=out,
+        extra_flops=scaled_add_flops(m * n, kwargs),
+    )
 
 
 @register_cost(aten.dot, aten.vdot)

@@ -8,6 +8,7 @@ Per element of the input:
     backward: input gradient 8, weight gradient 2, bias gradient 1
     RMS backward: input gradient 8 (+1 with a weight) plus 3 per row, weight gradient 2
     softmax, log_softmax: 5 (max, subtract, exp, sum, divide or log); backward: 3
+    weight norm (g * v / ||v||): 3 per element of v plus 2 per norm; backward: 5 and 5
 The fused RMS norm ops (CUDA) are priced as the ops the composite ``rms_norm`` runs on CPU and
 meta (pow, mean, add, rsqrt, mul [, mul]) and their autograd, so every device agrees.
 """
@@ -169,3 +170,29 @@ def softmax_cost(x: torch.Tensor, *args: Any, out: Any, **kwargs: Any) -> OpCost
 @register_cost(aten._softmax_backward_data, aten._log_softmax_backward_data)
 def softmax_backward_cost(grad_out: torch.Tensor, output: torch.Tensor, *args: Any, out: Any, **kwargs: Any) -> OpCost:
     return _cost(SOFTMAX_BACKWARD * grad_out.numel(), (grad_out, output), out)
+
+
+# Weight normalization, w = g * v / ||v|| with the norm over every dim but ``dim`` (one norm per
+# element of g): per element of v, square and accumulate (the norm reduction's 2) and the scale
+# (1); per norm, the square root and g / norm.
+WEIGHT_NORM = 3
+WEIGHT_NORM_PER_NORM = 2
+# Backward, with s = sum(grad_w * v) per norm: per element, s's multiply-add (2) and
+# grad_v = (g / norm) * grad_w - (g * s / norm^3) * v (3); per norm, g / norm, g * s / norm^3
+# (multiply, norm^2, divide) and grad_g = s / norm.
+WEIGHT_NORM_BACKWARD = 5
+WEIGHT_NORM_BACKWARD_PER_NORM = 5
+
+
+@register_cost(aten._weight_norm_interface)
+def weight_norm_cost(v: torch.Tensor, g: torch.Tensor, *args: Any, out: Any, **kwargs: Any) -> OpCost:
+    """torch.nn.utils.weight_norm and parametrizations.weight_norm (wav2vec2, HuBERT)."""
+    return _cost(WEIGHT_NORM * v.numel() + WEIGHT_NORM_PER_NORM * g.numel(), (v, g), out)
+
+
+@register_cost(aten._weight_norm_interface_backward)
+def weight_norm_backward_cost(
+    grad_w: torch.Tensor, v: torch.Tensor, g: torch.Tensor, norms: torch.Tensor, *args: Any, out: Any, **kwargs: Any
+) -> OpCost:
+    flops = WEIGHT_NORM_BACKWARD * v.numel() + WEIGHT_NORM_BACKWARD_PER_NORM * g.numel()
+    return _cost(flops, (grad_w, v, g, norms), out)

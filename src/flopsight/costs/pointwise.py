@@ -3,6 +3,8 @@
 Most ops cost 1 FLOP per output element. The exceptions are listed with their count:
 fused multiply-adds (addcmul, addcdiv, lerp) cost 2, and the backward of an activation costs 2
 (its derivative and the product with the incoming gradient); relu's backward is a select, 1.
+A scaled operand costs 1 more per element when its scale is not 1: add/sub/rsub with ``alpha``
+(x + alpha * y, as optimizers call ``add_(grad, alpha=-lr)``), addcmul/addcdiv with ``value``.
 Ops on integer or boolean tensors only (index arithmetic, masks) are not floating-point work
 and cost 0 FLOPs.
 """
@@ -45,6 +47,10 @@ FLOPS_PER_ELEMENT: dict[str, int] = {
 }
 
 
+# The keyword that scales one operand, for the ops that have one.
+SCALE_KEYWORD: dict[str, str] = {"add": "alpha", "sub": "alpha", "rsub": "alpha", "addcmul": "value", "addcdiv": "value"}
+
+
 def is_floating(value: Any) -> bool:
     return isinstance(value, torch.Tensor) and (value.is_floating_point() or value.is_complex())
 
@@ -59,24 +65,26 @@ def pointwise_flops(per_element: int, args: tuple[Any, ...], out: Any) -> int:
     return per_element * result.numel()
 
 
-def make_pointwise_formula(per_element: int) -> Formula:
+def make_pointwise_formula(per_element: int, scale_keyword: str | None = None) -> Formula:
     def pointwise_cost(*args: Any, out: Any, **kwargs: Any) -> OpCost:
+        scaled = scale_keyword is not None and kwargs.get(scale_keyword, 1) != 1
         read, written = io_bytes(args, out)
-        return OpCost(flops=pointwise_flops(per_element, args, out), bytes_read=read, bytes_written=written)
+        flops = pointwise_flops(per_element + (1 if scaled else 0), args, out)
+        return OpCost(flops=flops, bytes_read=read, bytes_written=written)
 
     pointwise_cost.__doc__ = f"Elementwise op: {per_element} FLOP(s) per output element."
     return pointwise_cost
 
 
 def _register_table() -> None:
-    by_cost: dict[int, list[Any]] = {}
+    by_cost: dict[tuple[int, str | None], list[Any]] = {}
     for name, per_element in FLOPS_PER_ELEMENT.items():
         for variant in (name, name + "_"):
             op = getattr(aten, variant, None)
             if op is not None:
-                by_cost.setdefault(per_element, []).append(op)
-    for per_element, ops in by_cost.items():
-        register_cost(*ops)(make_pointwise_formula(per_element))
+                by_cost.setdefault((per_element, SCALE_KEYWORD.get(name)), []).append(op)
+    for (per_element, scale_keyword), ops in by_cost.items():
+        register_cost(*ops)(make_pointwise_formula(per_element, scale_keyword))
 
 
 _register_table()

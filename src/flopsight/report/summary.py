@@ -24,7 +24,8 @@ def render_summary(
     Shows parameters (total, trainable, frozen, buffers, tied), forward MACs and FLOPs, the
     causal-effective forward FLOPs when a mask discarded work, backward (measured, or "not
     measured" with the 2 x forward estimate beside it), forward + backward, recomputation when
-    there was any, every uncounted op with its call count, and the counting conventions.
+    there was any, every uncounted op with its call count, communication ops and ops priced
+    by an upper bound when there are any, and the counting conventions.
 
     Args:
         profile: a measured Profile or one read back with ``Profile.from_dict``.
@@ -100,11 +101,21 @@ def render_summary(
     rows.append(("Uncounted ops", f"{len(uncounted)} (no cost formula; charged 0 FLOPs)" if uncounted else "none"))
     # Never hidden: each op with no formula is listed, however many there are.
     rows += [(f"  {op}", _calls(calls)) for op, calls in uncounted]
+    rows += _listed("Communication ops", "0 FLOPs; collectives and waits", profile.communication_ops)
+    rows += _listed("Upper-bound ops", "priced by an upper bound: what they need was unknown", profile.bounded_ops)
 
     width = max(len(label) for label, _ in rows) + 2
     lines = [f"{label + ':':<{width}}{value}" for label, value in rows]
     lines += _conventions(meta.get("conventions"))
     return "\n".join(lines)
+
+
+def _listed(label: str, note: str, calls_by_op: dict[str, int]) -> list[tuple[str, str]]:
+    """A "label: N (note)" row and one row per op with its calls; nothing when there are none."""
+    if not calls_by_op:
+        return []
+    ordered = sorted(calls_by_op.items(), key=lambda item: (-item[1], item[0]))
+    return [(label, f"{len(ordered)} ({note})")] + [(f"  {op}", _calls(calls)) for op, calls in ordered]
 
 
 def _describe_inputs(inputs: list[dict[str, Any]]) -> str:

@@ -58,6 +58,8 @@ def build_profile(
     return Profile(
         root=root,
         uncounted_ops=dict(sorted(result.uncounted.items(), key=lambda item: -item[1])),
+        communication_ops=dict(sorted(result.communication.items(), key=lambda item: -item[1])),
+        bounded_ops=dict(sorted(result.bounded.items(), key=lambda item: -item[1])),
         tied_parameters=counts.tied,
         metadata=metadata,
     )

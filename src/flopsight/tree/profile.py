@@ -20,12 +20,17 @@ class Profile:
     Attributes:
         root: the module tree.
         uncounted_ops: ops that ran with no cost formula, with their call counts.
+        communication_ops: collectives and their waits (0 FLOPs), with their call counts.
+        bounded_ops: ops priced by an upper bound (packed attention on meta, where the sequence
+            lengths are unknown), with their call counts.
         tied_parameters: (alias name, counted name) of parameters reachable under two names.
         metadata: conventions, inputs, device, dtype, torch version, backward measured.
     """
 
     root: ModuleNode
     uncounted_ops: dict[str, int] = field(default_factory=dict)
+    communication_ops: dict[str, int] = field(default_factory=dict)
+    bounded_ops: dict[str, int] = field(default_factory=dict)
     tied_parameters: list[tuple[str, str]] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
     _index: dict[str, ModuleNode] = field(default_factory=dict, repr=False)
@@ -180,6 +185,8 @@ class Profile:
                 "total_macs": self.total_macs,
             },
             "uncounted_ops": dict(self.uncounted_ops),
+            "communication_ops": dict(self.communication_ops),
+            "bounded_ops": dict(self.bounded_ops),
             "tied_parameters": [list(pair) for pair in self.tied_parameters],
             "root": self.root.to_dict(),
         }
@@ -192,6 +199,8 @@ class Profile:
         return cls(
             root=ModuleNode.from_dict(data["root"]),
             uncounted_ops={k: int(v) for k, v in data.get("uncounted_ops", {}).items()},
+            communication_ops={k: int(v) for k, v in data.get("communication_ops", {}).items()},
+            bounded_ops={k: int(v) for k, v in data.get("bounded_ops", {}).items()},
             tied_parameters=[(a, b) for a, b in data.get("tied_parameters", [])],
             metadata=dict(data.get("metadata", {})),
         )
