@@ -1,7 +1,7 @@
 """The model-zoo sweep: every tiny architecture in ``zoo_configs`` that builds and runs in plain
 torch must give the same counts on CPU and meta, under grad mode, ``no_grad`` and
-``inference_mode``; agree with FlopCounterMode's matmul-class total on meta; and leave no op
-uncounted.
+``inference_mode``, on its first forward and the next; agree with FlopCounterMode's
+matmul-class total on meta; and leave no op uncounted.
 
 The references are independent of flopsight's own figures: the same model on another device or
 grad mode, and ``torch.utils.flop_counter.FlopCounterMode`` (which counts matmuls, convolutions
@@ -59,6 +59,12 @@ _MASK_GRAD = (
     "differentiable wrt attn_mask); on CPU grad mode picks the math backend (bmm, _safe_softmax, "
     "mul.Scalar), no_grad the fused kernel: FLOPs differ"
 )
+_FIRST_CALL = (
+    "the model's first forward does one-time work: RWKV's eval forward rescales its weights once "
+    "(RwkvModel._rescale_layers: div_ of attention.output and feed_forward.value weights, flag "
+    "layers_are_rescaled); DINOv3's patch coordinates come from an lru_cache shared by all models "
+    "(get_patches_center_coordinates: div, mul, sub on the first call per size and device)"
+)
 _WEIGHT_NORM = "aten._weight_norm_interface has no formula (the conv positional embedding's weight_norm)"
 # The models whose mask code reads the padding mask (all with a text attention mask).
 _READ_PADDING_MASK = (
@@ -74,6 +80,8 @@ XFAIL: dict[tuple[str, str], str] = {
     **{(m, check): _MASK_GRAD for m in ("t5", "swin") for check in ("grad_modes_cpu", "grad_modes_meta")},
     ("t5", "runs"): _MASK_GRAD,
     ("swin", "runs"): _MASK_GRAD,
+    ("rwkv", "repeatable"): _FIRST_CALL,
+    ("dinov3_vit", "repeatable"): _FIRST_CALL,
     ("wav2vec2", "all_counted"): _WEIGHT_NORM,
     ("hubert", "all_counted"): _WEIGHT_NORM,
 }
@@ -149,23 +157,31 @@ def _call(model: torch.nn.Module, inputs: dict[str, Any]) -> None:
 
 @functools.cache
 def _runs(model_type: str) -> Runs | str:
-    """Every run of one model type, or why it cannot run in plain torch (then it is skipped)."""
+    """Every run of one model type, or why it cannot run in plain torch (then it is skipped).
+
+    The first profile of each model is its first forward ever ("first", no_grad); the grad-mode
+    runs follow, so ``first`` against ``no_grad`` shows what a forward does only once.
+    """
     case = next(c for c in CASES if c.model_type == model_type)
     runs = Runs({})
     for device in ("cpu", "meta"):
         try:
             model = _build(case, device)
             inputs = _inputs(case, model, device)
-            with _on_device(device), torch.no_grad():
-                _call(model, inputs)  # plain torch first: a failure here is not flopsight's
-        except Exception as exc:  # noqa: BLE001 (a failure without flopsight is a skip)
-            return f"{model_type} does not run on {device} in plain torch: {type(exc).__name__}: {exc}"[:300]
-        for mode, grad_mode in GRAD_MODES.items():
+        except Exception as exc:  # noqa: BLE001 (a model the library cannot build is a skip)
+            return f"{model_type} does not build on {device}: {type(exc).__name__}: {exc}"[:300]
+        for mode, grad_mode in (("first", torch.no_grad), *GRAD_MODES.items()):
             try:
                 with _on_device(device), grad_mode():
                     runs.profiles[device, mode] = flopsight.profile(model, kwargs=_with_no_cache(model, inputs))
             except Exception as exc:  # noqa: BLE001 (kept for the checks that need this run)
                 runs.profiles[device, mode] = exc
+        if isinstance(runs.profiles[device, "first"], Exception):
+            try:
+                with _on_device(device), torch.no_grad():
+                    _call(model, inputs)
+            except Exception as exc:  # noqa: BLE001 (a failure without flopsight is a skip)
+                return f"{model_type} does not run on {device} in plain torch: {type(exc).__name__}: {exc}"[:300]
         if device == "meta":
             counter = FlopCounterMode(display=False)
             with _on_device(device), torch.no_grad(), counter:
@@ -213,6 +229,15 @@ def test_cpu_counts_equal_meta_counts(model_type: str) -> None:
     assert _ops(on_cpu) == _ops(on_meta)
     assert _modules(on_cpu) == _modules(on_meta)
     assert on_cpu.uncounted_ops == on_meta.uncounted_ops
+
+
+@pytest.mark.parametrize("model_type", _cases("repeatable"))
+def test_the_first_forward_counts_as_the_next(model_type: str) -> None:
+    runs = _get(model_type)
+    for device in ("cpu", "meta"):
+        first, again = runs.profile(device, "first"), runs.profile(device, "no_grad")
+        assert _ops(first) == _ops(again), device
+        assert _modules(first) == _modules(again), device
 
 
 def _check_grad_modes(model_type: str, device: str) -> None:
