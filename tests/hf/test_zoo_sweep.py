@@ -169,7 +169,7 @@ def _runs(model_type: str) -> Runs | str:
             model = _build(case, device)
             inputs = _inputs(case, model, device)
         except Exception as exc:  # noqa: BLE001 (a model the library cannot build is a skip)
-            return f"{model_type} does not build on {device}: {type(exc).__name__}: {exc}"[:300]
+            return f"{model_type} does not build on {device} (build_model): {type(exc).__name__}: {exc}"[:300]
         for mode, grad_mode in (("first", torch.no_grad), *GRAD_MODES.items()):
             try:
                 with _on_device(device), grad_mode():
