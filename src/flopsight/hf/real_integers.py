@@ -60,10 +60,11 @@ class RealIntegersMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
             if len(devices) > 1:
                 args, kwargs = self._all_to_meta(func, args, kwargs)
             return func(*args, **kwargs)
-        if _wants_meta(kwargs):
+        if _wants_meta(args, kwargs):
             out = func(*args, **kwargs)
             if self._keep_real(out):
-                return func(*args, **{**kwargs, "device": _CPU})
+                args = tuple(_CPU if _is_meta_device(a) else a for a in args)
+                return func(*args, **{**kwargs, "device": _CPU} if "device" in kwargs else kwargs)
             return out
         return func(*args, **kwargs)
 
@@ -99,10 +100,16 @@ def _devices(args: tuple[Any, ...], kwargs: dict[str, Any]) -> set[torch.device]
     return found
 
 
-def _wants_meta(kwargs: dict[str, Any]) -> bool:
-    """A factory or copy op asked to make its result on meta (``device=meta``)."""
-    device = kwargs.get("device")
-    return device is not None and torch.device(device).type == "meta"
+def _wants_meta(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """A factory or copy op asked to make its result on meta: ``device=meta``, or a device
+    given positionally (``aten.to.device``, which reaches the mode whole under inference_mode)."""
+    return _is_meta_device(kwargs.get("device")) or any(_is_meta_device(a) for a in args)
+
+
+def _is_meta_device(value: Any) -> bool:
+    if isinstance(value, str):
+        return value == "meta"
+    return isinstance(value, torch.device) and value.type == "meta"
 
 
 def _bool_masks_to_indices(indices: Any) -> list[Any]:
