@@ -115,7 +115,7 @@ def _add_size_options(parser: argparse.ArgumentParser) -> None:
 def _add_timing_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--time", action="store_true",
                         help="also time the model per module (cpu or cuda): latency, FLOPS, MFU")
-    parser.add_argument("--warmup", type=positive, default=2, metavar="N", help="untimed iterations first (default 2)")
+    parser.add_argument("--warmup", type=non_negative, default=2, metavar="N", help="untimed iterations first (default 2)")
     parser.add_argument("--repeat", type=positive, default=10, metavar="M", help="timed iterations (default 10)")
     parser.add_argument("--peak-tflops", type=positive_float, metavar="X",
                         help="dense peak TFLOPS for MFU (default: matched from the GPU name)")

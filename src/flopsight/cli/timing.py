@@ -16,6 +16,8 @@ from ..tree import Profile
 
 def check_timing_options(args: argparse.Namespace, device: str) -> None:
     if not getattr(args, "time", False):
+        if getattr(args, "peak_tflops", None) is not None:
+            raise InputError("--peak-tflops sets the peak for the MFU that --time reports; add --time")
         return
     if device == "meta":
         raise InputError("--time measures real runs and the meta device has no values: use --device cpu or cuda")
