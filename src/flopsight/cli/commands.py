@@ -32,9 +32,16 @@ def run_models(args: argparse.Namespace) -> str:
     return "\n".join(lines) + "\n"
 
 
+def check_arguments(args: argparse.Namespace) -> None:
+    """What can be refused from the arguments alone, before torch is imported."""
+    check_output(args)
+    if args.command == "profile":
+        _check_mode_options(args)
+    check_timing_options(args, args.device if args.command == "profile" else "cpu")
+
+
 def run_example(args: argparse.Namespace) -> str:
     """Profile the bundled plain-PyTorch example transformer on the CPU."""
-    check_output(args)
     import flopsight
     from ..examples import TinyTransformer, example_inputs
 
@@ -43,7 +50,6 @@ def run_example(args: argparse.Namespace) -> str:
         tokens = example_inputs(model, batch_size=args.batch_size, seq_len=args.seq_len or 128)
     except ValueError as exc:
         raise InputError(f"--seq-len: {exc}") from None
-    check_timing_options(args, "cpu")
     result = flopsight.profile(model, tokens, backward=args.backward)
     result.metadata["model_source"] = {"model": "example", "kind": "example", "architecture": "flopsight.examples.TinyTransformer"}
     result.metadata["input_description"] = {
@@ -56,9 +62,6 @@ def run_example(args: argparse.Namespace) -> str:
 
 def run_profile(args: argparse.Namespace, progress: Progress) -> str:
     """Build MODEL from its config and profile a forward (and backward) or a generation."""
-    check_output(args)
-    _check_mode_options(args)
-    check_timing_options(args, args.device)
     from .. import hf
 
     progress(f"reading the config of {args.model}")

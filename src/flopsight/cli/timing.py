@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import inspect
 from contextlib import nullcontext
-from typing import Any
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
-from ..tree import Profile
+
+if TYPE_CHECKING:  # torch is imported when a run needs it, not for --help
+    from torch import nn
+
+    from ..tree import Profile
 
 
 def check_timing_options(args: argparse.Namespace, device: str) -> None:
@@ -30,6 +31,8 @@ def check_timing_options(args: argparse.Namespace, device: str) -> None:
 def add_timing(profile: Profile, model: nn.Module, args_: tuple[Any, ...], kwargs: dict[str, Any],
                args: argparse.Namespace) -> str:
     """Time the model, store the figures in the profile's metadata, return the text section."""
+    import torch
+
     from ..report.timing import render_timing
     from ..timing import achieved, measure_time
 
