@@ -108,7 +108,16 @@ def _construct(cls: type[nn.Module], config: Any, options: dict[str, Any], *, de
                 return from_config(trial, **kwargs) if from_config is not None else cls(trial)
         except (ValueError, ImportError) as exc:  # no SDPA support: build with the default attention
             last = exc
-    raise ModelSourceError(f"cannot build {cls.__name__}: {str(last).splitlines()[0] if last else ''}")
+        except (RuntimeError, TypeError, AttributeError, KeyError, IndexError, ZeroDivisionError) as exc:
+            # the config's values cannot make the model: negative or missing sizes, heads that do
+            # not divide the width, ...
+            raise ModelSourceError(f"the config cannot build {cls.__name__} ({_first_line(exc)}); check its sizes") from None
+    raise ModelSourceError(f"cannot build {cls.__name__}: {_first_line(last) if last else ''}")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text[:300] if text else type(exc).__name__
 
 
 def _without_weight_init(device: str) -> Any:
@@ -137,18 +146,25 @@ def _check_device(device: str) -> None:
 def _check_memory(model: nn.Module, device: str) -> None:
     needed = sum(p.numel() * p.element_size() for p in model.parameters())
     if device == "cpu":
-        available = _available_ram()
+        available = available_ram()
     else:
         available, _ = torch.cuda.mem_get_info()
     if available and needed > available:
         raise DeviceError(
-            f"the weights need {needed / 2**30:.1f} GiB and {device} has {available / 2**30:.1f} GiB free; "
+            f"the weights need {needed / 2**30:.1f} GiB and {device} has {available / 2**30:.1f} GiB available; "
             "use --device meta (no memory needed)"
         )
 
 
-def _available_ram() -> int:
+def available_ram(meminfo: str = "/proc/meminfo") -> int:
+    """Bytes of RAM a new allocation can get: MemAvailable (free pages plus the page cache and
+    other memory the kernel can reclaim), not MemFree, which a large file read drives to
+    nothing. 0 when unknown (no /proc: then nothing is refused)."""
     try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return 0
+        with open(meminfo, encoding="ascii") as lines:
+            for line in lines:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024  # reported in kB
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0

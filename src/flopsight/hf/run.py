@@ -161,6 +161,8 @@ def _integer_mode(device: str) -> Iterator[None]:
 
 
 def _profile_step(model: nn.Module, kwargs: dict[str, Any], *, device: str, backward: bool = False) -> Profile:
+    if device == "meta":
+        _check_real_integer_limit(kwargs)
     try:
         with _device_modes(device), torch.no_grad() if not backward else contextlib.nullcontext():
             result = profile(model, kwargs=kwargs, backward=backward)
@@ -174,6 +176,21 @@ def _profile_step(model: nn.Module, kwargs: dict[str, Any], *, device: str, back
             raise DeviceError(f"{type(model).__name__} cannot run on meta ({message}); try --device cpu") from None
         raise DeviceError(f"{type(model).__name__} failed on {device}: {message}") from None
     return result
+
+
+def _check_real_integer_limit(kwargs: dict[str, Any]) -> None:
+    """On meta, RealIntegersMode keeps integer tensors real only up to its ``max_numel``; a
+    larger input (the attention mask) would reach the model on meta, where the value checks
+    it needs (has the mask padding?) fail. Say which limit it is rather than "try cpu"."""
+    limit = RealIntegersMode().max_numel
+    for name, value in kwargs.items():
+        if isinstance(value, torch.Tensor) and not value.is_floating_point() and value.numel() > limit:
+            sizes = " x ".join(str(n) for n in value.shape)
+            raise DeviceError(
+                f"on meta, integer inputs are kept real up to {limit:,} elements and {name} has "
+                f"{sizes} = {value.numel():,}; profile a smaller --batch-size or --seq-len "
+                "(the counts grow linearly with the batch size)"
+            )
 
 
 @contextlib.contextmanager

@@ -173,5 +173,6 @@ def make_config(source: ModelSource) -> Any:
         raise ModelSourceError(f"{source.spec}: model_type {model_type!r} is not known to the installed transformers")
     try:
         return CONFIG_MAPPING[model_type].from_dict(dict(source.config))
-    except (TypeError, ValueError, KeyError, AttributeError) as exc:
-        raise ModelSourceError(f"{source.spec}: invalid {model_type} config: {_first_line(exc)}") from None
+    except Exception as exc:  # noqa: BLE001 (transformers 5 validates fields with its own error types)
+        reason = " ".join(str(exc).split())[:300] or type(exc).__name__  # validation errors span lines
+        raise ModelSourceError(f"{source.spec}: invalid {model_type} config: {reason}") from None
