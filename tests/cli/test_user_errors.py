@@ -65,3 +65,33 @@ def test_available_ram_is_memavailable_not_memfree(tmp_path: Path) -> None:
     meminfo.write_text("MemTotal:       32000000 kB\nMemFree:          500000 kB\nMemAvailable:   22000000 kB\n")
     assert available_ram(str(meminfo)) == 22000000 * 1024
     assert available_ram(str(tmp_path / "missing")) == 0  # unknown: nothing is refused
+
+
+@pytest.mark.parametrize(("seq_len", "new_tokens", "code"), [
+    ("1000", "100", 2),  # 1,100 positions > GPT-2's 1,024
+    ("1000", "25", 2),   # 1,025: one past
+])
+def test_generate_past_the_position_table_is_refused(seq_len: str, new_tokens: str, code: int,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["profile", "gpt2", "--mode", "generate", "--seq-len", seq_len, "--new-tokens", new_tokens]) == code
+    line = _error_line(capsys)
+    total = int(seq_len) + int(new_tokens)
+    assert f"makes {total} positions, more than the 1024" in line
+
+
+def test_generate_up_to_the_last_position_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    # 1,022 + 2 = 1,024 positions: the last one is still in GPT-2's table
+    assert main(["profile", "gpt2", "--mode", "generate", "--seq-len", "1022", "--new-tokens", "2",
+                 "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["generation"]["new_tokens"] == 2
+
+
+def test_rope_models_have_no_position_limit_in_generate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = dict(bundled_model("llama-3-8b").config)
+    config.update(hidden_size=64, intermediate_size=128, num_attention_heads=4, num_key_value_heads=2,
+                  num_hidden_layers=1, vocab_size=256, max_position_embeddings=16)
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps(config))
+    # 16 + 4 tokens past max_position_embeddings = 16: rope extrapolates, nothing to refuse
+    assert main(["profile", str(path), "--seq-len", "16", "--mode", "generate", "--new-tokens", "4"]) == 0
+    assert "decode step 4" in capsys.readouterr().out

@@ -146,7 +146,7 @@ def family_of(config: Any) -> str:
 
 def _seq_len(config: Any, spec: InputSpec, *, default: int = DEFAULT_SEQ_LEN) -> int:
     seq_len = spec.seq_len if spec.seq_len is not None else default
-    limit = _learned_positions(config)
+    limit = learned_positions(config)
     if limit is not None and seq_len > limit:
         if spec.seq_len is None:
             return limit
@@ -154,7 +154,7 @@ def _seq_len(config: Any, spec: InputSpec, *, default: int = DEFAULT_SEQ_LEN) ->
     return seq_len
 
 
-def _learned_positions(config: Any) -> int | None:
+def learned_positions(config: Any) -> int | None:
     """The position limit of models with a learned position table (GPT-2, BERT, CLIP text)."""
     if getattr(config, "model_type", "") in ("gpt2", "bert", "roberta", "clip_text_model", "siglip_text_model", "vit"):
         limit = getattr(config, "n_positions", None) or getattr(config, "max_position_embeddings", None)

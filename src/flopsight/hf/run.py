@@ -19,7 +19,7 @@ from ..api import profile
 from ..errors import FlopsightError
 from ..tree import Cost, Profile
 from .errors import DeviceError, InputSpecError
-from .inputs import TEXT_TOKEN_ID, ModelInputs
+from .inputs import TEXT_TOKEN_ID, ModelInputs, learned_positions
 from .real_integers import RealIntegersMode
 
 Progress = Callable[[str], None]
@@ -109,6 +109,7 @@ def profile_generation(
     state = dict(inputs.kwargs)
     ids = state.pop("input_ids")
     batch, prompt_len = ids.shape
+    _check_generation_length(config, prompt_len, new_tokens)
     state.update({_cache_keyword(prepare): DynamicCache(config=config), "use_cache": True})
     if "logits_to_keep" in accepted:
         state["logits_to_keep"] = 1
@@ -134,6 +135,17 @@ def profile_generation(
         _grow_by_one_token(state)
     assert result is not None
     return result
+
+
+def _check_generation_length(config: Any, prompt_len: int, new_tokens: int) -> None:
+    """A model with a learned position table cannot place a token past its last position: the
+    cache would outgrow it (GPT-2's 1,024). Rope models have no such table and no hard limit."""
+    limit = learned_positions(getattr(config, "text_config", None) or config)
+    if limit is not None and prompt_len + new_tokens > limit:
+        raise InputSpecError(
+            f"a prompt of {prompt_len} tokens plus --new-tokens {new_tokens} makes {prompt_len + new_tokens} "
+            f"positions, more than the {limit} this model has; lower --seq-len or --new-tokens"
+        )
 
 
 def _grow_by_one_token(state: dict[str, Any]) -> None:
