@@ -101,6 +101,8 @@ def build_parser() -> Parser:
         description="Profile flopsight's example model, a 6-layer GPT-style transformer in plain PyTorch.",
     )
     _add_size_options(example)
+    example.add_argument("--device", choices=("cpu", "meta"), default="cpu",
+                         help="where to run it (default cpu; meta: the same counts, no memory)")
     _add_timing_options(example)
     _add_report_options(example)
     return parser
