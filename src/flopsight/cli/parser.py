@@ -88,7 +88,7 @@ def build_parser() -> Parser:
     profile.add_argument("--dtype", choices=("float32", "bfloat16", "float16"),
                          help="parameter dtype (default: the checkpoint's)")
     profile.add_argument("--trust-remote-code", action="store_true",
-                         help="allow a Hub config that runs code from its repository (off by default)")
+                         help="build a model whose config names its own code (auto_map): from its Hub repository or the folder beside its config.json (off by default)")
     _add_timing_options(profile)
     _add_report_options(profile)
 

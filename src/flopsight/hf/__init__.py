@@ -101,7 +101,8 @@ def profile_model(
 
     source = resolve_source(model, trust_remote_code=trust_remote_code)
     config = make_config(source)
-    built = build_model(config, device=device, dtype=dtype or default_dtype(source))
+    built = build_model(config, device=device, dtype=dtype or default_dtype(source),
+                        trust_remote_code=bool(source.extra.get("trust_remote_code")))
     inputs = synthesize_inputs(built, InputSpec(batch_size, seq_len, image_size, num_images), device=device)
     result = profile_forward(built, inputs, device=device, backward=backward)
     result.metadata["model_source"] = source.describe()

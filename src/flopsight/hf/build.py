@@ -30,10 +30,28 @@ _AUTO_CLASSES = (
 )
 
 
-def task_class(config: Any) -> type[nn.Module]:
+def task_class(config: Any, *, trust_remote_code: bool = False) -> type[nn.Module]:
     """The class with its head: the config's first architecture, else the first Auto class that
-    maps this config type (ForCausalLM, ForConditionalGeneration, ForMaskedLM, ...)."""
+    maps this config type (ForCausalLM, ForConditionalGeneration, ForMaskedLM, ...).
+
+    With ``trust_remote_code``, a config whose ``auto_map`` names the model's own classes gets
+    the first of those (loaded from the code beside the config, or from the Hub repository).
+    """
     import transformers
+
+    auto_map = getattr(config, "auto_map", None) or {}
+    if trust_remote_code and auto_map:
+        from transformers.dynamic_module_utils import get_class_from_dynamic_module
+
+        for auto_name in _AUTO_CLASSES:
+            if auto_name in auto_map:
+                reference = auto_map[auto_name]
+                reference = reference[0] if isinstance(reference, (list, tuple)) else reference
+                try:
+                    cls = get_class_from_dynamic_module(reference, config._name_or_path)
+                except Exception as exc:  # noqa: BLE001 (the model's own code can raise anything)
+                    raise ModelSourceError(f"the model's code failed to load {reference}: {_first_line(exc)}") from None
+                return cls  # type: ignore[no-any-return]
 
     for name in getattr(config, "architectures", None) or []:
         cls = getattr(transformers, name, None)
@@ -49,12 +67,16 @@ def task_class(config: Any) -> type[nn.Module]:
     raise ModelSourceError(f"no transformers model class builds a {type(config).__name__}")
 
 
-def build_model(config: Any, *, device: str = "meta", dtype: str | torch.dtype = "float32") -> nn.Module:
+def build_model(config: Any, *, device: str = "meta", dtype: str | torch.dtype = "float32",
+                trust_remote_code: bool = False) -> nn.Module:
     """Instantiate the task model of ``config`` on ``device`` in ``dtype``, in eval mode.
 
     Attention uses SDPA where the model supports it; mixture-of-experts layers use the
     routing-independent ``batched_mm`` experts on meta (every token runs exactly its top-k
     experts, as it does on any device) and the library default elsewhere.
+
+    ``trust_remote_code`` lets a config's ``auto_map`` pick the model's own classes (their code
+    runs); without it only transformers' classes are built.
 
     Raises:
         DeviceError: cuda requested but not available, or not enough memory on cpu.
@@ -62,7 +84,7 @@ def build_model(config: Any, *, device: str = "meta", dtype: str | torch.dtype =
     """
     torch_dtype = DTYPES[dtype] if isinstance(dtype, str) else dtype
     _check_device(device)
-    cls = task_class(config)
+    cls = task_class(config, trust_remote_code=trust_remote_code)
     options: dict[str, Any] = {"dtype": torch_dtype}
     if _is_moe(config) and hasattr(cls, "set_experts_implementation"):  # transformers >= 5
         # meta: every (token, expert) pair as one batched product, independent of routing values;
