@@ -1,15 +1,37 @@
-"""flopsight: where the parameters, MACs and FLOPs of a PyTorch model go, op by op."""
+"""flopsight: where the parameters, MACs and FLOPs of a PyTorch model go, op by op.
 
-from .api import profile
-from .capture import Phase
-from .costs import OpCost, mark_free, register_cost, unregister_cost
+The public names are imported on first use (PEP 562), so that importing a torch-free part
+(``flopsight.report``, the command line's ``--help``) does not import torch.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from .errors import FlopsightError, InputError, ModuleNotFound, RegistrationError
-from .report import render_text
-from .timing import Achieved, TimingResult, achieved, measure_time
-from .training import FlopsProfiler, track
-from .tree import Cost, ModuleNode, Profile
+
+if TYPE_CHECKING:
+    from .api import profile
+    from .capture import Phase
+    from .costs import OpCost, mark_free, register_cost, unregister_cost
+    from .report import render_text
+    from .timing import Achieved, TimingResult, achieved, measure_time
+    from .training import FlopsProfiler, track
+    from .tree import Cost, ModuleNode, Profile
 
 __version__ = "0.1.0"
+
+# public name -> the submodule that defines it
+_LAZY = {
+    "profile": "api",
+    "Phase": "capture",
+    "OpCost": "costs", "mark_free": "costs", "register_cost": "costs", "unregister_cost": "costs",
+    "render_text": "report",
+    "Achieved": "timing", "TimingResult": "timing", "achieved": "timing", "measure_time": "timing",
+    "FlopsProfiler": "training", "track": "training",
+    "Cost": "tree", "ModuleNode": "tree", "Profile": "tree",
+}
 
 __all__ = [
     "Achieved",
@@ -34,3 +56,16 @@ __all__ = [
     "track",
     "unregister_cost",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'flopsight' has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -174,3 +174,37 @@ def test_unexpected_errors_are_one_line_with_exit_code_1(monkeypatch: pytest.Mon
     monkeypatch.delenv("FLOPSIGHT_DEBUG", raising=False)
     assert main(["example"]) == 1
     assert "ZeroDivisionError: something broke" in _one_error_line(capsys.readouterr().err)
+
+
+def _example_forward_macs(tokens: int) -> int:
+    """TinyTransformer: per block and token qkv 256x768, out 256x256, up 256x1024, down 1024x256;
+    attention Q K^T and P V over tokens^2 scores of 64 per head, 4 heads; tied LM head 256x8192."""
+    per_token = 256 * (768 + 256 + 1024) + 1024 * 256
+    attention = 2 * 4 * tokens * tokens * 64
+    return 6 * (tokens * per_token + attention) + tokens * 256 * 8192
+
+
+def test_example_on_meta_needs_no_memory_and_counts_the_same(capsys: pytest.CaptureFixture[str]) -> None:
+    # 100,000 x 128 tokens: about 1.7 TiB of activations on cpu; nothing on meta
+    assert main(["example", "--device", "meta", "--batch-size", "100000", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["metadata"]["device"] == "meta"
+    assert data["summary"]["forward"]["macs"] == 100_000 * _example_forward_macs(128)
+    assert main(["example", "--seq-len", "16", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["summary"]["forward"]["macs"] == _example_forward_macs(16)
+
+
+def test_example_on_cpu_refuses_what_ram_cannot_hold(monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["example", "--batch-size", "100000"]) == 2  # instead of the OOM killer
+    line = _one_error_line(capsys.readouterr().err)
+    assert "--device meta" in line and "GiB" in line
+    # the weights alone are 6,967,296 x 4 bytes: 1 MiB of RAM cannot hold them
+    monkeypatch.setattr("flopsight.hf.build.available_ram", lambda: 2**20)
+    assert main(["example", "--seq-len", "8"]) == 2
+    assert "0.0 GiB is available" in _one_error_line(capsys.readouterr().err)
+
+
+def test_example_time_on_meta_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["example", "--device", "meta", "--time"]) == 2
+    assert "--device cpu" in _one_error_line(capsys.readouterr().err)

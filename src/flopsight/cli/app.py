@@ -7,7 +7,9 @@ import sys
 from typing import Sequence
 
 from ..errors import FlopsightError
-from .commands import emit, run_example, run_models, run_profile
+from .commands import check_arguments, emit, run_example, run_models, run_profile
+from .heavy import import_torch
+from .interrupts import Interrupts, exit_now
 from .output import Progress
 from .parser import build_parser
 
@@ -29,40 +31,59 @@ def main(argv: Sequence[str] | None = None) -> int:
         0
     """
     arguments = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
-    if not arguments:
-        parser.print_help(sys.stdout)
-        return EXIT_OK
+    with Interrupts() as interrupts:
+        code = _run(arguments, interrupts)
+    if code == EXIT_INTERRUPTED and argv is None:  # the console script: see interrupts.exit_now
+        exit_now(code)
+    return code
+
+
+def _run(arguments: list[str], interrupts: Interrupts) -> int:
     progress = Progress()
     try:
+        parser = build_parser()
+        if not arguments:
+            parser.print_help(sys.stdout)
+            return EXIT_OK
         args = parser.parse_args(arguments)
         if args.command is None:
             parser.print_help(sys.stdout)
             return EXIT_OK
         if args.command == "models":
             text = run_models(args)
-        elif args.command == "example":
-            text = run_example(args)
         else:
-            text = run_profile(args, progress)
+            check_arguments(args)
+            with interrupts.deferred():  # torch's import must not see a KeyboardInterrupt
+                import_torch()
+            text = run_example(args) if args.command == "example" else run_profile(args, progress)
+        interrupts.checkpoint()  # ... or that a library swallowed during the run
         progress.clear()
         emit(text, args, sys.stdout)
     except SystemExit as exc:  # --help and --version exit through argparse
         return exc.code if isinstance(exc.code, int) else EXIT_OK
-    except FlopsightError as exc:
-        return _fail(progress, exc, EXIT_USAGE)
     except KeyboardInterrupt:
-        progress.clear()
-        print("flopsight: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return _interrupted(progress, interrupts)
+    except FlopsightError as exc:
+        if interrupts.received:  # an error caused by the interrupt: report the interrupt
+            return _interrupted(progress, interrupts)
+        return _fail(progress, exc, EXIT_USAGE)
     except BrokenPipeError:  # `flopsight ... | head`: the reader left, nothing to report
         sys.stderr.close()
         return EXIT_OK
     except Exception as exc:  # noqa: BLE001 (one line instead of a traceback, see the docstring)
+        if interrupts.received:
+            return _interrupted(progress, interrupts)
         if os.environ.get("FLOPSIGHT_DEBUG"):
             raise
         return _fail(progress, exc, EXIT_FAILURE, hint=" (set FLOPSIGHT_DEBUG=1 for the traceback)")
     return EXIT_OK
+
+
+def _interrupted(progress: Progress, interrupts: Interrupts) -> int:
+    interrupts.ignore_more()
+    progress.clear()
+    print("flopsight: interrupted", file=sys.stderr)
+    return EXIT_INTERRUPTED
 
 
 def _fail(progress: Progress, exc: BaseException, code: int, *, hint: str = "") -> int:

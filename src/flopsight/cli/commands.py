@@ -32,18 +32,27 @@ def run_models(args: argparse.Namespace) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_example(args: argparse.Namespace) -> str:
-    """Profile the bundled plain-PyTorch example transformer on the CPU."""
+def check_arguments(args: argparse.Namespace) -> None:
+    """What can be refused from the arguments alone, before torch is imported."""
     check_output(args)
-    import flopsight
-    from ..examples import TinyTransformer, example_inputs
+    if args.command == "profile":
+        _check_mode_options(args)
+    check_timing_options(args, args.device)
 
-    model = TinyTransformer()
-    try:
-        tokens = example_inputs(model, batch_size=args.batch_size, seq_len=args.seq_len or 128)
-    except ValueError as exc:
-        raise InputError(f"--seq-len: {exc}") from None
-    check_timing_options(args, "cpu")
+
+def run_example(args: argparse.Namespace) -> str:
+    """Profile the bundled plain-PyTorch example transformer on the CPU (or on meta)."""
+    import flopsight
+    import torch
+
+    from ..examples import TinyTransformer
+
+    seq_len = args.seq_len or 128
+    if args.device == "cpu":
+        _check_example_memory(args.batch_size, seq_len, backward=args.backward)
+    with torch.device(args.device):
+        model = TinyTransformer()
+    tokens = _example_tokens(model, args.batch_size, seq_len)
     result = flopsight.profile(model, tokens, backward=args.backward)
     result.metadata["model_source"] = {"model": "example", "kind": "example", "architecture": "flopsight.examples.TinyTransformer"}
     result.metadata["input_description"] = {
@@ -54,19 +63,58 @@ def run_example(args: argparse.Namespace) -> str:
     return _with_timing(render(result, args.format, RenderOptions(depth=args.depth, top=args.top)), timing, args)
 
 
+def _example_tokens(model: Any, batch_size: int, seq_len: int) -> Any:
+    from ..examples import example_inputs
+
+    try:
+        return example_inputs(model, batch_size=batch_size, seq_len=seq_len)
+    except ValueError as exc:
+        raise InputError(f"--seq-len: {exc}") from None
+    except RuntimeError:  # the size overflows int64 itself
+        raise InputError(f"--batch-size {batch_size} x --seq-len {seq_len} tokens are more than one tensor holds") from None
+
+
+def _check_example_memory(batch_size: int, seq_len: int, *, backward: bool) -> None:
+    """Refuse a cpu run that cannot fit in RAM (the OOM killer would end it without a word).
+
+    A meta run of the same sizes costs no memory and writes down every tensor the real run
+    writes: their bytes, with the weights and the token ids, bound what the real run holds.
+    """
+    import flopsight
+    import torch
+
+    from ..examples import TinyConfig, TinyTransformer
+    from ..hf.build import available_ram
+
+    if not 1 <= seq_len <= TinyConfig().max_positions:
+        return  # example_inputs says what is wrong
+    with torch.device("meta"):
+        model = TinyTransformer()
+    tokens = _example_tokens(model, batch_size, seq_len)
+    counted = flopsight.profile(model, tokens, backward=backward)
+    written = counted.forward.bytes_written + counted.backward.bytes_written
+    weights = sum(p.numel() * p.element_size() for p in model.parameters())
+    needed = written + weights + tokens.numel() * tokens.element_size()
+    available = available_ram()
+    if available and needed > available:
+        raise InputError(
+            f"--batch-size {batch_size} x --seq-len {seq_len} needs about {needed / 2**30:,.1f} GiB on cpu and "
+            f"{available / 2**30:,.1f} GiB is available; use --device meta (the same counts, no memory) "
+            "or a smaller --batch-size"
+        )
+
+
 def run_profile(args: argparse.Namespace, progress: Progress) -> str:
     """Build MODEL from its config and profile a forward (and backward) or a generation."""
-    check_output(args)
-    _check_mode_options(args)
-    check_timing_options(args, args.device)
     from .. import hf
 
     progress(f"reading the config of {args.model}")
     source = hf.resolve_source(args.model, trust_remote_code=args.trust_remote_code)
     config = hf.make_config(source)
     dtype = args.dtype or hf.default_dtype(source)
-    progress(f"building {hf.task_class(config).__name__} on {args.device}")
-    model = hf.build_model(config, device=args.device, dtype=dtype)
+    trusted = bool(source.extra.get("trust_remote_code"))
+    progress(f"building {hf.task_class(config, trust_remote_code=trusted).__name__} on {args.device}")
+    model = hf.build_model(config, device=args.device, dtype=dtype, trust_remote_code=trusted)
     spec = hf.InputSpec(args.batch_size, args.seq_len, args.image_size, args.num_images)
     inputs = hf.synthesize_inputs(model, spec, device=args.device)
     options = RenderOptions(depth=args.depth, top=args.top)

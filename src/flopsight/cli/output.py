@@ -14,10 +14,10 @@ from ..errors import InputError
 
 def check_writable(path: str) -> None:
     """Fail early, before any work, if ``path`` cannot be written (no such folder, a folder)."""
-    target = Path(path)
+    target = Path(os.path.realpath(path))  # a symlink is written through, into its target's folder
     if target.is_dir():
         raise InputError(f"-o {path}: is a folder, give a file name")
-    parent = target.parent if str(target.parent) else Path(".")
+    parent = target.parent
     if not parent.is_dir():
         raise InputError(f"-o {path}: folder {str(parent)!r} does not exist")
     if not os.access(parent, os.W_OK):
@@ -25,14 +25,19 @@ def check_writable(path: str) -> None:
 
 
 def write_atomically(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and ``os.replace``.
+    """Write ``text`` to ``path`` as a plain write would, but through a temporary file in the
+    target's folder and ``os.replace``.
 
-    Readers see the old file or the whole new one, never a part; on error the temporary file is
-    removed and ``path`` is untouched.
+    As ``open(path, "w")`` does, a symlink is followed (its target is written, the link stays)
+    and a new file gets mode 0o666 less the umask; an existing file keeps its mode. Readers see
+    the old file or the whole new one, never a part; on error the temporary file is removed and
+    ``path`` is untouched.
     """
-    target = Path(path)
-    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent if str(target.parent) else ".")
+    target = Path(os.path.realpath(path))
+    mode = _mode_for(target)
+    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
+        os.fchmod(fd, mode)  # mkstemp makes 0o600 whatever the umask
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as file:
             file.write(text)
             file.flush()
@@ -44,6 +49,17 @@ def write_atomically(path: str, text: str) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def _mode_for(target: Path) -> int:
+    """The permission bits ``open(target, "w")`` would leave: the existing file's, else 0o666
+    less the umask (read by setting it back at once: ``os.umask`` only returns it by setting)."""
+    try:
+        return target.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 class Progress:

@@ -88,7 +88,7 @@ def build_parser() -> Parser:
     profile.add_argument("--dtype", choices=("float32", "bfloat16", "float16"),
                          help="parameter dtype (default: the checkpoint's)")
     profile.add_argument("--trust-remote-code", action="store_true",
-                         help="allow a Hub config that runs code from its repository (off by default)")
+                         help="build a model whose config names its own code (auto_map): from its Hub repository or the folder beside its config.json (off by default)")
     _add_timing_options(profile)
     _add_report_options(profile)
 
@@ -101,6 +101,8 @@ def build_parser() -> Parser:
         description="Profile flopsight's example model, a 6-layer GPT-style transformer in plain PyTorch.",
     )
     _add_size_options(example)
+    example.add_argument("--device", choices=("cpu", "meta"), default="cpu",
+                         help="where to run it (default cpu; meta: the same counts, no memory)")
     _add_timing_options(example)
     _add_report_options(example)
     return parser
@@ -115,7 +117,7 @@ def _add_size_options(parser: argparse.ArgumentParser) -> None:
 def _add_timing_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--time", action="store_true",
                         help="also time the model per module (cpu or cuda): latency, FLOPS, MFU")
-    parser.add_argument("--warmup", type=positive, default=2, metavar="N", help="untimed iterations first (default 2)")
+    parser.add_argument("--warmup", type=non_negative, default=2, metavar="N", help="untimed iterations first (default 2)")
     parser.add_argument("--repeat", type=positive, default=10, metavar="M", help="timed iterations (default 10)")
     parser.add_argument("--peak-tflops", type=positive_float, metavar="X",
                         help="dense peak TFLOPS for MFU (default: matched from the GPU name)")

@@ -5,17 +5,20 @@ from __future__ import annotations
 import argparse
 import inspect
 from contextlib import nullcontext
-from typing import Any
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
-from ..tree import Profile
+
+if TYPE_CHECKING:  # torch is imported when a run needs it, not for --help
+    from torch import nn
+
+    from ..tree import Profile
 
 
 def check_timing_options(args: argparse.Namespace, device: str) -> None:
     if not getattr(args, "time", False):
+        if getattr(args, "peak_tflops", None) is not None:
+            raise InputError("--peak-tflops sets the peak for the MFU that --time reports; add --time")
         return
     if device == "meta":
         raise InputError("--time measures real runs and the meta device has no values: use --device cpu or cuda")
@@ -28,6 +31,8 @@ def check_timing_options(args: argparse.Namespace, device: str) -> None:
 def add_timing(profile: Profile, model: nn.Module, args_: tuple[Any, ...], kwargs: dict[str, Any],
                args: argparse.Namespace) -> str:
     """Time the model, store the figures in the profile's metadata, return the text section."""
+    import torch
+
     from ..report.timing import render_timing
     from ..timing import achieved, measure_time
 

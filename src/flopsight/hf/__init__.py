@@ -13,14 +13,35 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-from .build import build_model, task_class
 from .catalog import BundledModel, bundled_model, bundled_models, close_matches
 from .errors import DeviceError, InputSpecError, ModelSourceError
-from .inputs import InputSpec, ModelInputs, family_of, synthesize_inputs
-from .run import GenerationProfile, profile_forward, profile_generation
 from .source import ModelSource, make_config, resolve_source
+
+if TYPE_CHECKING:
+    from .build import build_model, task_class
+    from .inputs import InputSpec, ModelInputs, family_of, synthesize_inputs
+    from .run import GenerationProfile, profile_forward, profile_generation
+
+# Names whose modules import torch, imported on first use (PEP 562): `flopsight models` and
+# the config checks need no torch.
+_LAZY = {
+    "build_model": "build", "task_class": "build",
+    "InputSpec": "inputs", "ModelInputs": "inputs", "family_of": "inputs", "synthesize_inputs": "inputs",
+    "GenerationProfile": "run", "profile_forward": "run", "profile_generation": "run",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'flopsight.hf' has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "BundledModel",
@@ -74,9 +95,14 @@ def profile_model(
         A ``flopsight.Profile`` whose metadata also holds ``model_source`` and
         ``input_description``.
     """
+    from .build import build_model
+    from .inputs import InputSpec, synthesize_inputs
+    from .run import profile_forward
+
     source = resolve_source(model, trust_remote_code=trust_remote_code)
     config = make_config(source)
-    built = build_model(config, device=device, dtype=dtype or default_dtype(source))
+    built = build_model(config, device=device, dtype=dtype or default_dtype(source),
+                        trust_remote_code=bool(source.extra.get("trust_remote_code")))
     inputs = synthesize_inputs(built, InputSpec(batch_size, seq_len, image_size, num_images), device=device)
     result = profile_forward(built, inputs, device=device, backward=backward)
     result.metadata["model_source"] = source.describe()

@@ -30,10 +30,28 @@ _AUTO_CLASSES = (
 )
 
 
-def task_class(config: Any) -> type[nn.Module]:
+def task_class(config: Any, *, trust_remote_code: bool = False) -> type[nn.Module]:
     """The class with its head: the config's first architecture, else the first Auto class that
-    maps this config type (ForCausalLM, ForConditionalGeneration, ForMaskedLM, ...)."""
+    maps this config type (ForCausalLM, ForConditionalGeneration, ForMaskedLM, ...).
+
+    With ``trust_remote_code``, a config whose ``auto_map`` names the model's own classes gets
+    the first of those (loaded from the code beside the config, or from the Hub repository).
+    """
     import transformers
+
+    auto_map = getattr(config, "auto_map", None) or {}
+    if trust_remote_code and auto_map:
+        from transformers.dynamic_module_utils import get_class_from_dynamic_module
+
+        for auto_name in _AUTO_CLASSES:
+            if auto_name in auto_map:
+                reference = auto_map[auto_name]
+                reference = reference[0] if isinstance(reference, (list, tuple)) else reference
+                try:
+                    cls = get_class_from_dynamic_module(reference, config._name_or_path)
+                except Exception as exc:  # noqa: BLE001 (the model's own code can raise anything)
+                    raise ModelSourceError(f"the model's code failed to load {reference}: {_first_line(exc)}") from None
+                return cls  # type: ignore[no-any-return]
 
     for name in getattr(config, "architectures", None) or []:
         cls = getattr(transformers, name, None)
@@ -49,12 +67,16 @@ def task_class(config: Any) -> type[nn.Module]:
     raise ModelSourceError(f"no transformers model class builds a {type(config).__name__}")
 
 
-def build_model(config: Any, *, device: str = "meta", dtype: str | torch.dtype = "float32") -> nn.Module:
+def build_model(config: Any, *, device: str = "meta", dtype: str | torch.dtype = "float32",
+                trust_remote_code: bool = False) -> nn.Module:
     """Instantiate the task model of ``config`` on ``device`` in ``dtype``, in eval mode.
 
     Attention uses SDPA where the model supports it; mixture-of-experts layers use the
     routing-independent ``batched_mm`` experts on meta (every token runs exactly its top-k
     experts, as it does on any device) and the library default elsewhere.
+
+    ``trust_remote_code`` lets a config's ``auto_map`` pick the model's own classes (their code
+    runs); without it only transformers' classes are built.
 
     Raises:
         DeviceError: cuda requested but not available, or not enough memory on cpu.
@@ -62,7 +84,7 @@ def build_model(config: Any, *, device: str = "meta", dtype: str | torch.dtype =
     """
     torch_dtype = DTYPES[dtype] if isinstance(dtype, str) else dtype
     _check_device(device)
-    cls = task_class(config)
+    cls = task_class(config, trust_remote_code=trust_remote_code)
     options: dict[str, Any] = {"dtype": torch_dtype}
     if _is_moe(config) and hasattr(cls, "set_experts_implementation"):  # transformers >= 5
         # meta: every (token, expert) pair as one batched product, independent of routing values;
@@ -108,7 +130,16 @@ def _construct(cls: type[nn.Module], config: Any, options: dict[str, Any], *, de
                 return from_config(trial, **kwargs) if from_config is not None else cls(trial)
         except (ValueError, ImportError) as exc:  # no SDPA support: build with the default attention
             last = exc
-    raise ModelSourceError(f"cannot build {cls.__name__}: {str(last).splitlines()[0] if last else ''}")
+        except (RuntimeError, TypeError, AttributeError, KeyError, IndexError, ZeroDivisionError) as exc:
+            # the config's values cannot make the model: negative or missing sizes, heads that do
+            # not divide the width, ...
+            raise ModelSourceError(f"the config cannot build {cls.__name__} ({_first_line(exc)}); check its sizes") from None
+    raise ModelSourceError(f"cannot build {cls.__name__}: {_first_line(last) if last else ''}")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text[:300] if text else type(exc).__name__
 
 
 def _without_weight_init(device: str) -> Any:
@@ -137,18 +168,25 @@ def _check_device(device: str) -> None:
 def _check_memory(model: nn.Module, device: str) -> None:
     needed = sum(p.numel() * p.element_size() for p in model.parameters())
     if device == "cpu":
-        available = _available_ram()
+        available = available_ram()
     else:
         available, _ = torch.cuda.mem_get_info()
     if available and needed > available:
         raise DeviceError(
-            f"the weights need {needed / 2**30:.1f} GiB and {device} has {available / 2**30:.1f} GiB free; "
+            f"the weights need {needed / 2**30:.1f} GiB and {device} has {available / 2**30:.1f} GiB available; "
             "use --device meta (no memory needed)"
         )
 
 
-def _available_ram() -> int:
+def available_ram(meminfo: str = "/proc/meminfo") -> int:
+    """Bytes of RAM a new allocation can get: MemAvailable (free pages plus the page cache and
+    other memory the kernel can reclaim), not MemFree, which a large file read drives to
+    nothing. 0 when unknown (no /proc: then nothing is refused)."""
     try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return 0
+        with open(meminfo, encoding="ascii") as lines:
+            for line in lines:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024  # reported in kB
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0

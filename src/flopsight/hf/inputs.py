@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 import torch
 
+from .build import available_ram
 from .errors import InputSpecError
 
 DEFAULT_SEQ_LEN = 128
@@ -61,10 +62,25 @@ class _Place:
     dtype: torch.dtype
 
     def ids(self, shape: tuple[int, ...], fill: int = TEXT_TOKEN_ID) -> torch.Tensor:
+        self.check_integers(shape)
         return torch.full(shape, fill, dtype=torch.long, device=self.index_device)
 
     def ones(self, shape: tuple[int, ...]) -> torch.Tensor:
+        self.check_integers(shape)
         return torch.ones(shape, dtype=torch.long, device=self.index_device)
+
+    def check_integers(self, shape: tuple[int, ...]) -> None:
+        """Refuse integer inputs the machine cannot hold: they are real memory even on meta."""
+        if self.index_device.type != "cpu":
+            return
+        needed = math.prod(shape) * 8  # int64
+        available = available_ram()
+        if needed >= 2**63 or (available and needed > available):
+            sizes = " x ".join(str(n) for n in shape)
+            raise InputSpecError(
+                f"the token ids alone ({sizes} int64) need {needed / 2**30:,.1f} GiB of RAM, real even on meta, "
+                f"and {available / 2**30:,.1f} GiB is available; lower --batch-size or --seq-len"
+            )
 
     def index(self, values: list[list[int]]) -> torch.Tensor:
         return torch.tensor(values, dtype=torch.long, device=self.index_device)
@@ -130,7 +146,7 @@ def family_of(config: Any) -> str:
 
 def _seq_len(config: Any, spec: InputSpec, *, default: int = DEFAULT_SEQ_LEN) -> int:
     seq_len = spec.seq_len if spec.seq_len is not None else default
-    limit = _learned_positions(config)
+    limit = learned_positions(config)
     if limit is not None and seq_len > limit:
         if spec.seq_len is None:
             return limit
@@ -138,7 +154,7 @@ def _seq_len(config: Any, spec: InputSpec, *, default: int = DEFAULT_SEQ_LEN) ->
     return seq_len
 
 
-def _learned_positions(config: Any) -> int | None:
+def learned_positions(config: Any) -> int | None:
     """The position limit of models with a learned position table (GPT-2, BERT, CLIP text)."""
     if getattr(config, "model_type", "") in ("gpt2", "bert", "roberta", "clip_text_model", "siglip_text_model", "vit"):
         limit = getattr(config, "n_positions", None) or getattr(config, "max_position_embeddings", None)
@@ -248,6 +264,7 @@ def _qwen2_vl(config: Any, spec: InputSpec, place: _Place) -> ModelInputs:
     image_tokens = t * h * w // vision.spatial_merge_size**2
     block = [config.vision_start_token_id] + [config.image_token_id] * image_tokens + [config.vision_end_token_id]
     row = block * num_images + [TEXT_TOKEN_ID] * text_len
+    place.check_integers((spec.batch_size, len(row)))
     total_images = spec.batch_size * num_images
     patch_values = vision.in_channels * vision.temporal_patch_size * vision.patch_size**2
     kwargs: dict[str, Any] = {
@@ -296,6 +313,7 @@ def _llava_next(config: Any, spec: InputSpec, place: _Place) -> ModelInputs:
     num_images = spec.num_images or 1
     crops, image_tokens = llava_next_image_tokens(config, height, width)
     row = [config.image_token_id] * image_tokens * num_images + [TEXT_TOKEN_ID] * text_len
+    place.check_integers((spec.batch_size, len(row)))
     total_images = spec.batch_size * num_images
     crop = config.vision_config.image_size
     kwargs: dict[str, Any] = {
@@ -319,6 +337,7 @@ def _llava(config: Any, spec: InputSpec, place: _Place) -> ModelInputs:
     patches = (side // config.vision_config.patch_size) ** 2
     image_tokens = patches + (1 if config.vision_feature_select_strategy == "full" else 0)
     row = [config.image_token_id] * image_tokens * num_images + [TEXT_TOKEN_ID] * text_len
+    place.check_integers((spec.batch_size, len(row)))
     kwargs: dict[str, Any] = {
         "input_ids": place.index([row] * spec.batch_size),
         "attention_mask": place.ones((spec.batch_size, len(row))),

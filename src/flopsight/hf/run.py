@@ -19,7 +19,7 @@ from ..api import profile
 from ..errors import FlopsightError
 from ..tree import Cost, Profile
 from .errors import DeviceError, InputSpecError
-from .inputs import TEXT_TOKEN_ID, ModelInputs
+from .inputs import TEXT_TOKEN_ID, ModelInputs, learned_positions
 from .real_integers import RealIntegersMode
 
 Progress = Callable[[str], None]
@@ -109,6 +109,7 @@ def profile_generation(
     state = dict(inputs.kwargs)
     ids = state.pop("input_ids")
     batch, prompt_len = ids.shape
+    _check_generation_length(config, prompt_len, new_tokens)
     state.update({_cache_keyword(prepare): DynamicCache(config=config), "use_cache": True})
     if "logits_to_keep" in accepted:
         state["logits_to_keep"] = 1
@@ -136,6 +137,17 @@ def profile_generation(
     return result
 
 
+def _check_generation_length(config: Any, prompt_len: int, new_tokens: int) -> None:
+    """A model with a learned position table cannot place a token past its last position: the
+    cache would outgrow it (GPT-2's 1,024). Rope models have no such table and no hard limit."""
+    limit = learned_positions(getattr(config, "text_config", None) or config)
+    if limit is not None and prompt_len + new_tokens > limit:
+        raise InputSpecError(
+            f"a prompt of {prompt_len} tokens plus --new-tokens {new_tokens} makes {prompt_len + new_tokens} "
+            f"positions, more than the {limit} this model has; lower --seq-len or --new-tokens"
+        )
+
+
 def _grow_by_one_token(state: dict[str, Any]) -> None:
     """After a step, extend what generate extends (``_update_model_kwargs_for_generation``):
     the attention mask by a 1, modality types by text (0), token types by the last one, position
@@ -161,6 +173,8 @@ def _integer_mode(device: str) -> Iterator[None]:
 
 
 def _profile_step(model: nn.Module, kwargs: dict[str, Any], *, device: str, backward: bool = False) -> Profile:
+    if device == "meta":
+        _check_real_integer_limit(kwargs)
     try:
         with _device_modes(device), torch.no_grad() if not backward else contextlib.nullcontext():
             result = profile(model, kwargs=kwargs, backward=backward)
@@ -174,6 +188,21 @@ def _profile_step(model: nn.Module, kwargs: dict[str, Any], *, device: str, back
             raise DeviceError(f"{type(model).__name__} cannot run on meta ({message}); try --device cpu") from None
         raise DeviceError(f"{type(model).__name__} failed on {device}: {message}") from None
     return result
+
+
+def _check_real_integer_limit(kwargs: dict[str, Any]) -> None:
+    """On meta, RealIntegersMode keeps integer tensors real only up to its ``max_numel``; a
+    larger input (the attention mask) would reach the model on meta, where the value checks
+    it needs (has the mask padding?) fail. Say which limit it is rather than "try cpu"."""
+    limit = RealIntegersMode().max_numel
+    for name, value in kwargs.items():
+        if isinstance(value, torch.Tensor) and not value.is_floating_point() and value.numel() > limit:
+            sizes = " x ".join(str(n) for n in value.shape)
+            raise DeviceError(
+                f"on meta, integer inputs are kept real up to {limit:,} elements and {name} has "
+                f"{sizes} = {value.numel():,}; profile a smaller --batch-size or --seq-len "
+                "(the counts grow linearly with the batch size)"
+            )
 
 
 @contextlib.contextmanager

@@ -59,14 +59,27 @@ def resolve_source(spec: str, *, trust_remote_code: bool = False) -> ModelSource
         config_file = path / "config.json"
         if not config_file.is_file():
             raise ModelSourceError(f"{spec}: folder has no config.json")
-        return ModelSource(spec=spec, kind="folder", config=_read_config_file(config_file))
+        return _local_source(spec, "folder", config_file, trust_remote_code=trust_remote_code)
     if path.is_file():
-        return ModelSource(spec=spec, kind="file", config=_read_config_file(path))
+        return _local_source(spec, "file", path, trust_remote_code=trust_remote_code)
     if _looks_like_path(spec):
         raise ModelSourceError(f"{spec}: no such file or folder")
     if _looks_like_hub_id(spec):
         return _from_hub(spec, trust_remote_code=trust_remote_code)
     raise ModelSourceError(_unknown_name_message(spec))
+
+
+def _local_source(spec: str, kind: str, config_file: Path, *, trust_remote_code: bool) -> ModelSource:
+    """A config read from disk. One whose ``auto_map`` names code (the .py files beside it) is
+    used only with ``trust_remote_code``: that code runs when the model is built."""
+    config = _read_config_file(config_file)
+    if not config.get("auto_map"):
+        return ModelSource(spec=spec, kind=kind, config=config)
+    if not trust_remote_code:
+        raise ModelSourceError(f"{spec}: its config runs the Python code beside it (auto_map); "
+                               "pass --trust-remote-code if you trust it")
+    folder = str(config_file.resolve().parent)
+    return ModelSource(spec=spec, kind=kind, config=config, extra={"trust_remote_code": True, "code_folder": folder})
 
 
 def _read_config_file(path: Path) -> dict[str, Any]:
@@ -165,13 +178,25 @@ def make_config(source: ModelSource) -> Any:
     except ImportError:
         raise ModelSourceError("profiling a Hugging Face model needs transformers: pip install 'flopsight[hf]'") from None
     model_type = str(source.config.get("model_type"))
+    if source.extra.get("trust_remote_code") and (source.config.get("auto_map") or model_type not in CONFIG_MAPPING):
+        return _remote_code_config(source)
     if model_type not in CONFIG_MAPPING:
-        if source.extra.get("trust_remote_code"):
-            from transformers import AutoConfig
-
-            return AutoConfig.from_pretrained(source.spec, trust_remote_code=True)
         raise ModelSourceError(f"{source.spec}: model_type {model_type!r} is not known to the installed transformers")
     try:
         return CONFIG_MAPPING[model_type].from_dict(dict(source.config))
-    except (TypeError, ValueError, KeyError, AttributeError) as exc:
-        raise ModelSourceError(f"{source.spec}: invalid {model_type} config: {_first_line(exc)}") from None
+    except Exception as exc:  # noqa: BLE001 (transformers 5 validates fields with its own error types)
+        reason = " ".join(str(exc).split())[:300] or type(exc).__name__  # validation errors span lines
+        raise ModelSourceError(f"{source.spec}: invalid {model_type} config: {reason}") from None
+
+
+def _remote_code_config(source: ModelSource) -> Any:
+    """The config class the model's own code defines (the user passed --trust-remote-code)."""
+    from transformers import AutoConfig
+
+    location = source.extra.get("code_folder") or source.spec
+    try:
+        with _quiet_hub():
+            return AutoConfig.from_pretrained(location, trust_remote_code=True)
+    except Exception as exc:  # noqa: BLE001 (the model's own code can raise anything)
+        reason = " ".join(str(exc).split())[:300] or type(exc).__name__
+        raise ModelSourceError(f"{source.spec}: its config code failed: {type(exc).__name__}: {reason}") from None
