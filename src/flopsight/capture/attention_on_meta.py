@@ -59,9 +59,12 @@ _CPU_FLASH_BACKEND = 1  # sdp::SDPBackend::flash_attention
 
 
 def _stand_in(tensor: torch.Tensor) -> torch.Tensor:
-    """A CPU tensor with ``tensor``'s shape and dtype over one row of storage (stride 0 elsewhere)."""
-    row = torch.empty(tensor.shape[-1], dtype=tensor.dtype)
-    return row.as_strided(tensor.shape, (0,) * (tensor.dim() - 1) + (1,))
+    """A CPU tensor with ``tensor``'s shape, dtype and requires_grad over one row of storage
+    (stride 0 elsewhere). requires_grad counts: the CPU fused kernel refuses a mask that
+    requires grad (a learned position bias), in every grad mode, and PyTorch then picks math."""
+    strides = (0,) * (tensor.dim() - 1) + (1,)
+    with torch.inference_mode(False):  # an inference tensor would drop requires_grad
+        return torch.empty_strided(tensor.shape, strides, dtype=tensor.dtype, requires_grad=tensor.requires_grad)
 
 
 def _cpu_picks_flash(

@@ -19,7 +19,7 @@ from typing import Any, Sequence
 
 import torch
 
-from .base import OpCost, io_bytes
+from .base import OpCost, io_bytes, tensor_bytes
 from .registry import aten, register_cost
 
 
@@ -56,14 +56,34 @@ def _cost(flops: int, inputs: tuple[Any, ...], out: Any) -> OpCost:
     return OpCost(flops=flops, bytes_read=read, bytes_written=written)
 
 
+def _norm_cost(flops: int, inputs: tuple[Any, ...], out: Any, *, saved_stats: int) -> OpCost:
+    """A norm writes its output and, when it computes them, two statistics (mean and inverse std)
+    per normalized group, in the accumulation dtype (float32 for half inputs, as CUDA keeps them).
+
+    The statistics tensors the kernel returns are not read: CPU kernels return empty ones in
+    eval and bf16 ones for a bf16 layer norm where meta returns float32, so the bytes would
+    depend on the device that ran.
+    """
+    x = inputs[0]
+    output = out[0] if isinstance(out, (list, tuple)) else out
+    stats_dtype_size = 4 if x.element_size() < 4 else x.element_size()
+    read, _ = io_bytes(inputs, ())
+    written = tensor_bytes(output) + 2 * saved_stats * stats_dtype_size
+    return OpCost(flops=flops, bytes_read=read, bytes_written=written)
+
+
 @register_cost(aten.native_layer_norm)
 def layer_norm_cost(x: torch.Tensor, normalized_shape: Any, weight: Any, bias: Any, eps: float, *, out: Any) -> OpCost:
-    return _cost(norm_forward_flops(x.numel(), NORMALIZE, weight, bias), (x, weight, bias), out)
+    return _norm_cost(norm_forward_flops(x.numel(), NORMALIZE, weight, bias), (x, weight, bias), out,
+                      saved_stats=_rows(x, normalized_shape))
 
 
 @register_cost(aten.native_group_norm)
 def group_norm_cost(x: torch.Tensor, weight: Any, bias: Any, *args: Any, out: Any) -> OpCost:
-    return _cost(norm_forward_flops(x.numel(), NORMALIZE, weight, bias), (x, weight, bias), out)
+    # native_group_norm(input, weight, bias, N, C, HxW, group, eps): statistics per (N, group).
+    batch, groups = int(args[0]), int(args[3])
+    return _norm_cost(norm_forward_flops(x.numel(), NORMALIZE, weight, bias), (x, weight, bias), out,
+                      saved_stats=batch * groups)
 
 
 @register_cost(aten.native_batch_norm, aten._native_batch_norm_legit, aten._native_batch_norm_legit_functional,
@@ -76,17 +96,20 @@ def batch_norm_cost(
     if isinstance(running_mean, bool):
         training = running_mean
     per_element = NORMALIZE if training else NORMALIZE_WITH_STORED_STATS
-    return _cost(norm_forward_flops(x.numel(), per_element, weight, bias), (x, weight, bias), out)
+    return _norm_cost(norm_forward_flops(x.numel(), per_element, weight, bias), (x, weight, bias), out,
+                      saved_stats=_channels(x) if training else 0)
 
 
 @register_cost(aten._native_batch_norm_legit_no_training)
 def batch_norm_eval_cost(x: torch.Tensor, weight: Any, bias: Any, *args: Any, out: Any, **kwargs: Any) -> OpCost:
-    return _cost(norm_forward_flops(x.numel(), NORMALIZE_WITH_STORED_STATS, weight, bias), (x, weight, bias), out)
+    return _norm_cost(norm_forward_flops(x.numel(), NORMALIZE_WITH_STORED_STATS, weight, bias), (x, weight, bias),
+                      out, saved_stats=0)
 
 
 @register_cost(aten._batch_norm_with_update, aten._batch_norm_with_update_functional)
 def batch_norm_with_update_cost(x: torch.Tensor, weight: Any, bias: Any, *args: Any, out: Any, **kwargs: Any) -> OpCost:
-    return _cost(norm_forward_flops(x.numel(), NORMALIZE, weight, bias), (x, weight, bias), out)
+    return _norm_cost(norm_forward_flops(x.numel(), NORMALIZE, weight, bias), (x, weight, bias), out,
+                      saved_stats=_channels(x))
 
 
 @register_cost(aten._batch_norm_no_update)
@@ -94,8 +117,14 @@ def batch_norm_no_update_cost(
     x: torch.Tensor, weight: Any, bias: Any, running_mean: Any, *args: Any, out: Any, **kwargs: Any
 ) -> OpCost:
     """Normalizes with the running statistics when there are any, else with the batch's own."""
-    per_element = NORMALIZE_WITH_STORED_STATS if running_mean is not None else NORMALIZE
-    return _cost(norm_forward_flops(x.numel(), per_element, weight, bias), (x, weight, bias), out)
+    stored = running_mean is not None
+    per_element = NORMALIZE_WITH_STORED_STATS if stored else NORMALIZE
+    return _norm_cost(norm_forward_flops(x.numel(), per_element, weight, bias), (x, weight, bias), out,
+                      saved_stats=0 if stored else _channels(x))
+
+
+def _channels(x: torch.Tensor) -> int:
+    return int(x.shape[1]) if x.dim() > 1 else 1
 
 
 def _rows(x: torch.Tensor, normalized_shape: Sequence[int]) -> int:
