@@ -113,10 +113,11 @@ def _composite_only_on(func: Any) -> frozenset[str]:
     if not isinstance(func, torch._ops.OpOverload):
         return frozenset()
     has = torch._C._dispatch_has_kernel_for_dispatch_key
+    name = func.name()  # type: ignore[no-untyped-call]
     try:
-        if not has(func.name(), _COMPOSITE) or has(func.name(), "CompositeExplicitAutograd"):
+        if not has(name, _COMPOSITE) or has(name, "CompositeExplicitAutograd"):
             return frozenset()
-        return frozenset(device for device, key in _BACKEND_KEYS.items() if not has(func.name(), key))
+        return frozenset(device for device, key in _BACKEND_KEYS.items() if not has(name, key))
     except RuntimeError:  # ops outside the dispatcher's tables (aten.sym_size.int)
         return frozenset()
 

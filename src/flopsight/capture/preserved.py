@@ -62,7 +62,7 @@ def _same_objects(now: dict[str, Any], before: dict[str, Any]) -> bool:
 
 def _snapshot_rng() -> dict[str, Any]:
     state: dict[str, Any] = {"torch": torch.get_rng_state(), "python": random.getstate()}
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
+    if torch.cuda.is_available() and torch.cuda.is_initialized():  # type: ignore[no-untyped-call]
         state["cuda"] = torch.cuda.get_rng_state_all()
     numpy = sys.modules.get("numpy")  # only when the user's code already imported it
     if numpy is not None:

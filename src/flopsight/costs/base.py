@@ -58,7 +58,11 @@ class OpCost:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "OpCost":
-        return cls(**{k: int(data.get(k, 0)) for k in ("macs", "flops", "bytes_read", "bytes_written", "masked_flops")})
+        def count(key: str) -> int:
+            return int(data.get(key, 0))
+
+        return cls(macs=count("macs"), flops=count("flops"), bytes_read=count("bytes_read"),
+                   bytes_written=count("bytes_written"), masked_flops=count("masked_flops"))
 
 
 FREE = OpCost()
