@@ -54,13 +54,7 @@ _FIRST_CALL = (
     "layers_are_rescaled); DINOv3's patch coordinates come from an lru_cache shared by all models "
     "(get_patches_center_coordinates: div, mul, sub on the first call per size and device)"
 )
-_MATMUL_PATH = (
-    "under inference_mode some matmuls run as bmm where grad mode and no_grad run mm (same MACs, "
-    "other op names): the composite split differs; under investigation"
-)
 XFAIL: dict[tuple[str, str], str] = {
-    **{(m, check): _MATMUL_PATH for m in "siglip mamba llava llava_next".split()
-       for check in ("grad_modes_cpu", "grad_modes_meta")},
     **{(m, check): _MASK_GRAD for m in ("t5", "swin") for check in ("grad_modes_cpu", "grad_modes_meta")},
     ("rwkv", "repeatable"): _FIRST_CALL,
     ("dinov3_vit", "repeatable"): _FIRST_CALL,

@@ -284,3 +284,16 @@ def test_ignore_list_leaves_those_modules_uncounted() -> None:
     with pytest.raises(flopsight.InputError, match="ignore_list"):
         prof.start_profile(ignore_list=["Linear"])  # type: ignore[list-item]
     assert installed() == (0, 0, 0, 0)
+
+
+def test_track_average_carries_uncounted_communication_and_bounded_calls_per_step() -> None:
+    from flopsight.capture.records import CaptureResult
+    from flopsight.training.tracker import _average
+
+    wait, ring, flash = "_c10d_functional.wait_tensor.default", "custom.ring.default", "aten._flash_attention_forward.default"
+    steps = [CaptureResult(backward_measured=True, uncounted={ring: 2}, communication={wait: 4}, bounded={flash: 2}),
+             CaptureResult(backward_measured=True, uncounted={ring: 2}, communication={wait: 4})]
+    average = _average(mlp(), steps, (), [0, 1])
+    assert average.uncounted_ops == {ring: 2}
+    assert average.communication_ops == {wait: 4}
+    assert average.bounded_ops == {flash: 1}  # ran in one step of two: still listed, never averaged away

@@ -208,8 +208,8 @@ def _average(model: nn.Module, results: list[CaptureResult], ignore_types: tuple
             target = summed.charges.setdefault(key, {})
             for op, t in ops.items():
                 target.setdefault(op, OpTotals()).add(t, calls=t.calls)
-        for op, calls in result.uncounted.items():
-            summed.uncounted[op] = summed.uncounted.get(op, 0) + calls
+        for listed in ("uncounted", "communication", "bounded"):
+            _add_calls(getattr(summed, listed), getattr(result, listed))
         for path, calls in result.forward_calls.items():
             summed.forward_calls[path] = summed.forward_calls.get(path, 0) + calls
     summed.charges = {
@@ -218,10 +218,22 @@ def _average(model: nn.Module, results: list[CaptureResult], ignore_types: tuple
               for op, t in ops.items()}
         for key, ops in summed.charges.items()
     }
-    summed.uncounted = {op: calls // n for op, calls in summed.uncounted.items()}
+    for listed in ("uncounted", "communication", "bounded"):
+        setattr(summed, listed, _calls_per_step(getattr(summed, listed), n))
     summed.forward_calls = {path: calls // n for path, calls in summed.forward_calls.items()}
     return build_profile(model, summed, ignore_types=ignore_types,
                          metadata=run_metadata(model, summed, ignore_types, steps_averaged=n, counted_steps=list(steps)))
+
+
+def _add_calls(into: dict[str, int], calls: dict[str, int]) -> None:
+    for op, count in calls.items():
+        into[op] = into.get(op, 0) + count
+
+
+def _calls_per_step(calls: dict[str, int], steps: int) -> dict[str, int]:
+    """Calls per counted step; an op that ran in any step stays listed (at least 1), so an
+    uncounted, communication or bounded op is never averaged away."""
+    return {op: max(1, count // steps) for op, count in calls.items()}
 
 
 def track(
