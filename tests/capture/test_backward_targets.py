@@ -3,17 +3,15 @@ inputs that require grad whether leaves or not, and FSDP2's unsharded parameters
 
 from __future__ import annotations
 
-import os
-import socket
-from typing import Any
+from pathlib import Path
 
 import pytest
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
 from torch import nn
 
 import flopsight
+from ranks import run_on_ranks
 
 
 def test_non_leaf_input_gets_its_gradient() -> None:
@@ -48,50 +46,29 @@ def test_leaf_input_of_a_frozen_model_is_still_differentiated() -> None:
     assert x.grad is None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _fsdp_rank(rank: int) -> dict[bool, tuple[int, int]]:
+    from torch.distributed.fsdp import fully_shard
+
+    torch.manual_seed(rank)
+    figures = {}
+    for reshard in (True, False):
+        model = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 8))
+        for layer in (model[0], model[2], model[4]):
+            fully_shard(layer, reshard_after_forward=reshard)
+        fully_shard(model, reshard_after_forward=reshard)
+        p = flopsight.profile(model, torch.randn(4, 16), backward=True)
+        figures[reshard] = (p.forward.macs, p.backward.macs)
+    return figures
 
 
-def _fsdp_rank(rank: int, world: int, port: int, results: Any) -> None:
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    dist.init_process_group("gloo", rank=rank, world_size=world)
-    try:
-        from torch.distributed.fsdp import fully_shard
-
-        torch.manual_seed(rank)
-        figures = {}
-        for reshard in (True, False):
-            model = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 8))
-            for layer in (model[0], model[2], model[4]):
-                fully_shard(layer, reshard_after_forward=reshard)
-            fully_shard(model, reshard_after_forward=reshard)
-            p = flopsight.profile(model, torch.randn(4, 16), backward=True)
-            figures[reshard] = (p.forward.macs, p.backward.macs)
-        results.put((rank, figures))
-    finally:
-        dist.destroy_process_group()
-
-
-def test_fsdp2_resharded_backward_counts_every_weight_gradient() -> None:
+def test_fsdp2_resharded_backward_counts_every_weight_gradient(tmp_path: Path) -> None:
     if not dist.is_available() or not dist.is_gloo_available():
         pytest.skip("needs torch.distributed with gloo")
-    world = 2
-    context = mp.get_context("spawn")
-    results = context.Queue()
-    port = _free_port()
-    ranks = [context.Process(target=_fsdp_rank, args=(r, world, port, results)) for r in range(world)]
-    for process in ranks:
-        process.start()
-    figures = dict(results.get(timeout=120) for _ in ranks)
-    for process in ranks:
-        process.join(timeout=60)
-        assert process.exitcode == 0
+    figures = run_on_ranks(_fsdp_rank, 2, tmp_path)
     batch = 4
     forward = batch * (16 * 32 + 32 * 32 + 32 * 8)
     # Every weight gradient (as much as the forward) plus the input gradients of layers 2 and 3.
     backward = forward + batch * (32 * 32 + 32 * 8)
-    for rank in range(world):
-        assert figures[rank][False] == (forward, backward)
-        assert figures[rank][True] == (forward, backward)
+    for rank_figures in figures:
+        assert rank_figures[False] == (forward, backward)
+        assert rank_figures[True] == (forward, backward)

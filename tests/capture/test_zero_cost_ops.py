@@ -8,18 +8,16 @@ forward calls c10d collectives (dist.all_reduce, dist.all_gather) and a function
 from __future__ import annotations
 
 import json
-import socket
-from pathlib import Path
 
 import pytest
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
 from torch import nn
 
 import flopsight
 from flopsight.costs import COMMUNICATION, REGISTRY
 from flopsight.report.summary import render_summary
+from ranks import run_on_ranks
 
 WORLD = 2
 
@@ -43,27 +41,15 @@ class Collectives(nn.Module):
         return torch.cat(gathered) + summed.sum()
 
 
-def _rank(rank: int, port: int, out_dir: str) -> None:
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=WORLD)
-    try:
-        torch.manual_seed(0)
-        profile = flopsight.profile(Collectives(), torch.randn(2, 4))
-        Path(out_dir, f"rank{rank}.json").write_text(json.dumps(profile.to_dict()))
-    finally:
-        dist.destroy_process_group()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _profile_rank(rank: int) -> dict[str, object]:
+    torch.manual_seed(0)
+    return flopsight.profile(Collectives(), torch.randn(2, 4)).to_dict()
 
 
 @pytest.fixture(scope="module")
 def rank_profiles(tmp_path_factory: pytest.TempPathFactory) -> list[flopsight.Profile]:
-    out_dir = tmp_path_factory.mktemp("ranks")
-    mp.spawn(_rank, args=(_free_port(), str(out_dir)), nprocs=WORLD, join=True)
-    return [flopsight.Profile.from_dict(json.loads(Path(out_dir, f"rank{r}.json").read_text())) for r in range(WORLD)]
+    results = run_on_ranks(_profile_rank, WORLD, tmp_path_factory.mktemp("ranks"))
+    return [flopsight.Profile.from_dict(result) for result in results]
 
 
 def test_collectives_are_recorded_not_uncounted(rank_profiles: list[flopsight.Profile]) -> None:
