@@ -15,9 +15,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from .arguments import DTYPE_NAMES, check_dtype
 from .errors import DeviceError, ModelSourceError
 
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+DTYPES: dict[str, torch.dtype] = {name: getattr(torch, name) for name in DTYPE_NAMES}
 
 # Auto classes tried in order when the config names no architecture the library has.
 _AUTO_CLASSES = (
@@ -81,7 +82,9 @@ def build_model(config: Any, *, device: str = "meta", dtype: str | torch.dtype =
     Raises:
         DeviceError: cuda requested but not available, or not enough memory on cpu.
         ModelSourceError: the config cannot build a model.
+        InputError: ``dtype`` is not one of "float32", "bfloat16", "float16" or a torch.dtype.
     """
+    check_dtype(dtype)
     torch_dtype = DTYPES[dtype] if isinstance(dtype, str) else dtype
     _check_device(device)
     cls = task_class(config, trust_remote_code=trust_remote_code)
