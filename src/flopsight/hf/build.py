@@ -33,7 +33,9 @@ _AUTO_CLASSES = (
 
 def task_class(config: Any, *, trust_remote_code: bool = False) -> type[nn.Module]:
     """The class with its head: the config's first architecture, else the first Auto class that
-    maps this config type (ForCausalLM, ForConditionalGeneration, ForMaskedLM, ...).
+    maps this config type (ForCausalLM, ForConditionalGeneration, ForMaskedLM, ...) among those
+    taking the inputs of the config's family (``family_of``): the dual-encoder model for CLIP and
+    SigLIP, an image classifier for vision configs.
 
     With ``trust_remote_code``, a config whose ``auto_map`` names the model's own classes gets
     the first of those (loaded from the code beside the config, or from the Hub repository).
@@ -58,14 +60,29 @@ def task_class(config: Any, *, trust_remote_code: bool = False) -> type[nn.Modul
         cls = getattr(transformers, name, None)
         if isinstance(cls, type) and issubclass(cls, nn.Module):
             return cls
-    for auto_name in _AUTO_CLASSES:
+    for auto_name in _auto_classes(config):
         auto = getattr(transformers, auto_name)
         mapping = getattr(auto, "_model_mapping", None)
         try:
-            return mapping[type(config)]  # type: ignore[no-any-return,index]
+            found = mapping[type(config)]  # type: ignore[index]
         except (KeyError, TypeError):
             continue
+        # A mapping may give several classes (deit: the classifier, then the one with a teacher)
+        return found[0] if isinstance(found, (list, tuple)) else found  # type: ignore[no-any-return]
     raise ModelSourceError(f"no transformers model class builds a {type(config).__name__}")
+
+
+def _auto_classes(config: Any) -> tuple[str, ...]:
+    """The Auto classes to try for a config without a known architecture, in order: the ones
+    whose models take the inputs ``synthesize_inputs`` makes for the config's family."""
+    from .inputs import family_of  # inputs imports this module
+
+    family = family_of(config)
+    if family == "clip":  # input ids and pixel values: the dual encoder (CLIPModel, SiglipModel)
+        return ("AutoModel",)
+    if family == "vision":  # pixel values only
+        return ("AutoModelForImageClassification", "AutoModel")
+    return _AUTO_CLASSES
 
 
 def build_model(config: Any, *, device: str = "meta", dtype: str | torch.dtype = "float32",
