@@ -54,12 +54,12 @@ def task_class(config: Any, *, trust_remote_code: bool = False) -> type[nn.Modul
                     cls = get_class_from_dynamic_module(reference, config._name_or_path)
                 except Exception as exc:  # noqa: BLE001 (the model's own code can raise anything)
                     raise ModelSourceError(f"the model's code failed to load {reference}: {_first_line(exc)}") from None
-                return cls  # type: ignore[no-any-return]
+                return cls
 
     for name in getattr(config, "architectures", None) or []:
-        cls = getattr(transformers, name, None)
-        if isinstance(cls, type) and issubclass(cls, nn.Module):
-            return cls
+        named = getattr(transformers, name, None)
+        if isinstance(named, type) and issubclass(named, nn.Module):
+            return named
     for auto_name in _auto_classes(config):
         auto = getattr(transformers, auto_name)
         mapping = getattr(auto, "_model_mapping", None)

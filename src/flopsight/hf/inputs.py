@@ -117,7 +117,7 @@ def synthesize_inputs(model: Any, spec: InputSpec, *, device: str = "meta") -> M
     inputs = builder(config, spec, place)
     inputs.family = family
     parameters = inspect.signature(model.forward).parameters
-    if family in ("text", "masked_lm") and getattr(config, "type_vocab_size", 0) and "token_type_ids" in parameters:
+    if family in ("text", "masked_lm") and getattr(config, "type_vocab_size", None) and "token_type_ids" in parameters:
         # Segment 0 everywhere, as a tokenizer writes for one sentence. Without them, BERT-like
         # models read a token_type_ids buffer, which on meta has no values to read.
         inputs.kwargs["token_type_ids"] = place.ids(tuple(inputs.kwargs["input_ids"].shape), fill=0)
