@@ -73,11 +73,18 @@ def test_example_csv_has_one_row_per_module(capsys: pytest.CaptureFixture[str]) 
     from flopsight.examples import TinyTransformer
 
     assert [r["module"] for r in rows] == [name for name, _ in TinyTransformer().named_modules()]
+    by_name = {r["module"]: r for r in rows}
     root = rows[0]
     assert int(root["params"]) == EXAMPLE_PARAMS
-    # a parent's forward FLOPs are its children's plus its own ops: never less than their sum
-    children = [r for r in rows if r["depth"] == "1"]
-    assert int(root["forward_flops"]) >= sum(int(r["forward_flops"]) for r in children)
+    tokens = 128  # the default --seq-len, batch 1
+    assert int(root["forward_macs"]) == _example_forward_macs(tokens)
+    # one block: qkv 256x768, out 256x256, up 256x1024, down 1024x256 per token, and the
+    # attention's Q K^T and P V, 4 heads of 64 over the full 128 x 128 scores
+    block = tokens * (256 * (768 + 256 + 1024) + 1024 * 256) + 2 * 4 * tokens * tokens * 64
+    assert [int(by_name[f"blocks.{i}"]["forward_macs"]) for i in range(6)] == [block] * 6
+    assert int(by_name["blocks.0.mlp.up"]["forward_macs"]) == tokens * 256 * 1024
+    assert int(by_name["lm_head"]["forward_macs"]) == tokens * 256 * 8192
+    assert int(by_name["embed"]["forward_macs"]) == 0  # a lookup, no products
 
 
 def test_example_markdown_has_a_table_per_depth(capsys: pytest.CaptureFixture[str]) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-pytest.importorskip("transformers")
+transformers = pytest.importorskip("transformers")
 
 from flopsight.hf import InputSpec, InputSpecError, build_model, make_config, resolve_source  # noqa: E402
-from flopsight.hf import synthesize_inputs  # noqa: E402
+from flopsight.hf import family_of, profile_forward, synthesize_inputs  # noqa: E402
 from flopsight.hf.inputs import qwen2_vl_grid  # noqa: E402
 
 from hf_tiny import run, tiny_source  # noqa: E402
@@ -76,3 +76,33 @@ def test_backward_on_meta_equals_backward_on_cpu() -> None:
     on_cpu = run(tiny_source("llama-3-8b"), spec, device="cpu", backward=True)
     assert on_meta.backward.flops > 0
     assert (on_meta.backward.macs, on_meta.backward.flops) == (on_cpu.backward.macs, on_cpu.backward.flops)
+
+
+def test_a_vision_config_with_a_vocabulary_gets_pixel_values() -> None:
+    # BEiT's config has vocab_size (its visual tokens for pre-training) and is still a vision model
+    config = transformers.AutoConfig.for_model("beit", hidden_size=32, intermediate_size=64, num_attention_heads=2,
+                                               num_hidden_layers=1, image_size=32, patch_size=8)
+    assert family_of(config) == "vision"
+    model = build_model(config, device="meta")
+    inputs = synthesize_inputs(model, InputSpec(batch_size=2), device="meta")
+    assert _shapes(inputs) == {"pixel_values": [2, 3, 32, 32]}
+    profile = profile_forward(model, inputs, device="meta")
+    # The patch embedding: a 3 -> 32 conv with 8 x 8 kernels at 4 x 4 = 16 positions per image
+    assert profile.module("beit.embeddings.patch_embeddings").forward.macs == 2 * 16 * 32 * 3 * 8 * 8
+
+
+def test_token_type_ids_for_every_model_with_segment_types() -> None:
+    # XLM-RoBERTa, like BERT and RoBERTa, has type_vocab_size and a token_type_ids buffer: without
+    # the input its embeddings read that buffer, which on meta has no values.
+    config = transformers.AutoConfig.for_model("xlm-roberta", vocab_size=256, hidden_size=32, intermediate_size=64,
+                                               num_attention_heads=2, num_hidden_layers=1,
+                                               max_position_embeddings=66, is_decoder=True, pad_token_id=1)
+    model = build_model(config, device="meta")
+    inputs = synthesize_inputs(model, InputSpec(batch_size=2, seq_len=8), device="meta")
+    assert _shapes(inputs)["token_type_ids"] == [2, 8]
+    assert inputs.kwargs["token_type_ids"].eq(0).all()
+    profile = profile_forward(model, inputs, device="meta")
+    # The LM head's decoder: 2 x 8 tokens x hidden 32 x vocab 256
+    assert profile.module("lm_head.decoder").forward.macs == 2 * 8 * 32 * 256
+    llama = _inputs(tiny_source("llama-3-8b"), InputSpec(seq_len=4))  # no segment types, none given
+    assert "token_type_ids" not in llama.kwargs

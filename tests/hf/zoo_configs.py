@@ -20,9 +20,8 @@ class ZooCase:
     model_type: str
     config: dict[str, Any] = field(default_factory=dict)
     # "auto": flopsight.hf.synthesize_inputs; "speech": log-mel features and decoder ids;
-    # "waveform": raw audio samples; "pixels": images only (for vision models whose config also
-    # has a vocabulary, which synthesize_inputs takes for text); "token_types": synthesized text
-    # plus zero token type ids (synthesize_inputs adds them for BERT and RoBERTa only).
+    # "waveform": raw audio samples ("pixels" and "token_types" are no longer needed:
+    # synthesize_inputs gives BEiT pixel values and XLM-R token type ids).
     inputs: str = "auto"
     image_size: tuple[int, int] | None = None
 
@@ -82,7 +81,7 @@ CASES: list[ZooCase] = [
     # Encoders.
     ZooCase("bert", _ENCODER),
     ZooCase("roberta", {**_ENCODER, "max_position_embeddings": 66}),
-    ZooCase("xlm-roberta", {**_ENCODER, "max_position_embeddings": 66}, inputs="token_types"),
+    ZooCase("xlm-roberta", {**_ENCODER, "max_position_embeddings": 66}),
     ZooCase("deberta-v2", {**_ENCODER, "max_relative_positions": 16, "position_buckets": 8}),
     ZooCase("distilbert", {**_IDS, "dim": 32, "hidden_dim": 64, "n_heads": 2, "n_layers": 2,
                            "max_position_embeddings": 64}),
@@ -107,17 +106,16 @@ CASES: list[ZooCase] = [
             inputs="speech"),
     # Vision.
     ZooCase("vit", _VIT),
-    ZooCase("deit", {**_VIT, "architectures": ["DeiTForImageClassification"]}),
+    ZooCase("deit", _VIT),
     ZooCase("dinov2", _VIT),
     ZooCase("dinov3_vit", {**_VIT, "num_register_tokens": 2}),
-    ZooCase("beit", {**_VIT, "architectures": ["BeitForImageClassification"]}, inputs="pixels"),
+    ZooCase("beit", _VIT),
     ZooCase("swin", {"image_size": 32, "patch_size": 4, "embed_dim": 16, "depths": [1, 1], "num_heads": [1, 2],
                      "window_size": 4}),
     ZooCase("convnext", {"num_stages": 2, "hidden_sizes": [8, 16], "depths": [1, 1], "image_size": 32}),
     ZooCase("resnet", {"hidden_sizes": [8, 16], "depths": [1, 1], "embedding_size": 8, "image_size": 32}),
-    ZooCase("clip", {"projection_dim": 16, "text_config": _CLIP_TEXT, "vision_config": _VIT,
-                     "architectures": ["CLIPModel"]}),
-    ZooCase("siglip", {"text_config": _CLIP_TEXT, "vision_config": _VIT, "architectures": ["SiglipModel"]}),
+    ZooCase("clip", {"projection_dim": 16, "text_config": _CLIP_TEXT, "vision_config": _VIT}),
+    ZooCase("siglip", {"text_config": _CLIP_TEXT, "vision_config": _VIT}),
     # Audio encoders.
     ZooCase("wav2vec2", {**_ENCODER, "conv_dim": [16, 16], "conv_stride": [5, 2], "conv_kernel": [10, 3],
                          "num_conv_pos_embeddings": 8, "num_conv_pos_embedding_groups": 2,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
+import sys
 from typing import Any
 
 from ..errors import InputError
@@ -60,7 +62,7 @@ def run_example(args: argparse.Namespace) -> str:
         "tensors": {"input_ids": {"shape": list(tokens.shape), "dtype": "int64"}},
     }
     timing = add_timing(result, model, (tokens,), {}, args) if args.time else ""
-    return _with_timing(render(result, args.format, RenderOptions(depth=args.depth, top=args.top)), timing, args)
+    return _with_timing(render(result, args.format, render_options(args)), timing, args)
 
 
 def _example_tokens(model: Any, batch_size: int, seq_len: int) -> Any:
@@ -117,7 +119,7 @@ def run_profile(args: argparse.Namespace, progress: Progress) -> str:
     model = hf.build_model(config, device=args.device, dtype=dtype, trust_remote_code=trusted)
     spec = hf.InputSpec(args.batch_size, args.seq_len, args.image_size, args.num_images)
     inputs = hf.synthesize_inputs(model, spec, device=args.device)
-    options = RenderOptions(depth=args.depth, top=args.top)
+    options = render_options(args)
     described = source.describe()
     if args.mode == "generate":
         generation = hf.profile_generation(model, inputs, new_tokens=args.new_tokens or DEFAULT_NEW_TOKENS,
@@ -136,6 +138,14 @@ def run_profile(args: argparse.Namespace, progress: Progress) -> str:
         timing = add_timing(result, model, (), inputs.kwargs, args)
     progress("rendering")
     return _with_timing(render(result, args.format, options), timing, args)
+
+
+def render_options(args: argparse.Namespace) -> RenderOptions:
+    """Text fits the terminal when stdout is one; -o FILE and pipes keep the wide layout."""
+    width = None
+    if not getattr(args, "output", None) and getattr(sys.stdout, "isatty", lambda: False)():
+        width = shutil.get_terminal_size().columns
+    return RenderOptions(depth=args.depth, top=args.top, width=width)
 
 
 def _with_timing(rendered: str, timing: str, args: argparse.Namespace) -> str:

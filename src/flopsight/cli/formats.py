@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import textwrap
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -34,6 +35,7 @@ class GenerationReport:
 class RenderOptions:
     depth: int | None = None
     top: int | None = None
+    width: int | None = None  # the terminal's columns for text; None (files, pipes): the wide layout
 
 
 def render(result: Profile | GenerationReport, fmt: str, options: RenderOptions) -> str:
@@ -51,7 +53,8 @@ def render(result: Profile | GenerationReport, fmt: str, options: RenderOptions)
 
 
 def render_profile_text(profile: Profile, options: RenderOptions) -> str:
-    return _header(profile) + render_text(profile, depth=options.depth, top=options.top)
+    body = render_text(profile, depth=options.depth, top=options.top, width=options.width)
+    return _header(profile, options.width) + body
 
 
 def render_profile_json(profile: Profile, options: RenderOptions) -> str:
@@ -111,8 +114,9 @@ def render_profile_markdown(profile: Profile, options: RenderOptions) -> str:
 def render_generation_text(report: GenerationReport, options: RenderOptions) -> str:
     summary = report.summary
     lines = [
-        _header(report.prefill).rstrip("\n"),
-        f"generate: prefill of {summary['prompt_len']} tokens, then {summary['new_tokens']} decode steps with the KV cache",
+        _header(report.prefill, options.width).rstrip("\n"),
+        *_fit(f"generate: prefill of {summary['prompt_len']} tokens, then {summary['new_tokens']} decode steps "
+              "with the KV cache", options.width),
         "",
         "Generation",
         "----------",
@@ -122,7 +126,8 @@ def render_generation_text(report: GenerationReport, options: RenderOptions) -> 
         "=======",
         "",
     ]
-    return "\n".join(lines) + render_text(report.prefill, depth=options.depth, top=options.top)
+    return "\n".join(lines) + render_text(report.prefill, depth=options.depth, top=options.top,
+                                              width=options.width)
 
 
 def render_generation_json(report: GenerationReport, options: RenderOptions) -> str:
@@ -215,7 +220,14 @@ def _model_name(profile: Profile) -> str:
     return str(source.get("model") or profile.metadata.get("model_type", "model"))
 
 
-def _header(profile: Profile) -> str:
+def _fit(line: str, width: int | None) -> list[str]:
+    """``line`` as it is, or wrapped to ``width`` columns (continuations indented)."""
+    if width is None or len(line) <= width:
+        return [line]
+    return textwrap.wrap(line, width=max(width, 20), subsequent_indent="  ", break_on_hyphens=False)
+
+
+def _header(profile: Profile, width: int | None = None) -> str:
     """One or two lines saying which model and which inputs, above the core text report."""
     meta = profile.metadata
     source = meta.get("model_source")
@@ -227,4 +239,5 @@ def _header(profile: Profile) -> str:
     line = f"model: {source.get('model')} ({origin}), {meta.get('model_type', '')} on {meta.get('device', '')}, {meta.get('dtype', '')}"
     tensors = meta.get("input_description", {}).get("tensors", {})
     inputs = ", ".join(f"{name} {shape['shape']}" for name, shape in tensors.items())
-    return f"{line}\ninputs: {inputs}\n\n" if inputs else f"{line}\n\n"
+    lines = [line, f"inputs: {inputs}"] if inputs else [line]
+    return "\n".join(wrapped for one in lines for wrapped in _fit(one, width)) + "\n\n"

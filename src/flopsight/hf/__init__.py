@@ -94,7 +94,15 @@ def profile_model(
     Returns:
         A ``flopsight.Profile`` whose metadata also holds ``model_source`` and
         ``input_description``.
+
+    Raises:
+        InputError: an argument has a value profile_model cannot use (checked before any work),
+            e.g. ``dtype="int8"``.
     """
+    from .arguments import check_profile_arguments
+
+    check_profile_arguments(batch_size=batch_size, seq_len=seq_len, image_size=image_size, num_images=num_images,
+                            backward=backward, device=device, dtype=dtype, trust_remote_code=trust_remote_code)
     from .build import build_model
     from .inputs import InputSpec, synthesize_inputs
     from .run import profile_forward
@@ -112,4 +120,6 @@ def profile_model(
 def default_dtype(source: ModelSource) -> str:
     """The dtype the checkpoint ships in (its config's ``torch_dtype``), float32 if unstated."""
     stated = source.config.get("dtype") or source.config.get("torch_dtype")
-    return stated if stated in ("float32", "bfloat16", "float16") else "float32"
+    from .arguments import DTYPE_NAMES
+
+    return stated if stated in DTYPE_NAMES else "float32"

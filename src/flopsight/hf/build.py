@@ -15,9 +15,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from .arguments import DTYPE_NAMES, check_dtype
 from .errors import DeviceError, ModelSourceError
 
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+DTYPES: dict[str, torch.dtype] = {name: getattr(torch, name) for name in DTYPE_NAMES}
 
 # Auto classes tried in order when the config names no architecture the library has.
 _AUTO_CLASSES = (
@@ -32,7 +33,9 @@ _AUTO_CLASSES = (
 
 def task_class(config: Any, *, trust_remote_code: bool = False) -> type[nn.Module]:
     """The class with its head: the config's first architecture, else the first Auto class that
-    maps this config type (ForCausalLM, ForConditionalGeneration, ForMaskedLM, ...).
+    maps this config type (ForCausalLM, ForConditionalGeneration, ForMaskedLM, ...) among those
+    taking the inputs of the config's family (``family_of``): the dual-encoder model for CLIP and
+    SigLIP, an image classifier for vision configs.
 
     With ``trust_remote_code``, a config whose ``auto_map`` names the model's own classes gets
     the first of those (loaded from the code beside the config, or from the Hub repository).
@@ -51,20 +54,35 @@ def task_class(config: Any, *, trust_remote_code: bool = False) -> type[nn.Modul
                     cls = get_class_from_dynamic_module(reference, config._name_or_path)
                 except Exception as exc:  # noqa: BLE001 (the model's own code can raise anything)
                     raise ModelSourceError(f"the model's code failed to load {reference}: {_first_line(exc)}") from None
-                return cls  # type: ignore[no-any-return]
+                return cls
 
     for name in getattr(config, "architectures", None) or []:
-        cls = getattr(transformers, name, None)
-        if isinstance(cls, type) and issubclass(cls, nn.Module):
-            return cls
-    for auto_name in _AUTO_CLASSES:
+        named = getattr(transformers, name, None)
+        if isinstance(named, type) and issubclass(named, nn.Module):
+            return named
+    for auto_name in _auto_classes(config):
         auto = getattr(transformers, auto_name)
         mapping = getattr(auto, "_model_mapping", None)
         try:
-            return mapping[type(config)]  # type: ignore[no-any-return,index]
+            found = mapping[type(config)]  # type: ignore[index]
         except (KeyError, TypeError):
             continue
+        # A mapping may give several classes (deit: the classifier, then the one with a teacher)
+        return found[0] if isinstance(found, (list, tuple)) else found  # type: ignore[no-any-return]
     raise ModelSourceError(f"no transformers model class builds a {type(config).__name__}")
+
+
+def _auto_classes(config: Any) -> tuple[str, ...]:
+    """The Auto classes to try for a config without a known architecture, in order: the ones
+    whose models take the inputs ``synthesize_inputs`` makes for the config's family."""
+    from .inputs import family_of  # inputs imports this module
+
+    family = family_of(config)
+    if family == "clip":  # input ids and pixel values: the dual encoder (CLIPModel, SiglipModel)
+        return ("AutoModel",)
+    if family == "vision":  # pixel values only
+        return ("AutoModelForImageClassification", "AutoModel")
+    return _AUTO_CLASSES
 
 
 def build_model(config: Any, *, device: str = "meta", dtype: str | torch.dtype = "float32",
@@ -81,7 +99,9 @@ def build_model(config: Any, *, device: str = "meta", dtype: str | torch.dtype =
     Raises:
         DeviceError: cuda requested but not available, or not enough memory on cpu.
         ModelSourceError: the config cannot build a model.
+        InputError: ``dtype`` is not one of "float32", "bfloat16", "float16" or a torch.dtype.
     """
+    check_dtype(dtype)
     torch_dtype = DTYPES[dtype] if isinstance(dtype, str) else dtype
     _check_device(device)
     cls = task_class(config, trust_remote_code=trust_remote_code)

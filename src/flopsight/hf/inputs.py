@@ -1,10 +1,10 @@
 """Synthesize valid inputs for a Hugging Face model from sizes alone, family by family.
 
-Text models get token ids and an attention mask; masked LMs also token type ids; encoder-decoder
-models decoder ids; vision models pixel values; image-text models the image placeholder tokens
-in the text (as their processor would write them), pixel values and the image geometry
-(``image_grid_thw`` for Qwen2-VL, ``image_sizes`` for LLaVA-Next), consistent with the requested
-image size and count.
+Text models get token ids and an attention mask, and token type ids where the config has segment
+types (BERT, RoBERTa, XLM-R, ...); encoder-decoder models decoder ids; vision models pixel values;
+image-text models the image placeholder tokens in the text (as their processor would write them),
+pixel values and the image geometry (``image_grid_thw`` for Qwen2-VL, ``image_sizes`` for
+LLaVA-Next), consistent with the requested image size and count.
 
 On meta, integer tensors (ids, masks, grids, sizes) are made real on the CPU and floating ones on
 meta: see ``real_integers``. On cpu and cuda everything is made on that device.
@@ -116,8 +116,13 @@ def synthesize_inputs(model: Any, spec: InputSpec, *, device: str = "meta") -> M
         raise InputSpecError(f"{type(model).__name__} takes one image per sample; use --batch-size for more")
     inputs = builder(config, spec, place)
     inputs.family = family
+    parameters = inspect.signature(model.forward).parameters
+    if family in ("text", "masked_lm") and getattr(config, "type_vocab_size", None) and "token_type_ids" in parameters:
+        # Segment 0 everywhere, as a tokenizer writes for one sentence. Without them, BERT-like
+        # models read a token_type_ids buffer, which on meta has no values to read.
+        inputs.kwargs["token_type_ids"] = place.ids(tuple(inputs.kwargs["input_ids"].shape), fill=0)
     for optional in _OPTIONAL_INPUTS.intersection(inputs.kwargs):
-        if optional not in inspect.signature(model.forward).parameters:  # an older transformers
+        if optional not in parameters:  # an older transformers
             del inputs.kwargs[optional]
     return inputs
 
@@ -134,10 +139,13 @@ def family_of(config: Any) -> str:
         return "llava"
     if model_type in ("clip", "siglip"):
         return "clip"
+    # Before the text families: a vision config may also have a vocabulary (BEiT's visual tokens).
+    if getattr(config, "num_channels", None) and (
+        not hasattr(config, "vocab_size") or hasattr(config, "image_size") or hasattr(config, "patch_size")
+    ):
+        return "vision"
     if getattr(config, "is_encoder_decoder", False):
         return "encoder_decoder"
-    if getattr(config, "num_channels", None) and not hasattr(config, "vocab_size"):
-        return "vision"
     architectures = getattr(config, "architectures", None) or []
     if any("MaskedLM" in a or "ForPreTraining" in a for a in architectures) or model_type in ("bert", "roberta"):
         return "masked_lm"
@@ -169,11 +177,6 @@ def _text(config: Any, spec: InputSpec, place: _Place) -> ModelInputs:
     return ModelInputs(kwargs, {"batch_size": spec.batch_size, "seq_len": seq_len})
 
 
-def _masked_lm(config: Any, spec: InputSpec, place: _Place) -> ModelInputs:
-    inputs = _text(config, spec, place)
-    if getattr(config, "type_vocab_size", 0):
-        inputs.kwargs["token_type_ids"] = place.ids(tuple(inputs.kwargs["input_ids"].shape), fill=0)
-    return inputs
 
 
 def _encoder_decoder(config: Any, spec: InputSpec, place: _Place) -> ModelInputs:
@@ -351,7 +354,7 @@ def _llava(config: Any, spec: InputSpec, place: _Place) -> ModelInputs:
 
 _FAMILIES: dict[str, Callable[[Any, InputSpec, _Place], ModelInputs]] = {
     "text": _text,
-    "masked_lm": _masked_lm,
+    "masked_lm": _text,
     "encoder_decoder": _encoder_decoder,
     "vision": _vision,
     "clip": _clip,
