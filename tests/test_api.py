@@ -51,7 +51,8 @@ def test_llama_attention_is_counted_and_causal_share_reported() -> None:
     # Causal: of seq*seq scores per head, seq*(seq+1)/2 are kept.
     kept_fraction_masked = (seq * seq - seq * (seq + 1) // 2) / (seq * seq)
     own_attention_flops = attn.own_costs[flopsight.Phase.FORWARD].flops
-    assert attn.forward.masked_flops == pytest.approx(own_attention_flops * kept_fraction_masked, rel=1e-9)
+    scale = batch * sizes.heads * (seq + seq) * sizes.head_dim  # q and k scaled: no mask discards it
+    assert attn.forward.masked_flops == pytest.approx((own_attention_flops - scale) * kept_fraction_masked, rel=1e-9)
     assert profile.forward.effective_flops == profile.forward.flops - attn.forward.masked_flops
 
 

@@ -16,7 +16,10 @@ Uncounted ops
 Attention
     Counted in full (every score of Sq x Sk), as FlopCounterMode and Megatron do; the part a
     causal or padding mask discards is ``masked_flops``, and ``effective_flops`` is the rest.
-    Every SDPA backend is priced by the same formula; backward is 2 x forward MACs (no
+    Every SDPA backend is priced by the same formula, which counts the elementwise work as
+    PyTorch's reference (math) implementation runs it: q and k each scaled by sqrt(scale), one
+    add per score for a mask (explicit or causal), 5 per score for the softmax; so the math
+    path, run as separate ops, costs what a fused kernel does. Backward is 2 x forward MACs (no
     recomputation).
 Backward
     Measured, not estimated: the ops autograd runs are counted and charged to the module whose
@@ -35,6 +38,7 @@ CONVENTIONS: dict[str, Any] = {
     "flops": "2 x MACs + every other floating-point op (elementwise 1 per output element unless documented)",
     "free_ops": "views, copies, moves, creation and integer/boolean ops cost 0 FLOPs",
     "attention": "full",
+    "attention_scale": "q and k, as the math reference (a causal mask costs an add per score)",
     "attention_backward": "2 x forward MACs, no recomputation",
     "backward": "measured",
     "shared_modules": "counted per call at their first path",

@@ -24,10 +24,11 @@ def _example_forward_flops(tokens: int) -> int:
     # per block and token: qkv 256->768, out 256->256, up 256->1024, down 1024->256 (with biases)
     linear_macs = hidden * (3 * hidden + hidden + mlp) + mlp * hidden
     linear_bias = 3 * hidden + hidden + mlp + hidden
-    # attention, counted in full: Q K^T and P V over tokens x tokens scores, 64 per head;
-    # per score 1 FLOP for the scale and 5 for the softmax
+    # causal attention, counted in full: Q K^T and P V over tokens x tokens scores, 64 per head;
+    # per score 1 FLOP for the causal mask and 5 for the softmax; q and k scaled (64 per token each)
     scores = heads * tokens * tokens
-    attention = 2 * scores * 2 * (hidden // heads) + 6 * scores
+    head_dim = hidden // heads
+    attention = 2 * scores * 2 * head_dim + 6 * scores + heads * 2 * tokens * head_dim
     # two layer norms (6 per element with weight and bias), gelu (1), two residual adds (1 each)
     elementwise = tokens * (2 * 6 * hidden + mlp + 2 * hidden)
     blocks = layers * (tokens * (2 * linear_macs + linear_bias) + attention + elementwise)

@@ -1,9 +1,10 @@
 """Scaled dot-product attention on every path reachable without a GPU.
 
-Hand count, per (batch, query head) slice of Sq x Sk scores:
+Hand count, per (batch, query head) slice of Sq x Sk scores, as PyTorch's math reference runs it:
     MACs  = scores * (D + Dv)                         Q @ K^T, then P @ V
-    FLOPs = 2 * MACs + scores * (1 + 5 [+ 1])         scale, softmax (max, sub, exp, sum, div), mask add
-backward: MACs = 2 * scores * (D + Dv) (dQ, dK, dV, dP), FLOPs = 2 * MACs + scores * (3 + 1)
+    FLOPs = 2 * MACs + scores * (5 [+ 1]) + (Sq + Sk) * D
+            softmax (max, sub, exp, sum, div), mask add (explicit or causal), q and k scaled
+backward: MACs = 2 * scores * (D + Dv) (dQ, dK, dV, dP), FLOPs = 2 * MACs + scores * 3 + (Sq + Sk) * D
 (softmax backward, scale). A causal or explicit mask moves the discarded scores' FLOPs to
 ``masked_flops``; ``effective_flops`` is the rest.
 """
@@ -43,7 +44,7 @@ def test_fused_sdpa_forward_and_backward(profile_op, per_op, device, case) -> No
     b, hq, hk, sq, sk, d, dv, kwargs = FUSED_CASES[case]
     p = profile_op(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, **kwargs),
                    *qkv(device, b, hq, hk, sq, sk, d, dv, grad=True), backward=True)
-    macs, flops, per_score = hand_forward(b, hq, sq, sk, d, dv)
+    macs, flops, per_score = hand_forward(b, hq, sq, sk, d, dv, mask=bool(kwargs.get("is_causal")))
     assert per_op(p) == {CPU_FUSED: (1, macs, flops)}
     bmacs, bflops, per_score_backward = hand_backward(b, hq, sq, sk, d, dv)
     assert per_op(p, "backward") == {CPU_FUSED_BACKWARD: (1, bmacs, bflops)}
@@ -62,9 +63,10 @@ def test_causal_square_keeps_the_lower_triangle(profile_op) -> None:
     b, h, s, d = 2, 4, 6, 8
     tensors = qkv("cpu", b, h, h, s, s, d, d)
     p = profile_op(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True), *tensors)
-    _, flops, per_score = hand_forward(b, h, s, s, d, d)
+    _, flops, per_score = hand_forward(b, h, s, s, d, d, mask=True)
     kept = b * h * s * (s + 1) // 2  # 21 of 36 scores per slice
-    assert p.forward.effective_flops == kept * per_score
+    scale = b * h * (s + s) * d  # q and k scaled: no mask discards it
+    assert p.forward.effective_flops == kept * per_score + scale
     assert p.forward.masked_flops == (b * h * s * s - kept) * per_score
     assert p.forward.flops == flops
 

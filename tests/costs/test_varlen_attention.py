@@ -57,9 +57,9 @@ def test_lengths_on_the_cpu_price_each_sequence(profile_op) -> None:
 
 def test_causal_window_masks_bottom_right(profile_op) -> None:
     p = profile_op(_call(CU, window_size=(-1, 0)), *_qkv())
-    per_score = hand_forward(1, H, 1, 1, D, D)[2]
+    per_score = hand_forward(1, H, 1, 1, D, D, mask=True)[2]
     masked = sum(H * (n * n - brute_force_kept(n, n, bottom_right=True)) * per_score for n in LENGTHS)
-    assert p.forward.flops == sum(hand_forward(1, H, n, n, D, D)[1] for n in LENGTHS)
+    assert p.forward.flops == sum(hand_forward(1, H, n, n, D, D, mask=True)[1] for n in LENGTHS)
     assert p.forward.masked_flops == masked
 
 

@@ -44,9 +44,9 @@ GRAD_MODES: dict[str, Callable[[], Any]] = {
 # Known defects, each with its root cause; strict, so a fix shows up as XPASS.
 _MASK_GRAD = (
     "torch itself runs another kernel: a float attention mask that requires grad (T5 position "
-    "bias, Swin relative position bias) makes the CPU pick SDPA's math path in grad mode and the "
-    "fused kernel under no_grad; the math path scales q and k (2 s d per head) where the fused "
-    "kernel scales the scores (s^2): MACs agree, elementwise FLOPs differ (README)"
+    "bias, Swin relative position bias) makes the CPU pick SDPA's math path (bmm, mul, add, "
+    "_safe_softmax) in grad mode and the fused kernel under no_grad: other op names, the same "
+    "MACs and FLOPs (test_grad_modes_give_the_same_totals_per_module)"
 )
 _FIRST_CALL = (
     "the model's first forward does one-time work: RWKV's eval forward rescales its weights once "
@@ -222,6 +222,16 @@ def _check_grad_modes(model_type: str, device: str) -> None:
         assert _ops(other) == _ops(reference), mode
         assert _modules(other) == _modules(reference), mode
         assert other.uncounted_ops == reference.uncounted_ops, mode
+
+
+@pytest.mark.parametrize("device", ["cpu", "meta"])
+@pytest.mark.parametrize("model_type", _cases("grad_mode_totals"))
+def test_grad_modes_give_the_same_totals_per_module(model_type: str, device: str) -> None:
+    """MACs and FLOPs per module, also where torch runs another SDPA kernel per grad mode."""
+    runs = _get(model_type)
+    reference = runs.profile(device, "grad")
+    for mode in ("no_grad", "inference_mode"):
+        assert _modules(runs.profile(device, mode)) == _modules(reference), mode
 
 
 @pytest.mark.parametrize("model_type", _cases("grad_modes_cpu"))

@@ -1,10 +1,13 @@
 """Scaled dot-product attention, every backend, forward and backward.
 
-All backends are priced by one formula so that a model costs the same whichever kernel runs:
+All backends are priced by one formula so that a model costs the same whichever kernel runs,
+PyTorch's reference (math) implementation included, which runs as separate ops:
     forward  MACs = B*H*Sq*Sk*D  (Q @ K^T)  +  B*H*Sq*Sk*Dv  (P @ V)
     backward MACs = 2 x forward MACs        (dQ, dK from dS; dV, dP from dO)
-plus per attention score: 1 FLOP for the scale, 1 for an additive mask, 5 for the softmax
-(max, subtract, exp, sum, divide) forward, 3 for its backward (P * (dP - rowsum(dP * P))).
+plus the scale, counted as the reference applies it, on Q and K (sqrt(scale) each: B*H*(Sq+Sk)*D
+FLOPs, K after any GQA expansion), and per attention score: 1 FLOP for a mask (an additive one,
+or the causal mask the reference adds), 5 for the softmax (max, subtract, exp, sum, divide)
+forward, 3 for its backward (P * (dP - rowsum(dP * P))).
 Scores are counted in full (FlopCounterMode's and Megatron's convention); the part a causal
 mask discards is reported apart as ``masked_flops``. Flash backward's recomputation of
 Q @ K^T is not counted: these are model FLOPs, not hardware FLOPs.
@@ -21,7 +24,7 @@ from .base import OpCost, io_bytes
 from .registry import aten, register_cost
 
 
-SCALE_FLOPS_PER_SCORE = 1
+SCALE_FLOPS_PER_ELEMENT = 1  # per element of Q and of K
 MASK_FLOPS_PER_SCORE = 1
 SOFTMAX_FLOPS_PER_SCORE = 5
 SOFTMAX_BACKWARD_FLOPS_PER_SCORE = 3
@@ -68,13 +71,14 @@ def attention_forward_cost(
     """Forward cost of one attention problem. ``kept_scores`` (over all slices) is given when a
     mask is known to discard scores; None means every score is used."""
     per_score_macs = shape.head_dim + shape.value_dim
-    per_score_flops = (
-        2 * per_score_macs
-        + SCALE_FLOPS_PER_SCORE
-        + SOFTMAX_FLOPS_PER_SCORE
-        + (MASK_FLOPS_PER_SCORE if has_mask else 0)
-    )
-    return _attention_cost(shape, per_score_macs, per_score_flops, kept_scores, inputs, out)
+    per_score_flops = 2 * per_score_macs + SOFTMAX_FLOPS_PER_SCORE + (MASK_FLOPS_PER_SCORE if has_mask else 0)
+    return _attention_cost(shape, per_score_macs, per_score_flops, kept_scores, inputs, out,
+                           unmasked_flops=scale_flops(shape))
+
+
+def scale_flops(shape: AttentionShape) -> int:
+    """Q and K multiplied by sqrt(scale), element by element (a mask discards none of it)."""
+    return SCALE_FLOPS_PER_ELEMENT * shape.batch_heads * (shape.seq_q + shape.seq_k) * shape.head_dim
 
 
 def attention_backward_cost(
@@ -82,8 +86,9 @@ def attention_backward_cost(
 ) -> OpCost:
     """Backward cost: dQ = dS K, dK = dS^T Q, dV = P^T dO, dP = dO V^T, plus softmax backward."""
     per_score_macs = 2 * (shape.head_dim + shape.value_dim)
-    per_score_flops = 2 * per_score_macs + SOFTMAX_BACKWARD_FLOPS_PER_SCORE + SCALE_FLOPS_PER_SCORE
-    return _attention_cost(shape, per_score_macs, per_score_flops, kept_scores, inputs, out)
+    per_score_flops = 2 * per_score_macs + SOFTMAX_BACKWARD_FLOPS_PER_SCORE
+    return _attention_cost(shape, per_score_macs, per_score_flops, kept_scores, inputs, out,
+                           unmasked_flops=scale_flops(shape))
 
 
 def _attention_cost(
@@ -93,13 +98,15 @@ def _attention_cost(
     kept_scores: int | None,
     inputs: tuple[Any, ...],
     out: Any,
+    *,
+    unmasked_flops: int = 0,
 ) -> OpCost:
     scores = shape.scores
     kept = scores if kept_scores is None else kept_scores
     read, written = io_bytes(inputs, out)
     return OpCost(
         macs=scores * per_score_macs,
-        flops=scores * per_score_flops,
+        flops=scores * per_score_flops + unmasked_flops,
         bytes_read=read,
         bytes_written=written,
         masked_flops=(scores - kept) * per_score_flops,
@@ -147,7 +154,7 @@ def sdpa_cpu_flash_cost(
 ) -> OpCost:
     shape = bhsd_shape(q, k, v)
     return attention_forward_cost(
-        shape, has_mask=attn_mask is not None, kept_scores=_kept(shape, is_causal, attn_mask),
+        shape, has_mask=attn_mask is not None or is_causal, kept_scores=_kept(shape, is_causal, attn_mask),
         inputs=(q, k, v, attn_mask), out=out,
     )
 
@@ -174,7 +181,7 @@ def sdpa_cost(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *args: Any, out
     is_causal = _is_causal_argument(args, kwargs)
     shape = bhsd_shape(q, k, v)
     return attention_forward_cost(
-        shape, has_mask=bias is not None, kept_scores=_kept(shape, is_causal, bias),
+        shape, has_mask=bias is not None or is_causal, kept_scores=_kept(shape, is_causal, bias),
         inputs=(q, k, v, bias), out=out,
     )
 
@@ -291,7 +298,7 @@ def flash_forward_cost(
     problems = varlen_shapes(q, k, v, cu_q, cu_k, max_q, max_k)
     costs = [
         attention_forward_cost(
-            s, has_mask=False,
+            s, has_mask=is_causal,
             kept_scores=kept_causal(s, bottom_right=True) if is_causal else None, inputs=(), out=None,
         )
         for s in problems.shapes
@@ -329,7 +336,8 @@ def efficient_forward_cost(
 ) -> OpCost:
     problems = varlen_shapes(q, k, v, cu_q, cu_k, max_q, max_k)
     costs = [
-        attention_forward_cost(s, has_mask=bias is not None, kept_scores=_efficient_kept(s, custom_mask_type, bias),
+        attention_forward_cost(s, has_mask=bias is not None or custom_mask_type in (1, 2),
+                               kept_scores=_efficient_kept(s, custom_mask_type, bias),
                                inputs=(), out=None)
         for s in problems.shapes
     ]
@@ -376,7 +384,7 @@ def varlen_attn_cost(
     problems = _varlen_problems(q, k, v, cu_q, cu_k, max_q, max_k, _window(args, kwargs, 1))
     costs = [
         attention_forward_cost(
-            s, has_mask=False, kept_scores=kept_causal(s, bottom_right=True) if is_causal else None, inputs=(), out=None
+            s, has_mask=is_causal, kept_scores=kept_causal(s, bottom_right=True) if is_causal else None, inputs=(), out=None
         )
         for s in problems.shapes
     ]
