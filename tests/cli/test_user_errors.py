@@ -50,11 +50,20 @@ def test_a_batch_whose_token_ids_cannot_be_allocated(capsys: pytest.CaptureFixtu
     assert "lower --batch-size" in _error_line(capsys)
 
 
-def test_meta_names_the_real_integer_limit(capsys: pytest.CaptureFixture[str]) -> None:
-    """8193 x 2048 = 16,779,264 ids, just past the 2**24 = 16,777,216 that stay real on meta."""
-    assert main(["profile", "llama-3-8b", "--batch-size", "8193", "--seq-len", "2048"]) == 2
-    line = _error_line(capsys)
-    assert "16,777,216" in line and "16,779,264" in line and "--device cpu" not in line
+def test_meta_runs_a_batch_past_the_real_integer_default(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """8193 x 2048 = 16,779,264 token ids, just past the 2**24 integers RealIntegersMode keeps real
+    by default: the inputs stay real (their values are read), and the counts grow with the batch."""
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"model_type": "llama", "hidden_size": 16, "intermediate_size": 32,
+                                  "num_attention_heads": 2, "num_key_value_heads": 1, "num_hidden_layers": 1,
+                                  "vocab_size": 32, "max_position_embeddings": 4096}))
+    assert main(["profile", str(config), "--batch-size", "8193", "--seq-len", "2048", "--format", "json"]) == 0
+    summary = json.loads(capsys.readouterr().out)["summary"]
+    tokens = 8193 * 2048
+    # per token: q, o 16x16; k, v 16x8; gate, up 16x32; down 32x16; lm head 16x32
+    linear = tokens * (2 * 16 * 16 + 2 * 16 * 8 + 3 * 16 * 32 + 16 * 32)
+    attention = 2 * 8193 * 2 * 2048 * 2048 * 8  # QK^T and PV, 2 heads of 8
+    assert summary["forward"]["macs"] == linear + attention
 
 
 def test_available_ram_is_memavailable_not_memfree(tmp_path: Path) -> None:

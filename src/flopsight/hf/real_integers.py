@@ -35,6 +35,7 @@ aten = torch.ops.aten
 
 _META = torch.device("meta")
 _CPU = torch.device("cpu")
+DEFAULT_MAX_NUMEL = 1 << 24  # 128 MiB of int64: ids and masks real, a long [S, S] mask on meta
 _INDEX_OPS = {aten.index.Tensor, aten.index_put.default, aten.index_put_.default, aten._unsafe_index.Tensor}
 
 
@@ -49,7 +50,7 @@ class RealIntegersMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
     every op is counted as the model issued it and then run here with consistent devices.
     """
 
-    def __init__(self, max_numel: int = 1 << 24) -> None:
+    def __init__(self, max_numel: int = DEFAULT_MAX_NUMEL) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.max_numel = max_numel
 

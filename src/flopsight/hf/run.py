@@ -20,7 +20,7 @@ from ..errors import FlopsightError
 from ..tree import Cost, Profile
 from .errors import DeviceError, InputSpecError
 from .inputs import TEXT_TOKEN_ID, ModelInputs, learned_positions
-from .real_integers import RealIntegersMode
+from .real_integers import DEFAULT_MAX_NUMEL, RealIntegersMode
 
 Progress = Callable[[str], None]
 
@@ -113,7 +113,7 @@ def profile_generation(
     state.update({_cache_keyword(prepare): DynamicCache(config=config), "use_cache": True})
     if "logits_to_keep" in accepted:
         state["logits_to_keep"] = 1
-    with _integer_mode(device):
+    with _integer_mode(device, {**state, "input_ids": ids}):
         if "position_ids" in accepted and hasattr(model, "_prepare_position_ids_for_generation"):
             prepare_positions: Any = getattr(model, "_prepare_position_ids_for_generation")
             state["position_ids"] = prepare_positions(ids, {**state, "input_ids": ids})
@@ -121,7 +121,7 @@ def profile_generation(
     for step in range(new_tokens + 1):
         if progress:
             progress(f"prefill of {prompt_len} tokens" if step == 0 else f"decode step {step}/{new_tokens}")
-        with _integer_mode(device):
+        with _integer_mode(device, {**state, "input_ids": ids}):
             step_inputs = prepare(ids, next_sequence_length=prompt_len if step == 0 else 1,
                                   is_first_iteration=step == 0, **state)
         measured = _profile_step(model, step_inputs, device=device)
@@ -163,20 +163,22 @@ def _grow_by_one_token(state: dict[str, Any]) -> None:
 
 
 @contextlib.contextmanager
-def _integer_mode(device: str) -> Iterator[None]:
-    """Keep integer bookkeeping real outside the profiled call too (on meta)."""
+def _integer_mode(device: str, inputs: dict[str, Any]) -> Iterator[None]:
+    """On meta, keep integer bookkeeping real (RealIntegersMode), for tensors up to the size of
+    the largest integer input at least: token ids of any batch stay real, so the values the
+    model reads from them (is the mask padded?) are there; a derived [B, 1, S, S] mask past that
+    size stays on meta."""
     if device != "meta":
         yield
         return
-    with RealIntegersMode():
+    sizes = [v.numel() for v in inputs.values() if isinstance(v, torch.Tensor) and not v.is_floating_point()]
+    with RealIntegersMode(max_numel=max([DEFAULT_MAX_NUMEL, *sizes])):
         yield
 
 
 def _profile_step(model: nn.Module, kwargs: dict[str, Any], *, device: str, backward: bool = False) -> Profile:
-    if device == "meta":
-        _check_real_integer_limit(kwargs)
     try:
-        with _device_modes(device), torch.no_grad() if not backward else contextlib.nullcontext():
+        with _integer_mode(device, kwargs), torch.no_grad() if not backward else contextlib.nullcontext():
             result = profile(model, kwargs=kwargs, backward=backward)
     except FlopsightError:
         raise
@@ -188,30 +190,6 @@ def _profile_step(model: nn.Module, kwargs: dict[str, Any], *, device: str, back
             raise DeviceError(f"{type(model).__name__} cannot run on meta ({message}); try --device cpu") from None
         raise DeviceError(f"{type(model).__name__} failed on {device}: {message}") from None
     return result
-
-
-def _check_real_integer_limit(kwargs: dict[str, Any]) -> None:
-    """On meta, RealIntegersMode keeps integer tensors real only up to its ``max_numel``; a
-    larger input (the attention mask) would reach the model on meta, where the value checks
-    it needs (has the mask padding?) fail. Say which limit it is rather than "try cpu"."""
-    limit = RealIntegersMode().max_numel
-    for name, value in kwargs.items():
-        if isinstance(value, torch.Tensor) and not value.is_floating_point() and value.numel() > limit:
-            sizes = " x ".join(str(n) for n in value.shape)
-            raise DeviceError(
-                f"on meta, integer inputs are kept real up to {limit:,} elements and {name} has "
-                f"{sizes} = {value.numel():,}; profile a smaller --batch-size or --seq-len "
-                "(the counts grow linearly with the batch size)"
-            )
-
-
-@contextlib.contextmanager
-def _device_modes(device: str) -> Iterator[None]:
-    if device != "meta":
-        yield
-        return
-    with RealIntegersMode():
-        yield
 
 
 def _cache_keyword(prepare: Callable[..., Any]) -> str:
