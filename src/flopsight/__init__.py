@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from .timing import Achieved, TimingResult, achieved, measure_time
     from .training import FlopsProfiler, track
     from .tree import Cost, ModuleNode, Profile
+    from .uncounted_warning import UncountedOpsWarning
 
 __version__ = "0.1.0"
 
@@ -31,11 +32,13 @@ _LAZY = {
     "Achieved": "timing", "TimingResult": "timing", "achieved": "timing", "measure_time": "timing",
     "FlopsProfiler": "training", "track": "training",
     "Cost": "tree", "ModuleNode": "tree", "Profile": "tree",
+    "UncountedOpsWarning": "uncounted_warning",
 }
 
 __all__ = [
     "Achieved",
     "TimingResult",
+    "UncountedOpsWarning",
     "achieved",
     "measure_time",
     "Cost",

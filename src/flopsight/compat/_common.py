@@ -10,6 +10,7 @@ from torch import nn
 from ..api import profile, random_input
 from ..errors import InputError
 from ..tree import Profile
+from ..uncounted_warning import warn_if_uncounted
 
 # Prefixes one unit option can take for MACs, FLOPs and parameters alike ("B" and "G" are
 # the same power of 1000).
@@ -27,7 +28,9 @@ def run_profile(
 ) -> Profile:
     """``flopsight.profile`` with the list/dict argument style of calflops and DeepSpeed."""
     args, kwargs = make_inputs(model, input_shape, args, kwargs)
-    return profile(model, *args, kwargs=kwargs, backward=backward, ignore_modules=ignore_modules)
+    result = profile(model, *args, kwargs=kwargs, backward=backward, ignore_modules=ignore_modules)
+    warn_if_uncounted(result.uncounted_ops, stacklevel=4)  # at the caller of the drop-in
+    return result
 
 
 def make_inputs(

@@ -13,6 +13,7 @@ from ..capture import CaptureResult
 from ..errors import InputError
 from ..report import format_count, format_params
 from ..tree import Profile, build_profile
+from ..uncounted_warning import warn_if_uncounted
 from ..api import module_types
 from ..timing import Achieved, TimingResult, achieved
 from .replay import RecordedCall, time_calls
@@ -130,6 +131,7 @@ class FlopsProfiler:
         self._duration = window.duration
         self._calls = window.calls
         self._profile = self._build(window, window.result)
+        warn_if_uncounted(self._profile.uncounted_ops)
 
     def end_profile(self) -> None:
         """Close the window if open and drop every count (DeepSpeed's end_profile)."""
