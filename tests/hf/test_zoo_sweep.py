@@ -54,7 +54,14 @@ _FIRST_CALL = (
     "layers_are_rescaled); DINOv3's patch coordinates come from an lru_cache shared by all models "
     "(get_patches_center_coordinates: div, mul, sub on the first call per size and device)"
 )
+_UNFOLDED_MATMUL = (
+    "under inference_mode a linear on a non-contiguous 3-d input is split inside the Python key, "
+    "where the view weight.t() loses requires_grad, so ATen's matmul runs bmm where grad mode folds "
+    "onto mm (tests/capture/test_composite_split.py): other op names, the same MACs and FLOPs"
+)
 XFAIL: dict[tuple[str, str], str] = {
+    **{(m, check): _UNFOLDED_MATMUL for m in "siglip mamba llava llava_next".split()
+       for check in ("grad_modes_cpu", "grad_modes_meta")},
     **{(m, check): _MASK_GRAD for m in ("t5", "swin") for check in ("grad_modes_cpu", "grad_modes_meta")},
     ("rwkv", "repeatable"): _FIRST_CALL,
     ("dinov3_vit", "repeatable"): _FIRST_CALL,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -54,7 +52,7 @@ class CountingMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
             # instead, which the decomposition may not support: it is priced whole, below.
             # The C++ kernel autograd runs, not a Python decomposition (``func.decompose``
             # prefers those, and some take other paths: matmul).
-            with self, _views_tracked():
+            with self:
                 return func._op_dk(_COMPOSITE, *args, **kwargs)
         formula = self._resolve(func)
         out = func(*args, **kwargs)
@@ -109,24 +107,6 @@ class CountingMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
         return name
 
 
-@contextlib.contextmanager
-def _views_tracked() -> Iterator[None]:
-    """Let the ops a composite kernel calls pass ADInplaceOrView again, as they do without a mode.
-
-    The Python key calls ``__torch_dispatch__`` with every key above it excluded, ADInplaceOrView
-    too, which inference_mode leaves on for normal tensors. Without it a view of a parameter
-    (``weight.t()`` in ``linear``) loses its ``requires_grad``, and ATen's matmul, which folds a
-    3-d input onto ``mm`` when the 2-d operand requires grad (``should_fold``), runs ``bmm`` on a
-    non-contiguous input instead of the ``mm`` torch runs without a mode.
-    """
-    excluded = _is_excluded(_AD_INPLACE_OR_VIEW)
-    _set_excluded(_AD_INPLACE_OR_VIEW, False)
-    try:
-        yield
-    finally:
-        _set_excluded(_AD_INPLACE_OR_VIEW, excluded)
-
-
 def _composite_only_on(func: Any) -> frozenset[str]:
     """The devices on which ``func`` runs as its CompositeImplicitAutograd decomposition: those
     without a kernel of their own for it (silu_backward has CPU and Meta kernels, linear none)."""
@@ -164,7 +144,4 @@ def _has_subclass(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
 
 _PLAIN = (torch.Tensor, torch.nn.Parameter)
 _COMPOSITE = torch._C.DispatchKey.CompositeImplicitAutograd
-_AD_INPLACE_OR_VIEW = torch._C.DispatchKey.ADInplaceOrView
-_is_excluded = torch._C._dispatch_tls_is_dispatch_key_excluded
-_set_excluded = torch._C._dispatch_tls_set_dispatch_key_excluded
 _BACKEND_KEYS = {"cpu": "CPU", "cuda": "CUDA", "meta": "Meta", "mps": "MPS", "xpu": "XPU", "hpu": "HPU"}
