@@ -61,7 +61,16 @@ __all__ = [
 ]
 
 
+# subpackages reachable as attributes after ``import flopsight`` (``flopsight.report.render_timing``)
+_SUBPACKAGES = frozenset({
+    "api", "capture", "cli", "compat", "conventions", "costs", "errors", "examples", "hf", "report",
+    "timing", "training", "tree", "uncounted_warning",
+})
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBPACKAGES:
+        return import_module(f".{name}", __name__)
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'flopsight' has no attribute {name!r}")
@@ -71,4 +80,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | _SUBPACKAGES)
