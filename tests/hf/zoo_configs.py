@@ -20,7 +20,8 @@ class ZooCase:
     model_type: str
     config: dict[str, Any] = field(default_factory=dict)
     # "auto": flopsight.hf.synthesize_inputs; "speech": log-mel features and decoder ids;
-    # "waveform": raw audio samples ("pixels" and "token_types" are no longer needed:
+    # "waveform": raw audio samples; "video": frames [batch, frames, channels, height, width]; "clip":
+    # captions and images (image-text models that synthesize_inputs does not know) ("pixels" and "token_types" are no longer needed:
     # synthesize_inputs gives BEiT pixel values and XLM-R token type ids).
     inputs: str = "auto"
     image_size: tuple[int, int] | None = None
@@ -165,10 +166,10 @@ CASES += [
                            "shared_expert_intermediate_size": 32, "full_attention_interval": 2}),
     ZooCase("jamba", {**_DECODER, **_MAMBA, "num_experts": 4, "num_experts_per_tok": 2, "expert_layer_period": 2,
                       "expert_layer_offset": 1, "attn_layer_period": 2, "attn_layer_offset": 1, "mamba_dt_rank": 4}),
-    ZooCase("zamba", {**_DECODER, **_MAMBA, "attention_hidden_size": 128, "num_hidden_layers": 2,
-                      "attn_layer_period": 2, "attn_layer_offset": 1, "mamba_dt_rank": 4, "n_mamba_heads": 2}),
-    ZooCase("zamba2", {**_DECODER, **_MAMBA, "num_hidden_layers": 2, "mamba_ngroups": 1, "mamba_headdim": 16,
-                       "hybrid_layer_ids": [1], "n_mamba_heads": 8, "chunk_size": 8}),
+    ZooCase("zamba", {**_DECODER, **_MAMBA, "attention_hidden_size": 128, "num_hidden_layers": 3,
+                      "layers_block_type": ["mamba", "hybrid", "hybrid"], "mamba_dt_rank": 4, "n_mamba_heads": 2}),
+    ZooCase("zamba2", {**_DECODER, **_MAMBA, "num_hidden_layers": 2, "mamba_ngroups": 1, "n_mamba_heads": 8,
+                       "layers_block_type": ["mamba", "hybrid"], "chunk_size": 8}),
     ZooCase("falcon_mamba", {**_IDS, "hidden_size": 32, "state_size": 8, "num_hidden_layers": 2, "expand": 2,
                              "conv_kernel": 4, "use_mambapy": False}),
     ZooCase("falcon_h1", {**_DECODER, "head_dim": 16, "mamba_d_ssm": 64, "mamba_n_heads": 4, "mamba_d_head": 16,
@@ -242,7 +243,7 @@ CASES += [
     ZooCase("vit_msn", _VIT),
     ZooCase("vit_mae", {**_VIT, "decoder_hidden_size": 32, "decoder_intermediate_size": 64,
                         "decoder_num_hidden_layers": 1, "decoder_num_attention_heads": 2}),
-    ZooCase("yolos", {**_VIT, "num_detection_tokens": 4}),
+    ZooCase("yolos", {**_VIT, "image_size": [32, 32], "num_detection_tokens": 4}),
     ZooCase("swinv2", {"image_size": 32, "patch_size": 4, "embed_dim": 16, "depths": [1, 1], "num_heads": [1, 2],
                        "window_size": 4}),
     ZooCase("convnextv2", {"num_stages": 2, "hidden_sizes": [8, 16], "depths": [1, 1], "image_size": 32}),
@@ -252,7 +253,7 @@ CASES += [
     ZooCase("mobilenet_v2", {"image_size": 32, "depth_multiplier": 0.25}),
     ZooCase("mobilevit", {"image_size": 32, "hidden_sizes": [16, 16, 16], "neck_hidden_sizes": [8, 8, 16, 16, 16, 16, 32],
                           "patch_size": 2, "num_attention_heads": 2}),
-    ZooCase("efficientnet", {"image_size": 32, "width_coefficient": 0.1, "depth_coefficient": 0.1, "hidden_dim": 64}),
+    ZooCase("efficientnet", {"image_size": 32, "width_coefficient": 0.1, "depth_coefficient": 0.1, "hidden_dim": 128}),
     ZooCase("levit", {"image_size": 32, "hidden_sizes": [16, 32, 48], "num_attention_heads": [1, 2, 3], "depths": [1, 1, 1],
                       "key_dim": [8, 8, 8], "patch_size": 16}),
     ZooCase("poolformer", {"hidden_sizes": [8, 16, 16, 16], "depths": [1, 1, 1, 1], "image_size": 32}),
@@ -262,7 +263,6 @@ CASES += [
                       "patch_stride": [4, 4], "patch_size": [7, 7], "patch_padding": [3, 3], "query_stride": [2, 2],
                       "masked_unit_size": [4, 4], "embed_dim_multiplier": 2.0, "num_query_pool": 1}),
     ZooCase("vitdet", {**_VIT, "pretrain_image_size": 32}),
-    ZooCase("cvt", {"embed_dim": [8, 16, 16], "num_heads": [1, 1, 2], "depth": [1, 1, 1]}, image_size=(32, 32)),
     ZooCase("focalnet", {"image_size": 32, "embed_dim": 8, "depths": [1, 1], "patch_size": 4}),
     ZooCase("glpn", {"hidden_sizes": [8, 16, 16, 16], "depths": [1, 1, 1, 1], "num_attention_heads": [1, 1, 1, 1],
                      "decoder_hidden_size": 16}, image_size=(32, 32)),
@@ -273,5 +273,20 @@ CASES += [
     ZooCase("pvt_v2", {"image_size": 32, "hidden_sizes": [8, 16, 16, 16], "depths": [1, 1, 1, 1],
                        "num_attention_heads": [1, 1, 1, 1]}),
     ZooCase("ijepa", _VIT),
-    ZooCase("vivit", {**_VIT, "num_frames": 4, "tubelet_size": [2, 8, 8]}),
+    ZooCase("vivit", {**_VIT, "num_frames": 4, "tubelet_size": [2, 8, 8]}, inputs="video"),
+    ZooCase("timesformer", {**_VIT, "num_frames": 2}, inputs="video"),
+    ZooCase("videomae", {**_VIT, "num_frames": 4, "tubelet_size": 2, "use_mean_pooling": True}, inputs="video"),
+    # Image-text models (captions and images, as CLIP; second batch).
+    ZooCase("chinese_clip", {"projection_dim": 16, "text_config": _CLIP_TEXT, "vision_config": _VIT}, inputs="clip"),
+    ZooCase("altclip", {"projection_dim": 16, "text_config": {**_CLIP_TEXT, "project_dim": 16,
+                                                               "max_position_embeddings": 18},
+                        "vision_config": _VIT}, inputs="clip"),
+    ZooCase("owlvit", {"projection_dim": 16, "text_config": _CLIP_TEXT, "vision_config": _VIT}, inputs="clip"),
+    ZooCase("owlv2", {"projection_dim": 16, "text_config": _CLIP_TEXT, "vision_config": _VIT}, inputs="clip"),
+    ZooCase("groupvit", {"projection_dim": 16, "projection_intermediate_dim": 32, "text_config": _CLIP_TEXT,
+                         "vision_config": {"hidden_size": 32, "intermediate_size": 64, "num_attention_heads": 2,
+                                           "depths": [1, 1], "num_group_tokens": [4, 0], "num_output_groups": [4, 4],
+                                           "image_size": 32, "patch_size": 8}}, inputs="clip"),
+    ZooCase("blip", {"projection_dim": 16, "text_config": {**_CLIP_TEXT, "vocab_size": VOCAB}, "vision_config": _VIT},
+            inputs="clip"),
 ]

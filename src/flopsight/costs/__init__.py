@@ -1,7 +1,7 @@
 """Per-op cost formulas. Importing this package registers every built-in family."""
 
 from . import (  # noqa: F401
-    attention, composite, convolution, flex_attention, free_ops, fused, matmul, normalization, pointwise, reduction,
+    attention, composite, convolution, flex_attention, free_ops, fused, linalg, matmul, normalization, pointwise, reduction,
     sparse_and_losses,
 )
 from .base import FREE, OpCost
