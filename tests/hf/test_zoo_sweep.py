@@ -128,6 +128,8 @@ def _inputs(case: ZooCase, model: torch.nn.Module, device: str) -> dict[str, Any
     if case.inputs == "video":
         size = config.image_size
         return {"pixel_values": _floats((BATCH, config.num_frames, config.num_channels, size, size), floats)}
+    if case.inputs == "image_text":
+        return _image_text(case, model, floats, ids_on)
     if case.inputs == "clip":
         size = config.vision_config.image_size
         return {"input_ids": _caption_ids(config, ids_on),
@@ -139,6 +141,21 @@ def _inputs(case: ZooCase, model: torch.nn.Module, device: str) -> dict[str, Any
     inputs = dict(synthesize_inputs(model, spec, device=device).kwargs)
     if case.inputs == "token_types":
         inputs["token_type_ids"] = torch.zeros_like(inputs["input_ids"])
+    return inputs
+
+
+def _image_text(case: ZooCase, model: torch.nn.Module, floats: torch.device, ids_on: torch.device) -> dict[str, Any]:
+    """One image per sample; its ``image_tokens`` placeholders lead the text."""
+    config: Any = model.config
+    size = config.vision_config.image_size
+    size = size[0] if isinstance(size, (list, tuple)) else size
+    ids = torch.full((BATCH, SEQ + case.image_tokens), 3, dtype=torch.long, device=ids_on)
+    ids[:, :case.image_tokens] = config.image_token_id
+    parameters = inspect.signature(model.forward).parameters
+    image = (BATCH, 1, 3, size, size) if "pixel_attention_mask" in parameters else (BATCH, 3, size, size)
+    inputs = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "pixel_values": _floats(image, floats)}
+    if "image_sizes" in parameters:
+        inputs["image_sizes"] = torch.tensor([[size, size]] * BATCH, device=ids_on)
     return inputs
 
 

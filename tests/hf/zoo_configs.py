@@ -21,10 +21,13 @@ class ZooCase:
     config: dict[str, Any] = field(default_factory=dict)
     # "auto": flopsight.hf.synthesize_inputs; "speech": log-mel features and decoder ids;
     # "waveform": raw audio samples; "video": frames [batch, frames, channels, height, width]; "clip":
-    # captions and images (image-text models that synthesize_inputs does not know) ("pixels" and "token_types" are no longer needed:
+    # captions and images (image-text models that synthesize_inputs does not know); "image_text":
+    # one image per sample and ``image_tokens`` image tokens leading its text ("pixels" and "token_types" are no longer needed:
     # synthesize_inputs gives BEiT pixel values and XLM-R token type ids).
     inputs: str = "auto"
     image_size: tuple[int, int] | None = None
+    # "image_text": each sample is one image whose features fill this many image tokens
+    image_tokens: int = 0
 
 
 VOCAB = 256
@@ -289,4 +292,30 @@ CASES += [
                                            "image_size": 32, "patch_size": 8}}, inputs="clip"),
     ZooCase("blip", {"projection_dim": 16, "text_config": {**_CLIP_TEXT, "vocab_size": VOCAB}, "vision_config": _VIT},
             inputs="clip"),
+    # Vision-language decoders (second batch): one 32 x 32 image per sample.
+    ZooCase("paligemma", {"text_config": {**_DECODER, "model_type": "gemma", "head_dim": 16},
+                          "vision_config": {**_VIT, "model_type": "siglip_vision_model"},
+                          "image_token_id": 255, "projection_dim": 64}, inputs="image_text", image_tokens=16),
+    ZooCase("gemma3", {"text_config": {**_DECODER, "model_type": "gemma3_text", "head_dim": 16, "sliding_window": 4},
+                       "vision_config": {**_VIT, "model_type": "siglip_vision_model"}, "mm_tokens_per_image": 4,
+                       "image_token_id": 255, "boi_token_index": 253, "eoi_token_index": 254},
+            inputs="image_text", image_tokens=4),
+    ZooCase("mistral3", {"text_config": {**_DECODER, "model_type": "mistral", "head_dim": 16},
+                         "vision_config": {**_VIT, "model_type": "pixtral", "head_dim": 16},
+                         "image_token_id": 255, "spatial_merge_size": 2}, inputs="image_text", image_tokens=4),
+    ZooCase("idefics3", {"text_config": {**_DECODER, "model_type": "llama"},
+                         "vision_config": {**_VIT, "model_type": "idefics3_vision"}, "scale_factor": 2,
+                         "image_token_id": 255}, inputs="image_text", image_tokens=4),
+    ZooCase("smolvlm", {"text_config": {**_DECODER, "model_type": "llama"},
+                        "vision_config": {**_VIT, "model_type": "smolvlm_vision"}, "scale_factor": 2,
+                        "image_token_id": 255}, inputs="image_text", image_tokens=4),
+    ZooCase("internvl", {"text_config": {**_DECODER, "model_type": "qwen2"},
+                         "vision_config": {**_VIT, "model_type": "internvl_vision", "image_size": [32, 32],
+                                           "patch_size": [8, 8]},
+                         "downsample_ratio": 0.5, "image_token_id": 255}, inputs="image_text", image_tokens=4),
+    ZooCase("qwen2_5_vl", {"text_config": {**_DECODER, "rope_scaling": {"type": "mrope", "mrope_section": [2, 3, 3]}},
+                           "vision_config": {"depth": 1, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2,
+                                             "out_hidden_size": 64, "fullatt_block_indexes": [0], "window_size": 56},
+                           "image_token_id": 250, "video_token_id": 251, "vision_start_token_id": 252,
+                           "vision_end_token_id": 253}, image_size=(56, 56)),
 ]
