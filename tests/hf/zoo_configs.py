@@ -21,7 +21,8 @@ class ZooCase:
     config: dict[str, Any] = field(default_factory=dict)
     # "auto": flopsight.hf.synthesize_inputs; "speech": log-mel features and decoder ids;
     # "waveform": raw audio samples; "video": frames [batch, frames, channels, height, width]; "clip":
-    # captions and images (image-text models that synthesize_inputs does not know); "image_text":
+    # captions and images (image-text models that synthesize_inputs does not know); "speech_features": filter-bank
+    # features [batch, frames, features]; "codec": mono audio [batch, 1, samples]; "image_text":
     # one image per sample and ``image_tokens`` image tokens leading its text ("pixels" and "token_types" are no longer needed:
     # synthesize_inputs gives BEiT pixel values and XLM-R token type ids).
     inputs: str = "auto"
@@ -156,6 +157,11 @@ _T5 = {**_IDS, "d_model": 32, "d_kv": 16, "d_ff": 64, "num_layers": 1, "num_deco
 _W2V = {**_ENCODER, "conv_dim": [16, 16], "conv_stride": [5, 2], "conv_kernel": [10, 3],
         "num_conv_pos_embeddings": 8, "num_conv_pos_embedding_groups": 2, "vocab_size": 32}
 _MAMBA = {"mamba_d_state": 8, "mamba_d_conv": 4, "mamba_expand": 2, "use_mamba_kernels": False}
+
+_DETR = {"use_timm_backbone": False, "use_pretrained_backbone": False, "d_model": 32, "encoder_layers": 1,
+         "decoder_layers": 1, "encoder_attention_heads": 2, "decoder_attention_heads": 2, "encoder_ffn_dim": 64,
+         "decoder_ffn_dim": 64, "num_queries": 8}
+_DETR_RESNET = {"model_type": "resnet", "hidden_sizes": [8, 16], "depths": [1, 1], "embedding_size": 8}
 
 CASES += [
     # Dense and MoE decoders (second batch).
@@ -318,4 +324,29 @@ CASES += [
                                              "out_hidden_size": 64, "fullatt_block_indexes": [0], "window_size": 56},
                            "image_token_id": 250, "video_token_id": 251, "vision_start_token_id": 252,
                            "vision_end_token_id": 253}, image_size=(56, 56)),
+    ZooCase("blip-2", {"vision_config": _VIT, "qformer_config": {"hidden_size": 32, "num_hidden_layers": 1,
+                                                                 "num_attention_heads": 2, "intermediate_size": 64,
+                                                                 "encoder_hidden_size": 32, "vocab_size": VOCAB},
+                       "text_config": {**_IDS, "model_type": "opt", "hidden_size": 32, "ffn_dim": 64,
+                                       "num_attention_heads": 2, "num_hidden_layers": 2, "word_embed_proj_dim": 32,
+                                       "max_position_embeddings": 64},
+                       "num_query_tokens": 4, "image_token_index": 255}, inputs="image_text", image_tokens=4),
+    # Detection and dense prediction (second batch), on 32 x 32 images.
+    ZooCase("detr", {**_DETR, "backbone_config": {**_DETR_RESNET, "out_features": ["stage2"]}}, inputs="pixels",
+            image_size=(32, 32)),
+    ZooCase("conditional_detr", {**_DETR, "backbone_config": {**_DETR_RESNET, "out_features": ["stage2"]}},
+            inputs="pixels", image_size=(32, 32)),
+    ZooCase("table-transformer", {**_DETR, "backbone_config": {**_DETR_RESNET, "out_features": ["stage2"]}},
+            inputs="pixels", image_size=(32, 32)),
+    ZooCase("deformable_detr", {**_DETR, "backbone_config": {**_DETR_RESNET, "out_features": ["stage1", "stage2"]},
+                                "num_feature_levels": 2, "encoder_n_points": 2, "decoder_n_points": 2},
+            inputs="pixels", image_size=(32, 32)),
+    ZooCase("dinov2_with_registers", {**_VIT, "num_register_tokens": 2}),
+    ZooCase("swiftformer", {"depths": [1, 1, 1, 1], "embed_dims": [8, 16, 16, 16], "image_size": 32},
+            inputs="pixels", image_size=(32, 32)),
+    ZooCase("speech_to_text", {**_SEQ2SEQ, "num_conv_layers": 2, "conv_channels": 16, "input_feat_per_channel": 16,
+                               "input_channels": 1, "max_source_positions": 16, "max_target_positions": 32},
+            inputs="speech_features"),
+    ZooCase("dac", {"encoder_hidden_size": 8, "downsampling_ratios": [2, 4], "decoder_hidden_size": 16,
+                    "n_codebooks": 2, "codebook_size": 32, "codebook_dim": 4, "hidden_size": 32}, inputs="codec"),
 ]
