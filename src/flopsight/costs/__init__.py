@@ -2,7 +2,7 @@
 
 from . import (  # noqa: F401
     attention, composite, convolution, flex_attention, free_ops, fused, linalg, matmul, normalization, pointwise, reduction,
-    sampling, sparse_and_losses,
+    sampling, sparse_and_losses, spectral,
 )
 from .base import FREE, OpCost
 from .registry import COMMUNICATION, REGISTRY, CostRegistry, Formula, mark_free, register_cost, unregister_cost
