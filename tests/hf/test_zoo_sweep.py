@@ -71,7 +71,23 @@ _META_CONV_LAYOUT = (
     "contiguous on the CPU (one addmm) and not on meta (mm, then add): other op counts, the same "
     "MACs and FLOPs per module"
 )
+_SINE_CACHE = (
+    "the model's first forward does one-time work: MaskFormer's sine position embedding is "
+    "memoized (MaskFormerSinePositionEmbedding.forward under compile_compatible_method_lru_cache: "
+    "pow, div, mul, sin, cos on the first call per shape)"
+)
+_INFERENCE_VIEWS = (
+    "flopsight's capture: under inference_mode, Mask2Former's cross-attention (nn.MultiheadAttention "
+    "with query != key, so _in_projection_packed runs in_proj_weight.chunk(3)) raises 'Attempted to make "
+    "a tensor into a differentiable view, but the tensor already had autograd metadata' inside "
+    "flopsight.profile only (plain torch and a bare TorchDispatchMode run it); likely cause: the composite op reaches "
+    "CountingMode whole and is split there with ADInplaceOrView re-enabled (_views_tracked), so the "
+    "views it returns from __torch_dispatch__ already carry view metadata"
+)
 XFAIL: dict[tuple[str, str], str] = {
+    ("maskformer", "repeatable"): _SINE_CACHE,
+    **{("mask2former", check): _INFERENCE_VIEWS for check in ("runs", "grad_modes_cpu", "grad_modes_meta",
+                                                                "grad_mode_totals")},
     **{(m, check): _MASK_GRAD for m in ("t5", "swin", "mt5", "umt5", "doge") for check in ("grad_modes_cpu", "grad_modes_meta")},
     ("wav2vec2-conformer", "repeatable"): _ROTARY_CACHE,
     ("levit", "repeatable"): _LEVIT_BIAS_CACHE,
@@ -140,6 +156,9 @@ def _inputs(case: ZooCase, model: torch.nn.Module, device: str) -> dict[str, Any
         size = config.vision_config.image_size
         return {"input_ids": _caption_ids(config, ids_on),
                 "pixel_values": _floats((BATCH, 3, size, size), floats)}
+    if case.inputs == "matting":  # an image and its trimap: 4 channels
+        size = case.image_size[0]
+        return {"pixel_values": _floats((BATCH, 4, size, size), floats)}
     if case.inputs == "pixels":
         size = case.image_size[0] if case.image_size else config.image_size
         return {"pixel_values": _floats((BATCH, getattr(config, "num_channels", 3), size, size), floats)}

@@ -22,7 +22,8 @@ class ZooCase:
     # "auto": flopsight.hf.synthesize_inputs; "speech": log-mel features and decoder ids;
     # "waveform": raw audio samples; "video": frames [batch, frames, channels, height, width]; "clip":
     # captions and images (image-text models that synthesize_inputs does not know); "speech_features": filter-bank
-    # features [batch, frames, features]; "codec": mono audio [batch, 1, samples]; "image_text":
+    # features [batch, frames, features]; "codec": mono audio [batch, 1, samples]; "matting": image and trimap
+    # [batch, 4, height, width]; "image_text":
     # one image per sample and ``image_tokens`` image tokens leading its text ("pixels" and "token_types" are no longer needed:
     # synthesize_inputs gives BEiT pixel values and XLM-R token type ids).
     inputs: str = "auto"
@@ -401,12 +402,31 @@ CASES += [
     ZooCase("depth_anything", {"backbone_config": {**_VIT, "model_type": "dinov2", "out_features": ["stage1", "stage2"],
                                                    "reshape_hidden_states": False},
                                "neck_hidden_sizes": [8, 16], "fusion_hidden_size": 16, "reassemble_factors": [2, 1],
-                               "head_hidden_size": 8, "patch_size": 8,
+                               "head_hidden_size": 8, "patch_size": 8, "reassemble_hidden_size": 32,
                                "architectures": ["DepthAnythingForDepthEstimation"]}, inputs="pixels", image_size=(32, 32)),
-    ZooCase("upernet", {"backbone_config": {**_DETR_RESNET, "out_features": ["stage1", "stage2"]},
-                        "hidden_size": 16, "auxiliary_in_channels": 16, "auxiliary_channels": 8,
-                        "pool_scales": [1, 2],
-                        "architectures": ["UperNetForSemanticSegmentation"]}, inputs="pixels", image_size=(32, 32)),
     ZooCase("swin2sr", {"image_size": 16, "patch_size": 1, "embed_dim": 16, "depths": [1], "num_heads": [2],
                         "window_size": 4, "upscale": 2}),
+    ZooCase("mask2former", {"backbone_config": {"model_type": "swin", "image_size": 32, "patch_size": 4, "embed_dim": 16,
+                                                "depths": [1, 1, 1, 1], "num_heads": [1, 1, 1, 1], "window_size": 2,
+                                                "out_features": ["stage1", "stage2", "stage3", "stage4"]},
+                            "feature_size": 32, "mask_feature_size": 32, "hidden_dim": 32, "encoder_layers": 1,
+                            "decoder_layers": 2, "num_queries": 8, "num_attention_heads": 2, "dim_feedforward": 32,
+                            "encoder_feedforward_dim": 32, "common_stride": 4, "use_pretrained_backbone": False},
+            inputs="pixels", image_size=(32, 32)),
+    ZooCase("maskformer", {"backbone_config": {"model_type": "swin", "image_size": 32, "patch_size": 4, "embed_dim": 16,
+                                               "depths": [1, 1, 1, 1], "num_heads": [1, 1, 1, 1], "window_size": 2,
+                                               "out_features": ["stage1", "stage2", "stage3", "stage4"]},
+                           "decoder_config": {"model_type": "detr", "d_model": 32, "encoder_layers": 1,
+                                              "decoder_layers": 1, "encoder_attention_heads": 2,
+                                              "decoder_attention_heads": 2, "encoder_ffn_dim": 32,
+                                              "decoder_ffn_dim": 32, "num_queries": 8},
+                           "fpn_feature_size": 32, "mask_feature_size": 32, "num_queries": 8},
+            inputs="pixels", image_size=(32, 32)),
+    ZooCase("vitmatte", {"backbone_config": {**_VIT, "model_type": "vitdet", "num_channels": 4,
+                                             "out_features": ["stage2"]},
+                         "hidden_size": 32, "convstream_hidden_sizes": [8, 16, 16], "fusion_hidden_sizes": [16, 16, 8, 8],
+                         "architectures": ["VitMatteForImageMatting"]},
+            inputs="matting", image_size=(32, 32)),
+    ZooCase("aimv2", {"projection_dim": 16, "text_config": {**_CLIP_TEXT, "vocab_size": VOCAB},
+                      "vision_config": {**_VIT, "num_hidden_layers": 1}}, inputs="clip"),
 ]
