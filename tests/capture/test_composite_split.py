@@ -50,18 +50,8 @@ def test_linear_on_a_transposed_input_costs_the_same_in_every_grad_mode(device: 
     assert _macs(device, mode) == 16 * 64 * 18
 
 
-_UNFOLDED = (
-    "the split runs inside the Python key, where ADInplaceOrView is excluded: the view weight.t() "
-    "loses requires_grad, and ATen's matmul (should_fold) then runs bmm on this non-contiguous "
-    "input where torch without a mode folds onto mm; letting views through ADInplaceOrView there "
-    "breaks multi-output views (chunk in nn.MultiheadAttention). Same MACs and FLOPs, other op name"
-)
-
-
 @pytest.mark.parametrize("device", ["cpu", "meta"])
-@pytest.mark.parametrize("mode", [
-    "grad", "no_grad", pytest.param("inference_mode", marks=pytest.mark.xfail(strict=True, reason=_UNFOLDED)),
-])
+@pytest.mark.parametrize("mode", list(GRAD_MODES))
 def test_linear_on_a_transposed_input_runs_mm_in_every_grad_mode(device: str, mode: str) -> None:
     # [2, 8, 64] folded to [16, 64] @ [64, 18]: one mm, 16 * 64 * 18 MACs
     assert _ops(device, mode) == {"aten.mm.default": (1, 16 * 64 * 18)}
@@ -80,7 +70,8 @@ def test_torch_itself_runs_mm_under_inference_mode() -> None:
 
 @pytest.mark.parametrize("same_inputs", [True, False], ids=["self-attention", "query-key-value"])
 def test_multihead_attention_under_inference_mode(same_inputs: bool) -> None:
-    """Distinct query, key and value split the packed weight with chunk: three views at once."""
+    """Distinct query, key and value split the packed weight with chunk, a composite view op whose
+    own ADInplaceOrView kernel makes its outputs views: the split must not make them twice."""
     batch, seq, width = 2, 5, 16
     module = nn.MultiheadAttention(width, 2, batch_first=True)
     x, y, z = (torch.randn(batch, seq, width) for _ in range(3))
@@ -91,3 +82,11 @@ def test_multihead_attention_under_inference_mode(same_inputs: bool) -> None:
     projections = tokens * width * 4 * width  # q, k, v and out projections
     attention = 2 * batch * 2 * seq * seq * (width // 2)  # QK^T and PV, 2 heads
     assert p.forward.macs == projections + attention
+
+
+def test_the_split_restores_the_dispatch_key_state() -> None:
+    """The split lets views through ADInplaceOrView, and excludes it again afterwards."""
+    key = torch._C.DispatchKey.ADInplaceOrView
+    before = torch._C._dispatch_tls_is_dispatch_key_excluded(key)
+    _ops("cpu", "inference_mode")
+    assert torch._C._dispatch_tls_is_dispatch_key_excluded(key) == before
