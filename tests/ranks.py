@@ -25,6 +25,8 @@ def _rank(rank: int, work: Callable[[int], Any], world: int, folder: str) -> Non
     dist.init_process_group("gloo", init_method=f"file://{folder}/rendezvous", rank=rank, world_size=world)
     try:
         result = work(rank)
+        # Every rank done before any tears down: gloo aborts a process whose peer left mid-way.
+        dist.barrier()
     finally:
         dist.destroy_process_group()
     Path(folder, f"rank{rank}.pkl").write_bytes(pickle.dumps(result))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -11,6 +9,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from ..costs import REGISTRY, OpCost
 from ..costs.registry import Communication
+from .composite_split import CompositeSplit, composite_split
 from .module_stack import ModuleStack
 from .records import CaptureResult, OpTotals, Phase
 
@@ -40,25 +39,16 @@ class CountingMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
         self._node_paths: dict[int, str | None] = {}
         self._resolve = REGISTRY.resolve
         self._names: dict[Any, str] = {}  # str(OpOverload) costs 2 us; named once per op
-        self._composite: dict[Any, frozenset[str]] = {}
-        self._view_ops: set[Any] = set()  # composite view ops (chunk): their own kernel tracks views
+        self._splits: dict[Any, CompositeSplit] = {}  # asked of the dispatcher once per op
 
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
-        composite = self._composite.get(func)
-        if composite is None:
-            composite = self._composite[func] = _composite_only_on(func)
-            if composite and _has_view_kernel(func):
-                self._view_ops.add(func)
-        if composite and _backend(args) in composite and not _has_subclass(args, kwargs):
-            # A composite op reaches the mode whole only where autograd did not split it first
-            # (inference_mode): split it as the device would, so that every grad mode prices
-            # the same ops. A tensor subclass (nested, DTensor) runs its own kernel for the op
-            # instead, which the decomposition may not support: it is priced whole, below.
-            # The C++ kernel autograd runs, not a Python decomposition (``func.decompose``
-            # prefers those, and some take other paths: matmul).
-            with self, _views_tracked(func not in self._view_ops):
-                return func._op_dk(_COMPOSITE, *args, **kwargs)
+        split = self._splits.get(func)
+        if split is None:
+            split = self._splits[func] = composite_split(func)
+        if split.devices and split.applies(args, kwargs):
+            with self:  # the parts run under the mode, each priced by its own formula
+                return split.run(func, args, kwargs)
         formula = self._resolve(func)
         out = func(*args, **kwargs)
         path, phase = self._where()
@@ -110,76 +100,3 @@ class CountingMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
         if name is None:
             name = self._names[func] = str(func)
         return name
-
-
-@contextlib.contextmanager
-def _views_tracked(track: bool) -> Iterator[None]:
-    """Let the ops a composite kernel calls pass ADInplaceOrView again, as they do without a mode.
-
-    The Python key calls ``__torch_dispatch__`` with every key above it excluded, ADInplaceOrView
-    too, which inference_mode leaves on for normal tensors. Without it a view of a parameter
-    (``weight.t()`` in ``linear``) loses its ``requires_grad``, and ATen's matmul, which folds a
-    3-d input onto ``mm`` when the 2-d operand requires grad (``should_fold``), runs ``bmm`` on a
-    non-contiguous input instead of the ``mm`` torch runs without a mode. Not for a composite op
-    that is a view itself (``chunk``): its own ADInplaceOrView kernel, above the Python key, makes
-    its outputs views, and views made again inside would be made twice.
-    """
-    if not track:
-        yield
-        return
-    excluded = _is_excluded(_AD_INPLACE_OR_VIEW)
-    _set_excluded(_AD_INPLACE_OR_VIEW, False)
-    try:
-        yield
-    finally:
-        _set_excluded(_AD_INPLACE_OR_VIEW, excluded)
-
-
-def _has_view_kernel(func: Any) -> bool:
-    try:
-        return bool(torch._C._dispatch_has_kernel_for_dispatch_key(func.name(), "ADInplaceOrView"))
-    except RuntimeError:
-        return False
-
-
-def _composite_only_on(func: Any) -> frozenset[str]:
-    """The devices on which ``func`` runs as its CompositeImplicitAutograd decomposition: those
-    without a kernel of their own for it (silu_backward has CPU and Meta kernels, linear none)."""
-    if not isinstance(func, torch._ops.OpOverload):
-        return frozenset()
-    has = torch._C._dispatch_has_kernel_for_dispatch_key
-    name = func.name()  # type: ignore[no-untyped-call]
-    try:
-        if not has(name, _COMPOSITE) or has(name, "CompositeExplicitAutograd"):
-            return frozenset()
-        return frozenset(device for device, key in _BACKEND_KEYS.items() if not has(name, key))
-    except RuntimeError:  # ops outside the dispatcher's tables (aten.sym_size.int)
-        return frozenset()
-
-
-def _backend(args: tuple[Any, ...] | list[Any]) -> str | None:
-    """The device type of the first tensor argument, also inside a list (einsum, cat)."""
-    for value in args:
-        if isinstance(value, torch.Tensor):
-            return value.device.type
-        if isinstance(value, (list, tuple)) and (inner := _backend(value)) is not None:
-            return inner
-    return None
-
-
-def _has_subclass(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
-    """A tensor subclass, or a nested tensor (strided nested tensors are plain Tensors in C++)."""
-    for value in (*args, *kwargs.values()):
-        if isinstance(value, torch.Tensor) and (type(value) not in _PLAIN or value.is_nested):
-            return True
-        if isinstance(value, (list, tuple)) and _has_subclass(tuple(value), {}):
-            return True
-    return False
-
-
-_PLAIN = (torch.Tensor, torch.nn.Parameter)
-_COMPOSITE = torch._C.DispatchKey.CompositeImplicitAutograd
-_AD_INPLACE_OR_VIEW = torch._C.DispatchKey.ADInplaceOrView
-_is_excluded = torch._C._dispatch_tls_is_dispatch_key_excluded
-_set_excluded = torch._C._dispatch_tls_set_dispatch_key_excluded
-_BACKEND_KEYS = {"cpu": "CPU", "cuda": "CUDA", "meta": "Meta", "mps": "MPS", "xpu": "XPU", "hpu": "HPU"}
