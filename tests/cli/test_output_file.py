@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from flopsight.cli import main
-from flopsight.cli.output import write_atomically
+from flopsight.atomic_write import write_atomically
 
 
 @pytest.fixture
@@ -40,13 +40,20 @@ def test_an_existing_file_keeps_its_mode(tmp_path: Path) -> None:
     assert target.read_text() == "after" and _mode(target) == 0o664
 
 
-def test_a_symlink_is_followed_and_kept(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def _linked_file(tmp_path: Path, name: str, text: str) -> tuple[Path, Path]:
+    """A file ``real/name`` holding ``text``, and a symlink ``link.txt`` beside ``real/`` to it."""
     real_folder = tmp_path / "real"
     real_folder.mkdir()
-    real = real_folder / "profile.txt"
-    real.write_text("old")
+    real = real_folder / name
+    real.write_text(text)
     link = tmp_path / "link.txt"
     link.symlink_to(real)
+    return real, link
+
+
+def test_a_symlink_is_followed_and_kept(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    real, link = _linked_file(tmp_path, "profile.txt", "old")
+    real_folder = real.parent
     assert main(["example", "--seq-len", "8", "--depth", "0", "-o", str(link)]) == 0
     assert link.is_symlink() and os.readlink(link) == str(real)
     assert "TinyTransformer" in real.read_text()
@@ -63,12 +70,8 @@ def test_a_dangling_symlink_creates_its_target(tmp_path: Path) -> None:
 
 
 def test_a_failed_write_through_a_symlink_leaves_the_target(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    real_folder = tmp_path / "real"
-    real_folder.mkdir()
-    real = real_folder / "out.txt"
-    real.write_text("before")
-    link = tmp_path / "link.txt"
-    link.symlink_to(real)
+    real, link = _linked_file(tmp_path, "out.txt", "before")
+    real_folder = real.parent
 
     def fail(*args: object) -> None:
         raise OSError("disk full")

@@ -66,6 +66,23 @@ def test_report_goes_to_output_file_with_depth_and_top(tmp_path: Path, capsys: p
     assert "Forward MACs:" in printed and "Per module" not in printed and "depth 0:" in printed
 
 
+def test_output_file_is_written_as_a_plain_write_would(tmp_path: Path) -> None:
+    """Through a symlink into its target, with the umask's mode: the same writer as the CLI's -o."""
+    import os
+    import stat
+
+    real = tmp_path / "real.txt"
+    link = tmp_path / "link.txt"
+    link.symlink_to(real)
+    previous = os.umask(0o022)
+    try:
+        get_model_profile(zoo.TinyCNN().eval(), input_shape=(2, 3, 8, 8), output_file=str(link), warm_up=0)
+    finally:
+        os.umask(previous)
+    assert link.is_symlink() and "Per module" in real.read_text()
+    assert stat.S_IMODE(real.stat().st_mode) == 0o644
+
+
 def test_ignore_modules_and_generate_mode() -> None:
     model = zoo.TinyCNN().eval()
     _, macs, _ = get_model_profile(model, input_shape=(2, 3, 8, 8), ignore_modules=[nn.Linear],

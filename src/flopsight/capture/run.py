@@ -31,8 +31,8 @@ def capture(
     """Run ``model(*args, **kwargs)`` (and its backward) once under the counting mode.
 
     Everything installed is removed in ``finally``; buffers changed or reassigned by the run
-    (batch-norm statistics, a step counter) and the random state are restored; gradients are computed with ``torch.autograd.grad`` so no
-    ``.grad`` field changes. Returns the charges of the run.
+    (batch-norm statistics, a step counter) and the random state are restored; gradients are
+    computed with ``torch.autograd.grad`` so no ``.grad`` field changes. Returns the charges.
     """
     result = CaptureResult(backward_measured=backward)
     stack = ModuleStack(model, ignore_types)

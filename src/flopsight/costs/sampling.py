@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from .base import OpCost, elementwise_cost
-from .registry import aten, register_cost
+from .registry import Formula, aten, register_cost
 
 # aten's interpolation_mode codes: 0 bilinear, 1 nearest, 2 bicubic
 TAPS_2D = {0: 4, 1: 0, 2: 16}
@@ -25,19 +25,17 @@ def grid_sample_flops(*, outputs: int, taps: int) -> int:
     return FLOPS_PER_TAP * taps * outputs
 
 
-@register_cost(aten.grid_sampler_2d)
-def grid_sampler_2d_cost(
-    x: torch.Tensor, grid: torch.Tensor, interpolation_mode: int, *args: Any, out: Any, **kwargs: Any
-) -> OpCost:
-    """x: [N, C, H, W], grid: [N, Ho, Wo, 2] -> out: [N, C, Ho, Wo]."""
-    flops = grid_sample_flops(outputs=out.numel(), taps=TAPS_2D[int(interpolation_mode)])
-    return elementwise_cost(flops=flops, inputs=(x, grid), out=out)
+def _grid_sampler_cost(taps_by_mode: dict[int, int]) -> Formula:
+    """grid_sampler_2d: x [N, C, H, W], grid [N, Ho, Wo, 2] -> [N, C, Ho, Wo];
+    grid_sampler_3d: x [N, C, D, H, W], grid [N, Do, Ho, Wo, 3] -> [N, C, Do, Ho, Wo]."""
+
+    def cost(x: torch.Tensor, grid: torch.Tensor, interpolation_mode: int, *args: Any, out: Any,
+             **kwargs: Any) -> OpCost:
+        flops = grid_sample_flops(outputs=out.numel(), taps=taps_by_mode[int(interpolation_mode)])
+        return elementwise_cost(flops=flops, inputs=(x, grid), out=out)
+
+    return cost
 
 
-@register_cost(aten.grid_sampler_3d)
-def grid_sampler_3d_cost(
-    x: torch.Tensor, grid: torch.Tensor, interpolation_mode: int, *args: Any, out: Any, **kwargs: Any
-) -> OpCost:
-    """x: [N, C, D, H, W], grid: [N, Do, Ho, Wo, 3] -> out: [N, C, Do, Ho, Wo]."""
-    flops = grid_sample_flops(outputs=out.numel(), taps=TAPS_3D[int(interpolation_mode)])
-    return elementwise_cost(flops=flops, inputs=(x, grid), out=out)
+register_cost(aten.grid_sampler_2d)(_grid_sampler_cost(TAPS_2D))
+register_cost(aten.grid_sampler_3d)(_grid_sampler_cost(TAPS_3D))

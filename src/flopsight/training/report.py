@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from typing import TYPE_CHECKING, Literal
 
+from ..atomic_write import write_atomically
 from ..errors import InputError
 from ..report import render_summary, render_text, render_top
 from ..report.timing import render_timing
@@ -84,13 +83,4 @@ def write_report(text: str, output_file: str | None = None) -> None:
     if output_file is None:
         print(text, end="")
         return
-    # Written beside the target and renamed over it: never a half-written report.
-    folder = os.path.dirname(os.path.abspath(output_file))
-    handle, temporary = tempfile.mkstemp(prefix=".flopsight-", dir=folder)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, output_file)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    write_atomically(output_file, text)

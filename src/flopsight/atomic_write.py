@@ -1,0 +1,48 @@
+"""Writing a file as ``open(path, "w")`` would, but atomically: never a half-written file.
+
+Shared by the command line's ``-o`` and the calflops/DeepSpeed ``output_file``; no torch.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def write_atomically(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` as a plain write would, but through a temporary file in the
+    target's folder and ``os.replace``.
+
+    As ``open(path, "w")`` does, a symlink is followed (its target is written, the link stays)
+    and a new file gets mode 0o666 less the umask; an existing file keeps its mode. Readers see
+    the old file or the whole new one, never a part; on error the temporary file is removed and
+    ``path`` is untouched.
+    """
+    target = Path(os.path.realpath(path))
+    mode = _mode_for(target)
+    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        os.fchmod(fd, mode)  # mkstemp makes 0o600 whatever the umask
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def _mode_for(target: Path) -> int:
+    """The permission bits ``open(target, "w")`` would leave: the existing file's, else 0o666
+    less the umask (read by setting it back at once: ``os.umask`` only returns it by setting)."""
+    try:
+        return target.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        return 0o666 & ~umask
