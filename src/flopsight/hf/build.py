@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from .arguments import DTYPE_NAMES, check_dtype
-from .errors import DeviceError, ModelSourceError
+from .errors import DeviceError, ModelSourceError, first_line
 
 DTYPES: dict[str, torch.dtype] = {name: getattr(torch, name) for name in DTYPE_NAMES}
 
@@ -53,7 +53,7 @@ def task_class(config: Any, *, trust_remote_code: bool = False) -> type[nn.Modul
                 try:
                     cls = get_class_from_dynamic_module(reference, config._name_or_path)
                 except Exception as exc:  # noqa: BLE001 (the model's own code can raise anything)
-                    raise ModelSourceError(f"the model's code failed to load {reference}: {_first_line(exc)}") from None
+                    raise ModelSourceError(f"the model's code failed to load {reference}: {first_line(exc)}") from None
                 return cls
 
     for name in getattr(config, "architectures", None) or []:
@@ -153,13 +153,8 @@ def _construct(cls: type[nn.Module], config: Any, options: dict[str, Any], *, de
         except (RuntimeError, TypeError, AttributeError, KeyError, IndexError, ZeroDivisionError) as exc:
             # the config's values cannot make the model: negative or missing sizes, heads that do
             # not divide the width, ...
-            raise ModelSourceError(f"the config cannot build {cls.__name__} ({_first_line(exc)}); check its sizes") from None
-    raise ModelSourceError(f"cannot build {cls.__name__}: {_first_line(last) if last else ''}")
-
-
-def _first_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text[:300] if text else type(exc).__name__
+            raise ModelSourceError(f"the config cannot build {cls.__name__} ({first_line(exc)}); check its sizes") from None
+    raise ModelSourceError(f"cannot build {cls.__name__}: {first_line(last) if last else ''}")
 
 
 def _without_weight_init(device: str) -> Any:

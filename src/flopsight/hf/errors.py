@@ -23,3 +23,9 @@ class InputSpecError(InputError):
 
 class DeviceError(FlopsightError):
     """The model could not run on the chosen device."""
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception's message for one line of output: its first line, at most 300 characters."""
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__

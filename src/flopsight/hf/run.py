@@ -18,7 +18,7 @@ from torch import nn
 from ..api import profile
 from ..errors import FlopsightError
 from ..tree import Cost, Profile
-from .errors import DeviceError, InputSpecError
+from .errors import DeviceError, InputSpecError, first_line
 from .inputs import TEXT_TOKEN_ID, ModelInputs, learned_positions
 from .real_integers import DEFAULT_MAX_NUMEL, RealIntegersMode
 
@@ -185,7 +185,7 @@ def _profile_step(model: nn.Module, kwargs: dict[str, Any], *, device: str, back
     except torch.cuda.OutOfMemoryError:
         raise DeviceError("out of GPU memory; use --device meta (no memory needed) or smaller sizes") from None
     except (RuntimeError, NotImplementedError, TypeError, ValueError, IndexError) as exc:
-        message = _first_line(exc)
+        message = first_line(exc)
         if device == "meta":
             raise DeviceError(f"{type(model).__name__} cannot run on meta ({message}); try --device cpu") from None
         raise DeviceError(f"{type(model).__name__} failed on {device}: {message}") from None
@@ -205,8 +205,3 @@ def _takes_use_cache(model: nn.Module) -> bool:
     config = getattr(model, "config", None)
     text_config = getattr(config, "text_config", None) if config is not None else None
     return bool(getattr(config, "use_cache", False) or getattr(text_config, "use_cache", False))
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:300] if text else type(exc).__name__

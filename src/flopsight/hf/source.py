@@ -17,7 +17,7 @@ from typing import Any, Iterator
 from urllib.parse import urlparse
 
 from .catalog import bundled_model, close_matches
-from .errors import ModelSourceError
+from .errors import ModelSourceError, first_line
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,11 +132,11 @@ def _from_hub(spec: str, *, trust_remote_code: bool) -> ModelSource:
     except ValueError as exc:
         if "trust_remote_code" in str(exc) and not trust_remote_code:
             raise ModelSourceError(f"{spec}: its config runs code from the Hub; pass --trust-remote-code if you trust it") from None
-        raise ModelSourceError(f"{spec}: {_first_line(exc)}") from None
+        raise ModelSourceError(f"{spec}: {first_line(exc)}") from None
     except (OSError, KeyError) as exc:
         if offline:
             raise ModelSourceError(f"{spec}: not in the local Hugging Face cache and {host} cannot be reached{hint}") from None
-        raise ModelSourceError(f"{spec}: cannot read its config from the Hub: {_first_line(exc)}{hint}") from None
+        raise ModelSourceError(f"{spec}: cannot read its config from the Hub: {first_line(exc)}{hint}") from None
     data = config.to_dict()
     return ModelSource(spec=spec, kind="hub", config=data, checkpoint=spec, extra={"trust_remote_code": trust_remote_code})
 
@@ -160,11 +160,6 @@ def _quiet_hub() -> Iterator[None]:
         yield
     finally:
         hub_logger.setLevel(level)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def make_config(source: ModelSource) -> Any:
