@@ -176,7 +176,7 @@ def run_breakdown(args: argparse.Namespace) -> None:
     import flopsight
     from flopsight.capture import capture
     from flopsight.capture.attention_on_meta import MetaAttentionMode
-    from flopsight.tree import build_profile
+    from flopsight.tree.build import build_profile
 
     class NullMode(TorchDispatchMode):  # the price of any Python dispatch mode, counting nothing
         def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:

@@ -13,12 +13,13 @@ from .errors import FlopsightError, InputError, ModuleNotFound, RegistrationErro
 
 if TYPE_CHECKING:
     from .api import profile
-    from .capture import Phase
-    from .costs import OpCost, mark_free, register_cost, unregister_cost
+    from .costs import mark_free, register_cost, unregister_cost
+    from .records import OpCost, Phase, TimingResult
     from .report import render_text
-    from .timing import Achieved, TimingResult, achieved, measure_time
+    from .timing import measure_time
     from .training import FlopsProfiler, track
-    from .tree import Cost, ModuleNode, Profile
+    from .report.printable import Profile
+    from .tree import Achieved, ModuleNode, achieved
     from .uncounted_warning import UncountedOpsWarning
 
 __version__ = "0.1.0"
@@ -26,12 +27,12 @@ __version__ = "0.1.0"
 # public name -> the submodule that defines it
 _LAZY = {
     "profile": "api",
-    "Phase": "capture",
-    "OpCost": "costs", "mark_free": "costs", "register_cost": "costs", "unregister_cost": "costs",
+    "mark_free": "costs", "register_cost": "costs", "unregister_cost": "costs",
+    "OpCost": "records", "Phase": "records", "TimingResult": "records",
     "render_text": "report",
-    "Achieved": "timing", "TimingResult": "timing", "achieved": "timing", "measure_time": "timing",
+    "measure_time": "timing",
     "FlopsProfiler": "training", "track": "training",
-    "Cost": "tree", "ModuleNode": "tree", "Profile": "tree",
+    "Achieved": "tree", "ModuleNode": "tree", "Profile": "report.printable", "achieved": "tree",
     "UncountedOpsWarning": "uncounted_warning",
 }
 
@@ -41,7 +42,6 @@ __all__ = [
     "UncountedOpsWarning",
     "achieved",
     "measure_time",
-    "Cost",
     "FlopsProfiler",
     "FlopsightError",
     "InputError",
@@ -63,7 +63,7 @@ __all__ = [
 
 # subpackages reachable as attributes after ``import flopsight`` (``flopsight.report.render_timing``)
 _SUBPACKAGES = frozenset({
-    "api", "capture", "cli", "compat", "conventions", "costs", "errors", "examples", "hf", "report",
+    "api", "capture", "cli", "compat", "conventions", "costs", "errors", "examples", "hf", "records", "report",
     "timing", "training", "tree", "uncounted_warning",
 })
 

@@ -13,8 +13,11 @@ from . import costs  # noqa: F401  (registers the built-in formulas)
 from .capture import capture
 from .conventions import CONVENTIONS
 from .errors import InputError
+from .records import CaptureResult, Phase
 from .timing.device_info import model_dtype
-from .tree import Profile, build_profile
+from .report.printable import Profile as PrintableProfile
+from .tree import Profile
+from .tree.build import build_profile
 
 
 def profile(
@@ -69,7 +72,7 @@ def profile(
 
     result = capture(model, args, kwargs, backward=backward, loss_fn=loss_fn, ignore_types=ignore_types)
     metadata = run_metadata(model, backward=backward, ignore_types=ignore_types, args=args, kwargs=kwargs)
-    return build_profile(model, result, metadata=metadata, ignore_types=ignore_types)
+    return build_profile(model, result, metadata=metadata, ignore_types=ignore_types, profile_type=PrintableProfile)
 
 
 def run_metadata(
@@ -95,6 +98,13 @@ def run_metadata(
         "ignored_module_types": sorted(t.__name__ for t in ignore_types),
         **extra,
     }
+
+
+def session_metadata(model: nn.Module, result: CaptureResult, ignore_types: tuple[type, ...], **extra: Any) -> dict[str, Any]:
+    """The run metadata of a counting session over the user's own calls: backward is measured
+    when backward ops were charged."""
+    backward = any(phase is Phase.BACKWARD for _, phase in result.charges)
+    return run_metadata(model, backward=backward, ignore_types=ignore_types, **extra)
 
 
 def _check_takes_no_inputs(model: nn.Module) -> None:

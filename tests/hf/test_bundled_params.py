@@ -13,9 +13,9 @@ import pytest
 
 pytest.importorskip("transformers")
 
-from flopsight.capture import CaptureResult  # noqa: E402
+from flopsight.records import CaptureResult  # noqa: E402
 from flopsight.hf import build_model, bundled_models, make_config, resolve_source  # noqa: E402
-from flopsight.tree import build_profile  # noqa: E402
+from flopsight.tree.build import build_profile  # noqa: E402
 
 PUBLISHED = {
     # openai-community/gpt2: GPT2LMHeadModel, lm_head tied to wte and counted once (HF "124M";

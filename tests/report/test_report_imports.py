@@ -8,8 +8,10 @@ from pathlib import Path
 import flopsight.report
 
 REPORT = Path(flopsight.report.__file__).parent
-# Runtime imports of these would pull torch in (tree.build, capture.run); types only.
-TYPE_ONLY = ("flopsight.tree", "flopsight.capture", "flopsight.costs", "flopsight.api")
+# Runtime imports of these would pull torch in; types only. The rest of tree/ (the Profile,
+# its nodes, achieved FLOPS) and records/ are plain data that reports may use.
+TYPE_ONLY = ("flopsight.tree.build", "flopsight.tree.parameters", "flopsight.capture", "flopsight.costs",
+             "flopsight.api", "flopsight.timing")
 
 
 def runtime_imports(tree: ast.Module) -> list[str]:

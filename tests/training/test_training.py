@@ -287,7 +287,7 @@ def test_ignore_list_leaves_those_modules_uncounted() -> None:
 
 
 def test_track_average_carries_uncounted_communication_and_bounded_calls_per_step() -> None:
-    from flopsight.capture.records import CaptureResult
+    from flopsight.records import CaptureResult
     from flopsight.training.tracker import _average
 
     wait, ring, flash = "_c10d_functional.wait_tensor.default", "custom.ring.default", "aten._flash_attention_forward.default"

@@ -7,11 +7,12 @@ from typing import Any
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from ..costs import REGISTRY, OpCost
+from ..costs import REGISTRY
+from ..records import OpCost
 from ..costs.registry import Communication
 from .composite_split import CompositeSplit, composite_split
-from .module_stack import ModuleStack
-from .records import CaptureResult, OpTotals, Phase
+from .module_tracker import ModuleTracker
+from ..records import CaptureResult, OpTotals, Phase
 
 _current_graph_task_id = torch._C._current_graph_task_id
 _current_autograd_node = torch._C._current_autograd_node
@@ -21,19 +22,19 @@ _peek_sequence_nr = torch._C._autograd._get_sequence_nr
 class CountingMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
     """Prices each op once and charges it to the innermost module.
 
-    Forward ops go to the top of the module stack. Backward ops go to the module whose forward
+    Forward ops go to the innermost running module (the tracker's top). Backward ops go to the module whose forward
     created the autograd node now running: with ``label_nodes`` on, every forward op labels the
     node it just created (sequence number = counter - 1) with the running module's path.
-    Forward ops re-run inside backward (activation checkpointing) go to the stack as RECOMPUTE.
+    Forward ops re-run inside backward (activation checkpointing) go to the tracker's top as RECOMPUTE.
     """
 
     # Higher-order ops (flex_attention) come here whole; one with a formula is priced as one op,
     # one without runs with the mode popped and is reported as uncounted.
     supports_higher_order_operators = True
 
-    def __init__(self, stack: ModuleStack, result: CaptureResult, *, label_nodes: bool) -> None:
+    def __init__(self, tracker: ModuleTracker, result: CaptureResult, *, label_nodes: bool) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
-        self._stack = stack
+        self._tracker = tracker
         self._result = result
         self._label_nodes = label_nodes
         self._node_paths: dict[int, str | None] = {}
@@ -54,7 +55,7 @@ class CountingMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
         path, phase = self._where()
         if self._label_nodes and phase is not Phase.BACKWARD:
             self._node_paths.setdefault(_peek_sequence_nr() - 1, path)
-        if path is None or path is ModuleStack.OUTSIDE:
+        if path is None or path is ModuleTracker.OUTSIDE:
             return out
         if isinstance(formula, bool):  # known free
             return out
@@ -73,10 +74,10 @@ class CountingMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
         return out
 
     def _where(self) -> tuple[str | None, Phase]:
-        top = self._stack.top
+        top = self._tracker.top
         if _current_graph_task_id() == -1:
             return top, Phase.FORWARD
-        if top is not ModuleStack.OUTSIDE:
+        if top is not ModuleTracker.OUTSIDE:
             return top, Phase.RECOMPUTE
         node = _current_autograd_node()
         if node is None:

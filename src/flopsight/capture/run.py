@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import contextlib
-import sys
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import torch
 from torch import nn
 
 from ..errors import InputError
-from .attention_on_meta import MetaAttentionMode
-from .counting_mode import CountingMode
-from .module_stack import ModuleStack
+from ..records import CaptureResult
 from .preserved import preserved_state
-from .records import CaptureResult
+from .session import CountingSession
 
 LossFn = Callable[[Any], torch.Tensor]
 
@@ -34,24 +31,13 @@ def capture(
     (batch-norm statistics, a step counter) and the random state are restored; gradients are
     computed with ``torch.autograd.grad`` so no ``.grad`` field changes. Returns the charges.
     """
-    result = CaptureResult(backward_measured=backward)
-    stack = ModuleStack(model, ignore_types)
-    on_meta = uses_meta(model, args, kwargs)
-    with preserved_state(model):
-        try:
-            stack.install()
-            mode = CountingMode(stack, result, label_nodes=backward)
-            meta_attention = MetaAttentionMode() if on_meta else contextlib.nullcontext()
-            with meta_attention, eager_flex_attention(), mode, (
-                torch.enable_grad() if backward else contextlib.nullcontext()
-            ):
-                output = model(*args, **kwargs)
-                if backward:
-                    _run_backward(model, args, kwargs, output, loss_fn)
-            result.forward_calls = dict(stack.forward_calls)
-        finally:
-            stack.remove()
-    return result
+    session = CountingSession(model, ignore_types=ignore_types, backward=backward,
+                              meta=uses_meta(model, args, kwargs))
+    with preserved_state(model), session, (torch.enable_grad() if backward else contextlib.nullcontext()):
+        output = model(*args, **kwargs)
+        if backward:
+            _run_backward(model, args, kwargs, output, loss_fn)
+    return session.result
 
 
 def _run_backward(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any, loss_fn: LossFn | None) -> None:
@@ -126,24 +112,3 @@ def uses_meta(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -
     if first is not None and first.device.type == "meta":
         return True
     return any(t.device.type == "meta" for t in _tensors(args) + _tensors(kwargs))
-
-
-@contextlib.contextmanager
-def eager_flex_attention() -> Iterator[None]:
-    """Let eager flex_attention call its op directly for the run, then restore the flag.
-
-    Eager ``flex_attention`` wraps itself in ``torch.compile``, which refuses to trace under a
-    user dispatch mode; its debug flag makes it call the higher-order op directly, which the
-    counting mode prices as one op. Only touched when the module is already imported.
-    """
-    flex = sys.modules.get("torch.nn.attention.flex_attention")
-    flag = "_FLEX_ATTENTION_DISABLE_COMPILE_DEBUG"
-    if flex is None or not hasattr(flex, flag):
-        yield
-        return
-    saved = getattr(flex, flag)
-    setattr(flex, flag, True)
-    try:
-        yield
-    finally:
-        setattr(flex, flag, saved)

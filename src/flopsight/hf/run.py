@@ -17,7 +17,8 @@ from torch import nn
 
 from ..api import profile
 from ..errors import FlopsightError
-from ..tree import Cost, Profile
+from ..records import OpCost
+from ..tree import Profile
 from .errors import DeviceError, InputSpecError, first_line
 from .inputs import TEXT_TOKEN_ID, ModelInputs, learned_positions
 from .real_integers import DEFAULT_MAX_NUMEL, RealIntegersMode
@@ -48,14 +49,14 @@ class GenerationProfile:
     prompt_len: int = 0
 
     @property
-    def decode_total(self) -> Cost:
-        total = Cost()
+    def decode_total(self) -> OpCost:
+        total = OpCost()
         for step in self.decode:
             total = total + step.forward
         return total
 
     @property
-    def total(self) -> Cost:
+    def total(self) -> OpCost:
         return self.prefill.forward + self.decode_total
 
     def summary(self) -> dict[str, Any]:

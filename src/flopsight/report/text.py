@@ -10,7 +10,7 @@ from .topk import render_top
 from .tree import describe_columns, render_tree
 
 if TYPE_CHECKING:  # types only: importing tree at runtime would pull torch in through tree.build
-    from ..timing.result import TimingResult
+    from ..records.timing import TimingResult
     from ..tree.profile import Profile
 
 __all__ = ["render_text"]
@@ -48,7 +48,8 @@ def render_text(
         param_unit: fixed prefix for parameter counts ("M", "B", ""); None picks one.
         phase: the cost in the tree's MACs and FLOPs columns: "forward", "backward",
             "recompute" or "total".
-        timing: a timing of the same model; the tree then also lists each module's forward
+        timing: a timing of the same model, for a profile that carries none (a timed profile,
+            ``Profile.with_timing``, carries its own); the tree then also lists each module's forward
             latency, its share and its FLOPS (``render_tree``).
         width: the columns the text may use, e.g. ``shutil.get_terminal_size().columns`` when
             writing to a terminal. None (files, pipes) keeps every line as calflops prints it;
@@ -66,9 +67,11 @@ def render_text(
         Linear(36 = 100% Params, 64 MACs = 100% MACs, 136 FLOPs = 100% FLOPs, in_features=8, out_features=4, bias=True)
         ...
     """
-    legend = "Each module lists: " + describe_columns(profile, phase=phase, timed=timing is not None) + "."
+    if timing is not None:
+        profile = profile.with_timing(timing)
+    legend = "Each module lists: " + describe_columns(profile, phase=phase, timed=profile.run_timing is not None) + "."
     tree = render_tree(profile, depth=depth, phase=phase, precision=precision, unit=unit, param_unit=param_unit,
-                       timing=timing, width=width)
+                       width=width)
     sections = [
         _titled("flopsight profile", _fit(render_summary(profile, precision=precision, unit=unit,
                                                          param_unit=param_unit), width)),

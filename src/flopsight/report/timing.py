@@ -13,8 +13,8 @@ from ..errors import InputError
 from .units import format_count, format_number, format_percent
 
 if TYPE_CHECKING:  # types only: flopsight.timing and tree import torch
-    from ..timing.achieved import Achieved
-    from ..timing.result import Stats, TimingResult
+    from ..tree.achieved import Achieved
+    from ..records.timing import Stats, TimingResult
     from ..tree.profile import Profile
 
 __all__ = ["format_latency", "render_timing", "render_timing_summary", "render_timing_table"]
@@ -122,7 +122,7 @@ def _percent(fraction: float, precision: int) -> str:
 
 def render_timing_table(
     profile: Profile,
-    timing: TimingResult,
+    timing: TimingResult | None = None,
     achieved: Achieved | None = None,
     *,
     depth: int | None = None,
@@ -135,7 +135,8 @@ def render_timing_table(
 
     Args:
         profile: counts of the same model (``flopsight.profile``), for names, types and FLOPs.
-        timing: from ``measure_time(..., per_module=True)``.
+        timing: from ``measure_time(..., per_module=True)``; None takes the one the profile
+            carries (``Profile.with_timing``, or read back from JSON).
         achieved: from ``achieved(profile, timing)``; None computes nothing and leaves the
             FLOPS column out.
         depth: deepest module depth shown (0 is the root); None shows every module.
@@ -144,6 +145,7 @@ def render_timing_table(
     Returns:
         The table as text, no trailing newline.
     """
+    profile, timing = _timed(profile, timing)
     if not timing.modules:
         raise InputError("the timing has no per-module latencies; measure with per_module=True")
     if depth is not None and depth < 0:
@@ -163,7 +165,7 @@ def render_timing_table(
     for node in profile.modules():
         if depth is not None and node.depth > depth:
             continue
-        measured = timing.modules.get(node.name)
+        measured = node.timing
         if measured is None:
             continue
         name = "  " * node.depth + (node.attribute if node.name else "(root)")
@@ -196,14 +198,28 @@ def render_timing_table(
 
 def render_timing(
     profile: Profile,
-    timing: TimingResult,
+    timing: TimingResult | None = None,
     achieved: Achieved | None = None,
     *,
     depth: int | None = None,
     precision: int = 2,
 ) -> str:
-    """The summary lines, a blank line, then the per-module table (when measured)."""
+    """The summary lines, a blank line, then the per-module table (when measured).
+
+    ``timing`` None takes the one the profile carries; ``achieved`` None leaves the FLOPS,
+    peak and MFU figures out (``profile.achieved()`` gives them for a timed profile)."""
+    profile, timing = _timed(profile, timing)
     parts = [render_timing_summary(timing, achieved, precision=precision)]
     if timing.modules:
         parts.append(render_timing_table(profile, timing, achieved, depth=depth, precision=precision))
     return "\n\n".join(parts)
+
+
+def _timed(profile: Profile, timing: TimingResult | None) -> tuple[Profile, TimingResult]:
+    """The profile carrying ``timing`` (or its own timing), and that timing."""
+    if timing is not None:
+        profile = profile.with_timing(timing)
+    carried = profile.timing
+    if carried is None:
+        raise InputError("the profile carries no timing: pass timing=, or time the run (Profile.with_timing)")
+    return profile, carried

@@ -17,8 +17,8 @@ from .timing import format_latency
 from .units import format_count, format_params, format_percent
 
 if TYPE_CHECKING:  # types only: importing tree at runtime would pull torch in through tree.build
-    from ..timing.result import TimingResult
-    from ..tree.cost import Cost
+    from ..records import ModuleTiming, TimingResult
+    from ..records import OpCost
     from ..tree.module_node import ModuleNode
     from ..tree.profile import Profile
 
@@ -55,7 +55,8 @@ class _Style:
     precision: int
     unit: str | None
     param_unit: str | None
-    timing: TimingResult | None = None
+    timed: bool = False  # the profile carries a timing: latency columns are shown
+    root_latency: ModuleTiming | None = None  # the root's, for each module's share
 
 
 def render_tree(
@@ -102,6 +103,8 @@ def render_tree(
         raise InputError(f"depth must be None or at least 0, got {depth}")
     if width is not None and (isinstance(width, bool) or not isinstance(width, int) or width < 1):
         raise InputError(f"width must be None (no limit) or a positive whole number of columns, got {width!r}")
+    if timing is not None:
+        profile = profile.with_timing(timing)
     style = _Style(
         columns=_columns(profile, _phase(phase)),
         total_params=profile.params,
@@ -109,7 +112,8 @@ def render_tree(
         precision=precision,
         unit=unit,
         param_unit=param_unit,
-        timing=timing,
+        timed=profile.run_timing is not None,
+        root_latency=profile.root.timing,
     )
     lines = _render(profile.root, style)
     if width is not None and max(len(line) for line in lines) > width:
@@ -139,10 +143,10 @@ def _phase(phase: str) -> str:
     return name
 
 
-def _cost(phase: str) -> Callable[["ModuleNode"], "Cost"]:
-    def cost(node: ModuleNode) -> Cost:
+def _cost(phase: str) -> Callable[["ModuleNode"], "OpCost"]:
+    def cost(node: ModuleNode) -> OpCost:
         # "forward", "backward", "recompute" and "total" are all inclusive-cost properties.
-        result: Cost = getattr(node, phase)
+        result: OpCost = getattr(node, phase)
         return result
 
     return cost
@@ -174,24 +178,24 @@ def _stats(node: ModuleNode, style: _Style) -> str:
         value = column.value(node)
         shown = format_count(value, unit=style.unit, precision=style.precision, suffix=column.suffix)
         items.append(f"{shown} = {format_percent(value, column.total, precision=style.precision)} {column.label}")
-    if style.timing is not None:
-        items += _latency_items(node, style.timing, style.precision)
+    if style.timed:
+        items += _latency_items(node, style.root_latency, style.precision)
     if node.ignored:
         items.append("ignored")
     return ", ".join(items)
 
 
-def _latency_items(node: ModuleNode, timing: TimingResult, precision: int) -> list[str]:
-    figures = _latency(node, timing, precision)
+def _latency_items(node: ModuleNode, root: ModuleTiming | None, precision: int) -> list[str]:
+    figures = _latency(node, root, precision)
     if figures is None:
         return []
     latency, share, rate = figures
     return [f"{latency} = {share} fwd latency", rate]
 
 
-def _latency(node: ModuleNode, timing: TimingResult, precision: int) -> tuple[str, str, str] | None:
+def _latency(node: ModuleNode, root: ModuleTiming | None, precision: int) -> tuple[str, str, str] | None:
     """(median fwd latency, its share of the root's, fwd FLOPs per second), or None if untimed."""
-    measured, root = timing.modules.get(node.name), timing.modules.get("")
+    measured = node.timing
     if measured is None or root is None:
         return None
     seconds = measured.forward.median
@@ -228,7 +232,7 @@ def _render_table(root: ModuleNode, style: _Style, width: int) -> list[str]:
     columns = [TableColumn("Params"), TableColumn("%", share=True)]
     for column in style.columns:
         columns += [TableColumn(column.label), TableColumn("%", share=True)]
-    if style.timing is not None:
+    if style.timed:
         columns += [TableColumn("fwd latency"), TableColumn("%", share=True), TableColumn("FLOPS")]
     rows = [Row(0, label, cells) for label, cells in _table_rows(root, style, len(columns))]
     return layout_table("Module", columns, _levels(rows), width)
@@ -265,8 +269,8 @@ def _cells(node: ModuleNode, style: _Style, count: int) -> tuple[str, ...]:
             format_count(value, unit=style.unit, precision=style.precision),
             format_percent(value, column.total, precision=style.precision),
         ]
-    if style.timing is not None:
-        cells += _latency(node, style.timing, style.precision) or ()
+    if style.timed:
+        cells += _latency(node, style.root_latency, style.precision) or ()
     return tuple(cells + [""] * (count - len(cells)))
 
 

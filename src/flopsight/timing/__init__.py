@@ -5,9 +5,9 @@ hooks and never under the counting mode; ``achieved`` divides a Profile's counte
 measured latencies and compares them with a dense peak from ``peaks``.
 """
 
-from .achieved import Achieved, ModuleAchieved, achieved
-from .peaks import PEAK_TFLOPS, match_accelerator, peak_tflops_for
-from .result import ModuleTiming, Stats, TimingResult, summarize
+from ..records import ModuleTiming, Stats, TimingResult, summarize
+from ..tree.achieved import Achieved, ModuleAchieved, achieved
+from ..tree.peaks import PEAK_TFLOPS, match_accelerator, peak_tflops_for
 from .runner import measure_time
 
 __all__ = [

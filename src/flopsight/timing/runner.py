@@ -5,8 +5,9 @@ A timing run never runs under the counting mode, so counting overhead never ente
 
 from __future__ import annotations
 
+import contextlib
 import copy
-from typing import Any, Callable
+from typing import Any, Callable, Iterator, Sequence
 
 import torch
 from torch import nn
@@ -17,7 +18,7 @@ from ..errors import InputError
 from .clock import Clock
 from .device_info import batch_and_tokens, device_name, model_dtype, tf32_allowed, timed_device
 from .module_timer import ModuleTimer
-from .result import ModuleTiming, Stats, TimingResult, summarize
+from ..records import ModuleTiming, Stats, TimingResult, summarize
 
 LossFn = Callable[[Any], torch.Tensor]
 
@@ -72,89 +73,31 @@ def measure_time(
         >>> t.forward.median > 0, sorted(t.modules), t.batch_size
         (True, [''], 2)
     """
-    if not isinstance(model, nn.Module):
-        raise InputError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if warmup < 0 or repeat < 1:
-        raise InputError(f"need warmup >= 0 and repeat >= 1, got warmup={warmup}, repeat={repeat}")
-    original = getattr(model, "_orig_mod", None)
+    _check_arguments(model, warmup, repeat)
     kwargs = dict(kwargs or {})
     backward = backward or loss_fn is not None or optimizer is not None
     device = timed_device(model, args, kwargs)
     clock = Clock(device)
+    original = getattr(model, "_orig_mod", None)  # a torch.compile'd model: hook the original's modules
     hooked = original if isinstance(original, nn.Module) else model
     timer = ModuleTimer(hooked, clock, backward=backward) if per_module else None
-    params = [p for p in model.parameters() if p.requires_grad] if backward else []
-
-    saved_grads = [p.grad for p in params]
-    saved_state = _snapshot_training(model, optimizer) if optimizer is not None else None
-
-    phases: dict[str, list[float]] = {"forward": [], "backward": [], "step": [], "iteration": []}
-    module_forward: dict[str, list[float]] = {}
-    module_backward: dict[str, list[float]] = {}
-    module_calls: dict[str, int] = {}
-    with preserved_state(model):
-        try:
-            # Whole-model figures come from iterations with no hook at all; per-module figures
-            # from as many more with the module hooks, whose overhead so stays out of the former.
-            plan: list[ModuleTimer | None] = [None] * (warmup + repeat)
-            plan += [timer] * (repeat if timer is not None else 0)
-            for index, hooks in enumerate(plan):
-                if backward:
-                    for p in params:  # each step starts from no gradient, as after zero_grad
-                        p.grad = None
-                if hooks is None:
-                    marks = _iteration(model, args, kwargs, clock, backward, loss_fn, optimizer)
-                    clock.sync()
-                    if index >= warmup:
-                        for phase, (start, end) in marks.items():
-                            phases[phase].append(clock.elapsed(start, end))
-                    continue
-                hooks.install()
-                try:
-                    _iteration(model, args, kwargs, clock, backward, loss_fn, optimizer)
-                    clock.sync()
-                    forward, calls, back = hooks.collect()
-                finally:
-                    hooks.remove()
-                for path, seconds in forward.items():
-                    module_forward.setdefault(path, []).append(seconds)
-                    module_calls[path] = calls[path]
-                for path, seconds in back.items():
-                    module_backward.setdefault(path, []).append(seconds)
-        finally:
-            with torch.no_grad():
-                for p, grad in zip(params, saved_grads):
-                    p.grad = grad
-            if saved_state is not None and optimizer is not None:
-                _restore_training(model, optimizer, saved_state)
-
-    modules: dict[str, ModuleTiming] = {}
-    if timer is not None:
-        for path in timer.order:
-            if path in module_forward:
-                back_samples = module_backward.get(path)
-                modules[path] = ModuleTiming(
-                    name=path,
-                    calls=module_calls[path],
-                    forward=summarize(module_forward[path]),
-                    backward=summarize(back_samples) if back_samples else None,
-                )
+    run = _Run(model, args, kwargs, clock, backward, loss_fn, optimizer)
+    with preserved_state(model), _training_restored(model, run.params, optimizer):
+        phases = run.whole_model(warmup, repeat)
+        modules = run.per_module(timer, repeat) if timer is not None else {}
     batch_size, tokens = batch_and_tokens(args, kwargs)
 
     def stats(name: str) -> Stats | None:
         return summarize(phases[name]) if phases[name] else None
 
-    forward_stats = stats("forward")
-    iteration_stats = stats("iteration")
-    assert forward_stats is not None and iteration_stats is not None
     return TimingResult(
         device=device.type,
         device_name=device_name(device),
         dtype=model_dtype(model),
         warmup=warmup,
         repeat=repeat,
-        forward=forward_stats,
-        iteration=iteration_stats,
+        forward=summarize(phases["forward"]),
+        iteration=summarize(phases["iteration"]),
         backward=stats("backward"),
         optimizer_step=stats("step"),
         modules=modules,
@@ -162,6 +105,81 @@ def measure_time(
         tokens=tokens,
         tf32=tf32_allowed(device),
     )
+
+
+def _check_arguments(model: Any, warmup: int, repeat: int) -> None:
+    if not isinstance(model, nn.Module):
+        raise InputError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if warmup < 0 or repeat < 1:
+        raise InputError(f"need warmup >= 0 and repeat >= 1, got warmup={warmup}, repeat={repeat}")
+
+
+@contextlib.contextmanager
+def _training_restored(model: nn.Module, params: Sequence[torch.Tensor], optimizer: torch.optim.Optimizer | None) -> Iterator[None]:
+    """Put back the parameters' ``.grad`` and, with an optimizer, the weights and its state
+    after real training steps, also when one raises."""
+    saved_grads = [p.grad for p in params]
+    saved_state = _snapshot_training(model, optimizer) if optimizer is not None else None
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            for p, grad in zip(params, saved_grads):
+                p.grad = grad
+        if saved_state is not None and optimizer is not None:
+            _restore_training(model, optimizer, saved_state)
+
+
+class _Run:
+    """The iterations of one timing run: whole-model ones with no hook at all, then per-module
+    ones with the module timer, whose hook overhead so stays out of the whole-model figures."""
+
+    def __init__(self, model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], clock: Clock, backward: bool,
+                 loss_fn: LossFn | None, optimizer: torch.optim.Optimizer | None) -> None:
+        self.model, self.args, self.kwargs, self.clock = model, args, kwargs, clock
+        self.backward, self.loss_fn, self.optimizer = backward, loss_fn, optimizer
+        self.params = [p for p in model.parameters() if p.requires_grad] if backward else []
+
+    def whole_model(self, warmup: int, repeat: int) -> dict[str, list[float]]:
+        """Seconds of each phase ("forward", "backward", "step", "iteration") per measured iteration."""
+        phases: dict[str, list[float]] = {"forward": [], "backward": [], "step": [], "iteration": []}
+        for index in range(warmup + repeat):
+            marks = self._iteration()
+            self.clock.sync()
+            if index >= warmup:
+                for phase, (start, end) in marks.items():
+                    phases[phase].append(self.clock.elapsed(start, end))
+        return phases
+
+    def per_module(self, timer: ModuleTimer, repeat: int) -> dict[str, ModuleTiming]:
+        """Each module's forward (and backward) latency over ``repeat`` hooked iterations."""
+        forward: dict[str, list[float]] = {}
+        backward: dict[str, list[float]] = {}
+        calls: dict[str, int] = {}
+        for _ in range(repeat):
+            timer.install()
+            try:
+                self._iteration()
+                self.clock.sync()
+                seconds, counts, back = timer.collect()
+            finally:
+                timer.remove()
+            for path, value in seconds.items():
+                forward.setdefault(path, []).append(value)
+                calls[path] = counts[path]
+            for path, value in back.items():
+                backward.setdefault(path, []).append(value)
+        return {
+            path: ModuleTiming(name=path, calls=calls[path], forward=summarize(forward[path]),
+                               backward=summarize(backward[path]) if backward.get(path) else None)
+            for path in timer.order if path in forward
+        }
+
+    def _iteration(self) -> dict[str, tuple[Any, Any]]:
+        if self.backward:
+            for p in self.params:  # each step starts from no gradient, as after zero_grad
+                p.grad = None
+        return _iteration(self.model, self.args, self.kwargs, self.clock, self.backward, self.loss_fn, self.optimizer)
 
 
 def _iteration(

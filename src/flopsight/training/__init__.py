@@ -11,12 +11,13 @@ engine, one window at a time:
   the chosen steps (forward and backward) and reports their per-step average, and times
   other steps (``time_steps``, by default the next four) with no counting.
 
-While a window is open the counting dispatch mode is active, so the model runs slower; no
-latency is taken there. ``FlopsProfiler`` replays the window's calls afterwards with
-``flopsight.measure_time`` (``replay``); ``track`` times steps of the loop that it does not
-count (``step_timer``).
+Both are adapters: a window is a ``flopsight.capture.CountingSession``, the same one
+``flopsight.profile`` counts through. While it is open the counting dispatch mode is active,
+so the model runs slower; no latency is taken there. ``FlopsProfiler`` replays the window's
+calls afterwards (``flopsight.timing.replay``); ``track`` times steps of the loop that it does
+not count (``flopsight.timing.step_timer``).
 
-Cleanup: everything a window installs (four global module hooks, the dispatch mode) is removed
+Cleanup: everything a window installs (two global module hooks, the dispatch mode) is removed
 by ``stop_profile()`` / ``end_profile()`` and by leaving the ``with`` block, also when the
 block raises. When the profiled model's forward raises, the dispatch mode is popped at once;
 the hooks, which count nothing without it, stay until one of those calls. Without ``with``,

@@ -9,16 +9,17 @@ from typing import Any, Iterable
 
 from torch import nn
 
-from ..capture import CaptureResult
+from ..api import module_types, session_metadata
+from ..capture import CountingSession, RecordedCall
 from ..errors import InputError
+from ..records import CaptureResult, TimingResult
 from ..report import format_count, format_params
-from ..tree import Profile, build_profile
+from ..report.printable import Profile as PrintableProfile
+from ..timing.replay import time_calls
+from ..tree import Achieved, Profile, achieved
+from ..tree.build import build_profile
 from ..uncounted_warning import warn_if_uncounted
-from ..api import module_types
-from ..timing import Achieved, TimingResult, achieved
-from .replay import RecordedCall, time_calls
 from .report import format_duration, render_latency_section, render_report, write_report
-from .window import CountingWindow, run_metadata
 
 __all__ = ["FlopsProfiler"]
 
@@ -77,7 +78,7 @@ class FlopsProfiler:
         self.recompute_fwd_factor = recompute_fwd_factor
         self.timing_warmup = timing_warmup
         self.timing_repeat = timing_repeat
-        self._window: CountingWindow | None = None
+        self._session: CountingSession | None = None
         self._ignore_types: tuple[type, ...] = ()
         self._profile: Profile | None = None
         self._duration = 0.0
@@ -87,7 +88,7 @@ class FlopsProfiler:
     @property
     def started(self) -> bool:
         """Whether a window is open (start_profile called, stop_profile not yet)."""
-        return self._window is not None and self._window.is_open
+        return self._session is not None and self._session.is_open
 
     @property
     def profile(self) -> Profile:
@@ -97,17 +98,18 @@ class FlopsProfiler:
         ``stop_profile()``; so while a window is open this is a snapshot of its counts so far.
         Raises InputError when there is no window since the last start, reset or end.
         """
-        window = self._window
-        if window is not None:
-            return self._build(window, copy.deepcopy(window.result))
+        session = self._session
+        if session is not None:
+            return self._build(session, copy.deepcopy(session.result))
         if self._profile is None:
             raise InputError("no profile yet: call start_profile(), run the model, then stop_profile()")
         return self._profile
 
-    def _build(self, window: CountingWindow, result: CaptureResult) -> Profile:
-        result.forward_calls = dict(window.stack.forward_calls)
-        metadata = run_metadata(self.model, result, self._ignore_types, forward_raised=window.forward_raised)
-        return build_profile(self.model, result, metadata=metadata, ignore_types=self._ignore_types)
+    def _build(self, session: CountingSession, result: CaptureResult) -> Profile:
+        result.forward_calls = dict(session.tracker.forward_calls)
+        metadata = session_metadata(self.model, result, self._ignore_types, forward_raised=session.forward_raised)
+        return build_profile(self.model, result, metadata=metadata, ignore_types=self._ignore_types,
+                             profile_type=PrintableProfile)
 
     def start_profile(self, ignore_list: Iterable[type] | None = None) -> None:
         """Open a counting window; ops of every ``model(...)`` call from now on are counted.
@@ -117,20 +119,20 @@ class FlopsProfiler:
         """
         self._discard()
         self._ignore_types = module_types(ignore_list, "ignore_list")
-        window = CountingWindow(self.model, self._ignore_types)
-        window.open()
-        self._window = window
+        session = CountingSession(self.model, ignore_types=self._ignore_types)
+        session.open()
+        self._session = session
 
     def stop_profile(self) -> None:
         """Close the window, remove everything it installed, and keep its counts."""
-        window = self._window
-        if window is None:
+        session = self._session
+        if session is None:
             return
-        self._window = None
-        window.close()
-        self._duration = window.duration
-        self._calls = window.calls
-        self._profile = self._build(window, window.result)
+        self._session = None
+        session.close()
+        self._duration = session.root_calls.duration
+        self._calls = session.root_calls.calls
+        self._profile = self._build(session, session.result)
         warn_if_uncounted(self._profile.uncounted_ops)
 
     def end_profile(self) -> None:
@@ -172,7 +174,7 @@ class FlopsProfiler:
     def window_duration(self) -> float:
         """Wall seconds of the model's forward calls inside the window, counting overhead
         included (what DeepSpeed reports as the duration)."""
-        return self._window.duration if self._window is not None else self._duration
+        return self._session.root_calls.duration if self._session is not None else self._duration
 
     @property
     def timing(self) -> TimingResult | None:
@@ -181,13 +183,13 @@ class FlopsProfiler:
         and autocast modes each call ran under; buffers and RNG restored. Measured once per
         window, on first use (while a window is open, with its counting taken out meanwhile).
         None when there is nothing to replay: ``timing_repeat=0``, no call, a model on meta."""
-        window = self._window
-        calls = window.calls if window is not None else self._calls
+        session = self._session
+        calls = session.root_calls.calls if session is not None else self._calls
         if self._timing is not None and self._timing[0] == len(calls):
             return self._timing[1]
         timing = None
         if self.timing_repeat > 0 and calls:
-            with window.suspended() if window is not None else contextlib.nullcontext():
+            with session.suspended() if session is not None else contextlib.nullcontext():
                 timing = time_calls(self.model, calls, warmup=self.timing_warmup, repeat=self.timing_repeat)
         self._timing = (len(calls), timing)
         return timing
@@ -232,13 +234,13 @@ class FlopsProfiler:
 
 
     def _discard(self) -> None:
-        window, self._window = self._window, None
+        session, self._session = self._session, None
         self._profile = None
         self._duration = 0.0
         self._calls = []
         self._timing = None
-        if window is not None:
-            window.close()
+        if session is not None:
+            session.close()
 
     def __enter__(self) -> "FlopsProfiler":
         self.start_profile()

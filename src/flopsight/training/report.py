@@ -8,8 +8,8 @@ from ..atomic_write import write_atomically
 from ..errors import InputError
 from ..report import render_summary, render_text, render_top
 from ..report.timing import render_timing
-from ..timing.achieved import achieved
-from ..timing.result import TimingResult
+from ..tree.achieved import achieved
+from ..records.timing import TimingResult
 
 if TYPE_CHECKING:
     from ..tree import Profile

@@ -9,18 +9,18 @@ from typing import Iterable
 import torch
 from torch import nn
 
-from ..api import module_types
-from ..capture import CaptureResult, OpTotals
+from ..api import module_types, session_metadata
+from ..capture import CountingSession, RecordedCall
 from ..errors import InputError
+from ..records import CaptureResult, OpTotals, TimingResult
 from ..report import render_text
+from ..report.printable import Profile as PrintableProfile
 from ..report.timing import render_timing
-from ..timing import Achieved, TimingResult, achieved
 from ..timing.device_info import batch_and_tokens, timed_device
-from ..tree import Profile, build_profile
-from .replay import RecordedCall
+from ..timing.step_timer import StepSample, StepTimer, step_timing
+from ..tree import Achieved, Profile, achieved
+from ..tree.build import build_profile
 from .report import format_duration
-from .step_timer import StepSample, StepTimer, step_timing
-from .window import CountingWindow, run_metadata
 
 __all__ = ["Tracker", "track"]
 
@@ -64,7 +64,7 @@ class Tracker:
         self.step_durations: list[float] = []
         self._ignore_types = ignore_types
         self._wanted = set(self.steps)
-        self._window: CountingWindow | None = None
+        self._session: CountingSession | None = None
         self._started = 0.0
         self._average: Profile | None = None
         self._results: list[CaptureResult] = []
@@ -80,13 +80,13 @@ class Tracker:
     def step(self) -> None:
         """Mark the start of the next step: close the window or timer of the last, open one if
         this step is counted or timed."""
-        self._finish_window()
+        self._finish_session()
         self._finish_timed_step()
         self.current_step += 1
         if self.current_step in self._wanted:
-            window = CountingWindow(self.model, self._ignore_types)
-            window.open()
-            self._window = window
+            session = CountingSession(self.model, ignore_types=self._ignore_types)
+            session.open()
+            self._session = session
             self._started = time.perf_counter()
         elif self.current_step in self._timed:
             device = _real_device(self.model)
@@ -155,7 +155,7 @@ class Tracker:
     def close(self, *, failed: bool = False) -> None:
         """Close the open window or timer, if any (leaving the ``with`` block does this). A
         timed step cut short by an exception (``failed``) is dropped, not measured."""
-        self._finish_window()
+        self._finish_session()
         if failed:
             self._discard_timed_step()
         else:
@@ -175,20 +175,21 @@ class Tracker:
         if timer is not None:
             timer.discard()
 
-    def _finish_window(self) -> None:
-        window, self._window = self._window, None
-        if window is None:
+    def _finish_session(self) -> None:
+        session, self._session = self._session, None
+        if session is None:
             return
-        window.close()
+        session.close()
         self.step_durations.append(time.perf_counter() - self._started)
-        if self._inputs is None and window.calls:
-            self._inputs = _batch_and_tokens_of_step(window.calls)
-        self._results.append(window.result)
+        calls = session.root_calls.calls
+        if self._inputs is None and calls:
+            self._inputs = _batch_and_tokens_of_step(calls)
+        self._results.append(session.result)
         self._counted.append(self.current_step)
         self.step_profiles.append(build_profile(
-            self.model, window.result,
-            metadata=run_metadata(self.model, window.result, self._ignore_types, step=self.current_step),
-            ignore_types=self._ignore_types,
+            self.model, session.result,
+            metadata=session_metadata(self.model, session.result, self._ignore_types, step=self.current_step),
+            ignore_types=self._ignore_types, profile_type=PrintableProfile,
         ))
 
     def __enter__(self) -> "Tracker":
@@ -221,8 +222,8 @@ def _average(model: nn.Module, results: list[CaptureResult], ignore_types: tuple
     for listed in ("uncounted", "communication", "bounded"):
         setattr(summed, listed, _calls_per_step(getattr(summed, listed), n))
     summed.forward_calls = {path: calls // n for path, calls in summed.forward_calls.items()}
-    return build_profile(model, summed, ignore_types=ignore_types,
-                         metadata=run_metadata(model, summed, ignore_types, steps_averaged=n, counted_steps=list(steps)))
+    return build_profile(model, summed, ignore_types=ignore_types, profile_type=PrintableProfile,
+                         metadata=session_metadata(model, summed, ignore_types, steps_averaged=n, counted_steps=list(steps)))
 
 
 def _add_calls(into: dict[str, int], calls: dict[str, int]) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from torch import nn
 
-from ..capture.records import CaptureResult
+from ..records import CaptureResult
 from .module_node import ModuleNode
 from .parameters import count_parameters
 from .profile import Profile
@@ -18,9 +18,11 @@ def build_profile(
     *,
     metadata: dict[str, Any],
     ignore_types: tuple[type, ...] = (),
+    profile_type: type[Profile] = Profile,
 ) -> Profile:
     """The Profile of ``model`` for one capture: structure and parameters read from the model,
-    costs from the capture's per-(module, phase) charges."""
+    costs from the capture's per-(module, phase) charges. ``profile_type`` is the class made:
+    the library passes the printable one (``flopsight.report.printable.Profile``)."""
     counts = count_parameters(model)
     charges_by_path: dict[str, dict[Any, Any]] = {}
     for (charged_path, phase), ops in result.charges.items():
@@ -55,7 +57,7 @@ def build_profile(
         return node
 
     root = make("", model)
-    return Profile(
+    return profile_type(
         root=root,
         uncounted_ops=dict(sorted(result.uncounted.items(), key=lambda item: -item[1])),
         communication_ops=dict(sorted(result.communication.items(), key=lambda item: -item[1])),

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from ..capture.records import OpTotals, Phase
-from .cost import ZERO, Cost
+from ..records import ZERO, ModuleTiming, OpCost, OpTotals, Phase
 
 PHASES = (Phase.FORWARD, Phase.BACKWARD, Phase.RECOMPUTE)
 
@@ -19,6 +18,9 @@ class ModuleNode:
     subtree; ``own_*`` figures cover only what the module holds or runs directly. A module
     reachable from several parents appears once, at its first path; its other positions are
     nodes with ``alias_of`` set and no costs of their own, so nothing is counted twice.
+
+    Each instrument's results are optional fields of the node: ``timing`` is the module's
+    measured latency per iteration (forward, backward), None when the run was not timed.
     """
 
     name: str
@@ -32,12 +34,13 @@ class ModuleNode:
     alias_of: str | None = None
     own_ops: dict[Phase, dict[str, OpTotals]] = field(default_factory=dict)
     children: list["ModuleNode"] = field(default_factory=list)
+    timing: ModuleTiming | None = None
     # Filled by finalize(): inclusive sums over the subtree.
     trainable_params: int = 0
     frozen_params: int = 0
     buffers: int = 0
-    costs: dict[Phase, Cost] = field(default_factory=dict)
-    own_costs: dict[Phase, Cost] = field(default_factory=dict)
+    costs: dict[Phase, OpCost] = field(default_factory=dict)
+    own_costs: dict[Phase, OpCost] = field(default_factory=dict)
 
     @property
     def attribute(self) -> str:
@@ -57,20 +60,32 @@ class ModuleNode:
         return self.own_trainable_params + self.own_frozen_params
 
     @property
-    def forward(self) -> Cost:
+    def forward(self) -> OpCost:
         return self.costs.get(Phase.FORWARD, ZERO)
 
     @property
-    def backward(self) -> Cost:
+    def backward(self) -> OpCost:
         return self.costs.get(Phase.BACKWARD, ZERO)
 
     @property
-    def recompute(self) -> Cost:
+    def recompute(self) -> OpCost:
         return self.costs.get(Phase.RECOMPUTE, ZERO)
 
     @property
-    def total(self) -> Cost:
+    def total(self) -> OpCost:
         return self.forward + self.backward + self.recompute
+
+    @property
+    def forward_flops_per_s(self) -> float | None:
+        """Achieved forward FLOPS: the counted forward FLOPs over the median forward latency."""
+        return None if self.timing is None else _rate(self.forward.flops, self.timing.forward.median)
+
+    @property
+    def backward_flops_per_s(self) -> float | None:
+        """Achieved backward FLOPS (None when the module's backward was not timed)."""
+        if self.timing is None or self.timing.backward is None:
+            return None
+        return _rate(self.backward.flops, self.timing.backward.median)
 
     def walk(self) -> Iterator["ModuleNode"]:
         """This node and every descendant, depth first, parents before children."""
@@ -106,7 +121,7 @@ class ModuleNode:
             "ignored": self.ignored,
             "alias_of": self.alias_of,
             "own_ops": {
-                phase.value: {op: _totals_to_dict(t) for op, t in ops.items()}
+                phase.value: {op: t.to_dict() for op, t in ops.items()}
                 for phase, ops in self.own_ops.items()
                 if ops
             },
@@ -116,6 +131,7 @@ class ModuleNode:
             "forward": self.forward.to_dict(),
             "backward": self.backward.to_dict(),
             "children": [c.to_dict() for c in self.children],
+            **({} if self.timing is None else {"timing": self.timing.to_dict()}),
         }
 
     @classmethod
@@ -135,12 +151,13 @@ class ModuleNode:
                 for phase, ops in data.get("own_ops", {}).items()
             },
             children=[cls.from_dict(c) for c in data.get("children", [])],
+            timing=None if data.get("timing") is None else ModuleTiming.from_dict(data["timing"]),
         )
         return node
 
 
-def _sum_ops(ops: dict[str, OpTotals]) -> Cost:
-    return Cost(
+def _sum_ops(ops: dict[str, OpTotals]) -> OpCost:
+    return OpCost(
         macs=sum(t.macs for t in ops.values()),
         flops=sum(t.flops for t in ops.values()),
         bytes_read=sum(t.bytes_read for t in ops.values()),
@@ -149,12 +166,5 @@ def _sum_ops(ops: dict[str, OpTotals]) -> Cost:
     )
 
 
-def _totals_to_dict(totals: OpTotals) -> dict[str, int]:
-    return {
-        "calls": totals.calls,
-        "macs": totals.macs,
-        "flops": totals.flops,
-        "bytes_read": totals.bytes_read,
-        "bytes_written": totals.bytes_written,
-        "masked_flops": totals.masked_flops,
-    }
+def _rate(flops: int, seconds: float) -> float | None:
+    return flops / seconds if seconds > 0 else None

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from ..capture.records import OpTotals, Phase
 from ..errors import InputError, ModuleNotFound
-from .cost import Cost
+from ..records import OpCost, OpTotals, Phase, TimingResult
+from .achieved import Achieved, achieved
 from .module_node import PHASES, ModuleNode
 
 SCHEMA_VERSION = 1
@@ -25,6 +27,13 @@ class Profile:
             lengths are unknown), with their call counts.
         tied_parameters: (alias name, counted name) of parameters reachable under two names.
         metadata: conventions, inputs, device, dtype, torch version, backward measured.
+        run_timing: when the run was timed, the timing run's figures for the whole model
+            (device, repeats, forward/backward/iteration latency, throughput); each module's
+            latency is on its node (``ModuleNode.timing``). ``timing`` puts them together.
+        peak_tflops: the dense peak given for MFU; None looks it up from the timed device.
+
+    Each instrument's results are optional fields of the same nodes and of the Profile, so a
+    Profile read back with ``from_dict`` renders exactly like the measured one.
     """
 
     root: ModuleNode
@@ -33,6 +42,8 @@ class Profile:
     bounded_ops: dict[str, int] = field(default_factory=dict)
     tied_parameters: list[tuple[str, str]] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
+    run_timing: TimingResult | None = None
+    peak_tflops: float | None = None
     _index: dict[str, ModuleNode] = field(default_factory=dict, repr=False)
     # A shared module's other positions: alias path -> the path its node lives at.
     _aliases: dict[str, str] = field(default_factory=dict, repr=False)
@@ -59,16 +70,16 @@ class Profile:
         return self.root.buffers
 
     @property
-    def forward(self) -> Cost:
+    def forward(self) -> OpCost:
         return self.root.forward
 
     @property
-    def backward(self) -> Cost:
+    def backward(self) -> OpCost:
         """Measured backward cost (zero unless profiled with backward=True)."""
         return self.root.backward
 
     @property
-    def recompute(self) -> Cost:
+    def recompute(self) -> OpCost:
         """Forward work re-run during backward by activation checkpointing."""
         return self.root.recompute
 
@@ -89,6 +100,29 @@ class Profile:
     @property
     def total_macs(self) -> int:
         return self.root.total.macs
+
+    @property
+    def timing(self) -> TimingResult | None:
+        """The timing of the run, each module's from its node; None when not timed."""
+        if self.run_timing is None:
+            return None
+        modules = {node.name: node.timing for node in self.modules() if node.timing is not None}
+        return dataclasses.replace(self.run_timing, modules=modules)
+
+    def with_timing(self, timing: TimingResult, peak_tflops: float | None = None) -> "Profile":
+        """A copy of this Profile carrying ``timing`` (from ``measure_time``, a tracker or a
+        profiler) on its nodes; ``peak_tflops`` is the peak for MFU (None: the built-in table)."""
+        timed = copy.deepcopy(self)
+        timed.run_timing = dataclasses.replace(timing, modules={})
+        timed.peak_tflops = peak_tflops
+        for node in timed.modules():
+            node.timing = timing.modules.get(node.name)
+        return timed
+
+    def achieved(self) -> Achieved | None:
+        """Achieved FLOPS per module and in total, and MFU, from the timing it carries."""
+        timing = self.timing
+        return None if timing is None else achieved(self, timing, self.peak_tflops)
 
     def module(self, name: str) -> ModuleNode:
         """The node at a qualified path such as ``"layers.0.mlp"`` ("" is the root).
@@ -142,7 +176,7 @@ class Profile:
 
     def top(
         self, depth: int, k: int | None = 3, by: str = "flops", phase: Phase | str = Phase.FORWARD
-    ) -> list[tuple[str, int, Cost, int]]:
+    ) -> list[tuple[str, int, OpCost, int]]:
         """DeepSpeed's aggregated view: modules at ``depth`` grouped by type, the k largest.
 
         ``k=None`` returns every type. Returns (type name, module count, summed cost of
@@ -153,12 +187,12 @@ class Profile:
         if by not in ("flops", "macs", "params"):
             raise InputError(f"top(by={by!r}): choose 'flops', 'macs' or 'params'")
         chosen = Phase(phase)
-        groups: dict[str, tuple[int, Cost, int]] = {}
+        groups: dict[str, tuple[int, OpCost, int]] = {}
         for node in self.modules():
             if node.depth != depth:
                 continue
-            count, cost, params = groups.get(node.type, (0, Cost(), 0))
-            groups[node.type] = (count + 1, cost + node.costs.get(chosen, Cost()), params + node.params)
+            count, cost, params = groups.get(node.type, (0, OpCost(), 0))
+            groups[node.type] = (count + 1, cost + node.costs.get(chosen, OpCost()), params + node.params)
         rows = [(name, count, cost, params) for name, (count, cost, params) in groups.items()]
         key = {"flops": lambda r: r[2].flops, "macs": lambda r: r[2].macs, "params": lambda r: r[3]}[by]
         # A slice with a negative k would silently drop the smallest entries: k is checked above.
@@ -188,7 +222,25 @@ class Profile:
             "communication_ops": dict(self.communication_ops),
             "bounded_ops": dict(self.bounded_ops),
             "tied_parameters": [list(pair) for pair in self.tied_parameters],
+            **self._timing_dict(),
             "root": self.root.to_dict(),
+        }
+
+    def _timing_dict(self) -> dict[str, Any]:
+        result = self.achieved()
+        if self.run_timing is None or result is None:
+            return {}
+        # The achieved figures are derived; they are written for readers of the JSON only.
+        return {
+            "timing": self.run_timing.to_dict(),
+            "achieved": {
+                "forward_flops_per_s": result.forward_flops_per_s,
+                "iteration_flops_per_s": result.iteration_flops_per_s,
+                "peak_tflops": result.peak_tflops,
+                "peak_source": result.peak_source,
+                "mfu": result.mfu,
+                "hfu": result.hfu,
+            },
         }
 
     @classmethod
@@ -203,10 +255,12 @@ class Profile:
             bounded_ops={k: int(v) for k, v in data.get("bounded_ops", {}).items()},
             tied_parameters=[(a, b) for a, b in data.get("tied_parameters", [])],
             metadata=dict(data.get("metadata", {})),
+            run_timing=None if data.get("timing") is None else TimingResult.from_dict(data["timing"]),
+            peak_tflops=_given_peak(data.get("achieved") or {}),
         )
 
-    def __str__(self) -> str:
-        from ..report.text import render_text
 
-        return render_text(self)
+def _given_peak(achieved: dict[str, Any]) -> float | None:
+    """The peak the user gave; a peak from the built-in table is looked up again on reading."""
+    return float(achieved["peak_tflops"]) if achieved.get("peak_source") == "user" else None
 

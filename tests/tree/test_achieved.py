@@ -8,7 +8,9 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 import flopsight
-from flopsight.timing import ModuleTiming, TimingResult, achieved, measure_time, summarize
+from flopsight.records import ModuleTiming, TimingResult, summarize
+from flopsight.timing import measure_time
+from flopsight.tree import achieved
 
 
 def fixed_timing(forward: float, backward: float | None, modules: dict[str, float], device: str = "cpu",

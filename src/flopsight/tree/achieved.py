@@ -16,11 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ..records import TimingResult
 from .peaks import match_accelerator, peak_tflops_for
-from .result import TimingResult
 
 if TYPE_CHECKING:
-    from ..tree.profile import Profile
+    from .profile import Profile
 
 __all__ = ["Achieved", "ModuleAchieved", "achieved"]
 

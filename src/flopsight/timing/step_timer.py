@@ -22,10 +22,10 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
-from ..timing import ModuleTiming, TimingResult, summarize
-from ..timing.clock import Clock
-from ..timing.device_info import device_name, model_dtype, tf32_allowed
-from ..timing.module_timer import ModuleTimer
+from ..records import ModuleTiming, TimingResult, summarize
+from .clock import Clock
+from .device_info import device_name, model_dtype, tf32_allowed
+from .module_timer import ModuleTimer
 
 __all__ = ["StepSample", "StepTimer", "step_timing"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flopsight.timing import PEAK_TFLOPS, match_accelerator, peak_tflops_for
+from flopsight.tree.peaks import PEAK_TFLOPS, match_accelerator, peak_tflops_for
 
 
 @pytest.mark.parametrize(

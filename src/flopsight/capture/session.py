@@ -1,0 +1,159 @@
+"""The counting session: what one counting run installs, in one place, and removes again.
+
+``flopsight.profile`` (one run it makes itself), ``FlopsProfiler`` and ``track()`` (windows
+over the user's own loop) all count through a session:
+
+- the module tracker (global module hooks, installed once), which the counting mode reads and
+  other instruments subscribe to;
+- on the meta device, SDPA redirected to the fused op the target device would run;
+- eager ``flex_attention`` calling its op directly;
+- the counting dispatch mode, innermost.
+
+``open()`` installs, ``close()`` removes (idempotent), ``suspended()`` takes everything out for a
+while (a timing run between two forwards). A forward of the model that raises pops the modes
+at once, so torch runs unmodified while the exception travels up; the hooks, which count
+nothing without the mode, stay until ``close()``: torch is iterating over its hook dicts at
+that moment, so they cannot be removed there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from types import TracebackType
+from typing import Iterator
+
+from torch import nn
+
+from ..errors import InputError
+from ..records import CaptureResult
+from .attention_on_meta import MetaAttentionMode
+from .counting_mode import CountingMode
+from .module_tracker import ModuleTracker
+from .root_calls import RootCalls
+
+__all__ = ["CountingSession", "eager_flex_attention"]
+
+
+class CountingSession:
+    """One counting session on ``model``; its charges accumulate in ``result``.
+
+    Args:
+        model: the module whose calls are counted.
+        ignore_types: module types whose ops are not charged.
+        backward: label each forward op's autograd node, so that backward ops are charged to
+            the module whose forward created them.
+        meta: whether the run is on the meta device (SDPA runs as the fused kernel); None
+            reads it from the model's parameters at ``open()``.
+
+    ``tracker`` is the session's module tracker: an instrument that counts with the session
+    subscribes to it before ``open()``. ``root_calls`` sums and records the model's top-level
+    calls (``RootCalls``).
+    """
+
+    def __init__(self, model: nn.Module, *, ignore_types: tuple[type, ...] = (), backward: bool = True,
+                 meta: bool | None = None) -> None:
+        self.model = model
+        self.result = CaptureResult(backward_measured=backward)
+        self.tracker = ModuleTracker(model, ignore_types=ignore_types)
+        self.mode = CountingMode(self.tracker, self.result, label_nodes=backward)
+        self.root_calls = RootCalls(on_raise=self._pop_modes)
+        self.tracker.subscribe(self.root_calls)
+        self.is_open = False
+        self._meta = meta
+        self._modes: contextlib.ExitStack | None = None
+
+    @property
+    def forward_raised(self) -> bool:
+        return self.root_calls.forward_raised
+
+    def open(self) -> None:
+        try:
+            self._install()
+            self.is_open = True
+        except BaseException:
+            self._pop_modes()
+            self.tracker.remove()
+            raise
+
+    def close(self) -> None:
+        """Pop the modes (if still pushed) and remove the hooks; safe to call twice."""
+        self.is_open = False
+        try:
+            self._pop_modes()
+        finally:
+            self.result.forward_calls = dict(self.tracker.forward_calls)
+            self.tracker.remove()
+
+    def __enter__(self) -> "CountingSession":
+        self.open()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def suspended(self) -> Iterator[None]:
+        """Take everything out while the body runs (a timing run), then put it back.
+
+        Only between forward calls: no module may be running. After a forward raised the
+        session stays inert: its hooks are taken out and not put back."""
+        if not self.is_open:
+            yield
+            return
+        if self.root_calls.running or self.tracker.stack:
+            raise InputError("cannot time the model while its forward is running; "
+                             "read the duration after the forward returns")
+        self._pop_modes()
+        self.tracker.remove()
+        try:
+            yield
+        finally:
+            if not self.forward_raised:
+                self._install()
+
+    def _install(self) -> None:
+        self.tracker.install()
+        meta = self._meta if self._meta is not None else _parameters_on_meta(self.model)
+        modes = contextlib.ExitStack()
+        try:
+            if meta:
+                modes.enter_context(MetaAttentionMode())
+            modes.enter_context(eager_flex_attention())
+            modes.enter_context(self.mode)
+        except BaseException:
+            modes.close()
+            raise
+        self._modes = modes
+
+    def _pop_modes(self) -> None:
+        modes, self._modes = self._modes, None
+        if modes is not None:
+            modes.close()
+
+
+def _parameters_on_meta(model: nn.Module) -> bool:
+    first = next(iter(model.parameters()), None)
+    return first is not None and first.device.type == "meta"
+
+
+@contextlib.contextmanager
+def eager_flex_attention() -> Iterator[None]:
+    """Let eager flex_attention call its op directly for the run, then restore the flag.
+
+    Eager ``flex_attention`` wraps itself in ``torch.compile``, which refuses to trace under a
+    user dispatch mode; its debug flag makes it call the higher-order op directly, which the
+    counting mode prices as one op. Only touched when the module is already imported.
+    """
+    flex = sys.modules.get("torch.nn.attention.flex_attention")
+    flag = "_FLEX_ATTENTION_DISABLE_COMPILE_DEBUG"
+    if flex is None or not hasattr(flex, flag):
+        yield
+        return
+    saved = getattr(flex, flag)
+    setattr(flex, flag, True)
+    try:
+        yield
+    finally:
+        setattr(flex, flag, saved)
