@@ -1,8 +1,8 @@
 """Per-op cost formulas. Importing this package registers every built-in family."""
 
 from . import (  # noqa: F401
-    attention, composite, convolution, flex_attention, free_ops, fused_attention, linalg, matmul, normalization,
-    pointwise, recurrent, reduction, sampling, sparse_and_losses, spectral,
+    attention, composite, convolution, dropout, flex_attention, free_ops, fused_attention, linalg, losses, matmul,
+    normalization, pointwise, recurrent, reduction, sampling, sparse, spectral,
 )
 from .base import FREE, OpCost
 from .registry import COMMUNICATION, REGISTRY, CostRegistry, Formula, mark_free, register_cost, unregister_cost
