@@ -1,8 +1,8 @@
 """Per-op cost formulas. Importing this package registers every built-in family."""
 
 from . import (  # noqa: F401
-    attention, composite, convolution, dropout, flex_attention, free_ops, fused_attention, linalg, losses, matmul,
-    normalization, pointwise, recurrent, reduction, sampling, sparse, spectral,
+    attention, composite, convolution, distance, dropout, flex_attention, free_ops, fused_attention, interpolation,
+    linalg, losses, matmul, normalization, pointwise, pooling, recurrent, reduction, sampling, sparse, spectral,
 )
 from .base import FREE, OpCost
 from .registry import COMMUNICATION, REGISTRY, CostRegistry, Formula, mark_free, register_cost, unregister_cost
