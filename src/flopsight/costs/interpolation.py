@@ -37,18 +37,12 @@ def make_interpolation_backward_formula(taps: int) -> Formula:
 
 
 for _name, _taps in INTERPOLATION_TAPS.items():
-    _forward = getattr(aten, _name, None)
-    if _forward is not None:
-        register_cost(_forward)(make_interpolation_formula(_taps))
-    _backward = getattr(aten, _name + "_backward", None)
-    if _backward is not None:
-        register_cost(_backward)(make_interpolation_backward_formula(_taps))
+    register_cost(getattr(aten, _name))(make_interpolation_formula(_taps))
+    register_cost(getattr(aten, _name + "_backward"))(make_interpolation_backward_formula(_taps))
 
 
 NEAREST_BACKWARD = tuple(
-    getattr(aten, name)
-    for name in (f"{kind}{d}d_backward" for kind in ("upsample_nearest", "_upsample_nearest_exact") for d in (1, 2, 3))
-    if hasattr(aten, name)
+    getattr(aten, f"{kind}{d}d_backward") for kind in ("upsample_nearest", "_upsample_nearest_exact") for d in (1, 2, 3)
 )
 
 

@@ -35,8 +35,7 @@ for _dims, _ops in (
     (2, ("max_pool2d", "max_pool2d_with_indices", "avg_pool2d", "mkldnn_max_pool2d")),
     (3, ("max_pool3d", "max_pool3d_with_indices", "avg_pool3d", "mkldnn_max_pool3d")),
 ):
-    _found = [getattr(aten, n) for n in _ops if hasattr(aten, n)]
-    register_cost(*_found)(_make_window_pool(_dims))
+    register_cost(*(getattr(aten, n) for n in _ops))(_make_window_pool(_dims))
 
 
 def adaptive_windows(in_size: int, out_size: int) -> int:

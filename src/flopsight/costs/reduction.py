@@ -34,9 +34,7 @@ def make_reduction_formula(per_input: int) -> Formula:
 def _register_table() -> None:
     groups: dict[int, list[Any]] = {}
     for name, per_input in REDUCTION_FLOPS_PER_INPUT.items():
-        op = getattr(aten, name, None)
-        if op is not None:
-            groups.setdefault(per_input, []).append(op)
+        groups.setdefault(per_input, []).append(getattr(aten, name))
     for per_input, ops in groups.items():
         register_cost(*ops)(make_reduction_formula(per_input))
 
