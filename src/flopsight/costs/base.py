@@ -65,9 +65,6 @@ class OpCost:
                    bytes_written=count("bytes_written"), masked_flops=count("masked_flops"))
 
 
-FREE = OpCost()
-
-
 def prod(dims: Iterable[int]) -> int:
     """Product of a shape's dimensions as a Python int (1 for a scalar shape)."""
     return math.prod(int(d) for d in dims)
@@ -97,15 +94,3 @@ def elementwise_cost(*, flops: int, inputs: Iterable[Any], out: Any) -> OpCost:
     """Cost of an op with no matmul-class work."""
     read, written = io_bytes(inputs, out)
     return OpCost(flops=flops, bytes_read=read, bytes_written=written)
-
-
-def first_tensor(value: Any) -> torch.Tensor | None:
-    """The first tensor in a (possibly nested) op output, or None."""
-    if isinstance(value, torch.Tensor):
-        return value
-    if isinstance(value, (list, tuple)):
-        for item in value:
-            found = first_tensor(item)
-            if found is not None:
-                return found
-    return None
