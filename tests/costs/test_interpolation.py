@@ -5,13 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+from feature_map import random_feature_map as _x
 
 DEVICES = ["cpu", "meta"]
-SHAPE = (2, 3, 8, 8)
-
-
-def _x(device: str, *shape: int, grad: bool = False) -> torch.Tensor:
-    return torch.randn(*(shape or SHAPE), device=device, requires_grad=grad)
 
 
 OUT = 2 * 3 * 16 * 16  # SHAPE upsampled x2

@@ -9,14 +9,9 @@ import torch.nn.functional as F
 from torch import nn
 
 import flopsight
+from elementwise_input import N, random_input as _x
 
 DEVICES = ["cpu", "meta"]
-SHAPE = (2, 3, 4, 5)
-N = 2 * 3 * 4 * 5  # elements of SHAPE
-
-
-def _x(device: str, grad: bool = False) -> torch.Tensor:
-    return torch.randn(*SHAPE, device=device, requires_grad=grad)
 
 
 @pytest.mark.parametrize("device", DEVICES)

@@ -8,15 +8,10 @@ import torch
 from torch import nn
 
 import flopsight
+from feature_map import N, SHAPE, random_feature_map as _x
 
 DEVICES = ["cpu", "meta"]
-SHAPE = (2, 3, 8, 8)
-N = 2 * 3 * 8 * 8  # 384 elements
 PLANES = 2 * 3
-
-
-def _x(device: str, *shape: int, grad: bool = False) -> torch.Tensor:
-    return torch.randn(*(shape or SHAPE), device=device, requires_grad=grad)
 
 
 @pytest.mark.parametrize("device", DEVICES)

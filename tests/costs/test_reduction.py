@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import pytest
 import torch
+from feature_map import N, random_feature_map as _x
 
 DEVICES = ["cpu", "meta"]
-SHAPE = (2, 3, 8, 8)
-N = 2 * 3 * 8 * 8  # 384 elements
-
-
-def _x(device: str, *shape: int, grad: bool = False) -> torch.Tensor:
-    return torch.randn(*(shape or SHAPE), device=device, requires_grad=grad)
 
 
 @pytest.mark.parametrize("device", DEVICES)
