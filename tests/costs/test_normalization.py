@@ -12,16 +12,11 @@ import torch
 from torch import nn
 
 import flopsight
+from elementwise_input import N, SHAPE, random_input as _x
 from flopsight.costs import REGISTRY
 
 aten = torch.ops.aten
 DEVICES = ["cpu", "meta"]
-SHAPE = (2, 3, 4, 5)
-N = 2 * 3 * 4 * 5  # 120 elements
-
-
-def _x(device: str, grad: bool = False) -> torch.Tensor:
-    return torch.randn(*SHAPE, device=device, requires_grad=grad)
 
 
 @pytest.mark.parametrize("device", DEVICES)

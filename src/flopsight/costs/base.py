@@ -10,9 +10,6 @@ import torch
 from ..records import OpCost as OpCost  # the formulas' return type, re-exported for them
 
 
-FREE = OpCost()
-
-
 def prod(dims: Iterable[int]) -> int:
     """Product of a shape's dimensions as a Python int (1 for a scalar shape)."""
     return math.prod(int(d) for d in dims)
@@ -42,15 +39,3 @@ def elementwise_cost(*, flops: int, inputs: Iterable[Any], out: Any) -> OpCost:
     """Cost of an op with no matmul-class work."""
     read, written = io_bytes(inputs, out)
     return OpCost(flops=flops, bytes_read=read, bytes_written=written)
-
-
-def first_tensor(value: Any) -> torch.Tensor | None:
-    """The first tensor in a (possibly nested) op output, or None."""
-    if isinstance(value, torch.Tensor):
-        return value
-    if isinstance(value, (list, tuple)):
-        for item in value:
-            found = first_tensor(item)
-            if found is not None:
-                return found
-    return None

@@ -50,17 +50,13 @@ def convolution_cost(
     return _conv_forward_cost(x, w, bias, bool(transposed), out)
 
 
-def _backend_ops(*names: str) -> list[Any]:
-    return [getattr(aten, name) for name in names if hasattr(aten, name)]
-
-
-@register_cost(*_backend_ops("cudnn_convolution"))
+@register_cost(aten.cudnn_convolution)
 def backend_convolution_no_bias_cost(x: torch.Tensor, w: torch.Tensor, *args: Any, out: Any, **kwargs: Any) -> OpCost:
     """Backend convolutions that take no bias (cudnn adds it in a separate op)."""
     return _conv_forward_cost(x, w, None, False, out)
 
 
-@register_cost(*_backend_ops("mkldnn_convolution", "miopen_convolution", "miopen_depthwise_convolution"))
+@register_cost(aten.mkldnn_convolution, aten.miopen_convolution, aten.miopen_depthwise_convolution)
 def backend_convolution_bias_third_cost(
     x: torch.Tensor, w: torch.Tensor, bias: Any, *args: Any, out: Any, **kwargs: Any
 ) -> OpCost:
@@ -68,10 +64,10 @@ def backend_convolution_bias_third_cost(
     return _conv_forward_cost(x, w, bias, False, out)
 
 
-@register_cost(*_backend_ops(
-    "_slow_conv2d_forward", "thnn_conv2d", "slow_conv3d_forward", "slow_conv_dilated2d",
-    "slow_conv_dilated3d", "_conv_depthwise2d",
-))
+@register_cost(
+    aten._slow_conv2d_forward, aten.thnn_conv2d, aten.slow_conv3d_forward, aten.slow_conv_dilated2d,
+    aten.slow_conv_dilated3d, aten._conv_depthwise2d,
+)
 def backend_convolution_bias_fourth_cost(
     x: torch.Tensor, w: torch.Tensor, kernel_size: Any, bias: Any = None, *args: Any, out: Any, **kwargs: Any
 ) -> OpCost:
@@ -79,21 +75,21 @@ def backend_convolution_bias_fourth_cost(
     return _conv_forward_cost(x, w, bias, False, out)
 
 
-@register_cost(*_backend_ops("cudnn_convolution_transpose"))
+@register_cost(aten.cudnn_convolution_transpose)
 def backend_transposed_convolution_no_bias_cost(
     x: torch.Tensor, w: torch.Tensor, *args: Any, out: Any, **kwargs: Any
 ) -> OpCost:
     return _conv_forward_cost(x, w, None, True, out)
 
 
-@register_cost(*_backend_ops("miopen_convolution_transpose"))
+@register_cost(aten.miopen_convolution_transpose)
 def backend_transposed_convolution_bias_third_cost(
     x: torch.Tensor, w: torch.Tensor, bias: Any, *args: Any, out: Any, **kwargs: Any
 ) -> OpCost:
     return _conv_forward_cost(x, w, bias, True, out)
 
 
-@register_cost(*_backend_ops("slow_conv_transpose2d", "slow_conv_transpose3d"))
+@register_cost(aten.slow_conv_transpose2d, aten.slow_conv_transpose3d)
 def backend_transposed_convolution_bias_fourth_cost(
     x: torch.Tensor, w: torch.Tensor, kernel_size: Any, bias: Any = None, *args: Any, out: Any, **kwargs: Any
 ) -> OpCost:

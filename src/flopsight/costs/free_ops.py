@@ -77,8 +77,8 @@ def _register() -> None:
     ops = []
     for name in FREE_OP_NAMES:
         for variant in (name, name + "_"):
-            op = getattr(aten, variant, None)
-            if op is not None and isinstance(op, torch._ops.OpOverloadPacket):
+            op = getattr(aten, variant)
+            if isinstance(op, torch._ops.OpOverloadPacket):
                 ops.append(op)
     ops.append(torch.ops.prim.layout)  # reads a tensor's layout: metadata
     mark_free(*dict.fromkeys(ops), *FREE_OPS_BY_NAME)

@@ -80,9 +80,7 @@ def _register_table() -> None:
     by_cost: dict[tuple[int, str | None], list[Any]] = {}
     for name, per_element in FLOPS_PER_ELEMENT.items():
         for variant in (name, name + "_"):
-            op = getattr(aten, variant, None)
-            if op is not None:
-                by_cost.setdefault((per_element, SCALE_KEYWORD.get(name)), []).append(op)
+            by_cost.setdefault((per_element, SCALE_KEYWORD.get(name)), []).append(getattr(aten, variant))
     for (per_element, scale_keyword), ops in by_cost.items():
         register_cost(*ops)(make_pointwise_formula(per_element, scale_keyword))
 

@@ -17,7 +17,6 @@ from ..errors import RegistrationError
 from .base import OpCost
 
 Formula = Callable[..., OpCost]
-OpKey = Union[torch._ops.OpOverloadPacket, torch._ops.OpOverload, torch._ops.HigherOrderOperator]
 
 
 @dataclass(frozen=True)

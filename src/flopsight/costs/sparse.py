@@ -1,13 +1,9 @@
-"""Embeddings, scatter/gather updates, dropout and losses.
+"""Embeddings, gathers and scatter updates: reads and writes at indexed places.
 
 Gathers (embedding, index_select, gather) move data and cost 0 FLOPs; their backward is a
 scatter-add, 1 FLOP per gradient element. An embedding bag adds each gathered row into its bag
 (1 FLOP per gathered element, +1 for per-sample weights), and divides per output element in mean
-mode. Dropout costs 2 FLOPs per element (scaling the mask and the product), as the CPU path
-(bernoulli_, div_, mul) runs them, so that the fused CUDA native_dropout costs the same; its
-backward is 1 (the product with the scaled mask). Losses: nll_loss 1 per target (the weighted
-sum), mse / huber / smooth_l1 3 per element (difference, square or branch, sum), binary
-cross-entropy 4 per element; the backward of each costs 2 per element of the input gradient.
+mode. A scatter-add costs 1 FLOP per source element; index_put 0, or 1 per value accumulated.
 """
 
 from __future__ import annotations
@@ -16,14 +12,8 @@ from typing import Any
 
 import torch
 
-from .base import OpCost, io_bytes
+from .base import OpCost, elementwise_cost, io_bytes
 from .registry import aten, register_cost
-
-
-
-def _cost(flops: int, inputs: tuple[Any, ...], out: Any) -> OpCost:
-    read, written = io_bytes(inputs, out)
-    return OpCost(flops=flops, bytes_read=read, bytes_written=written)
 
 
 @register_cost(aten.embedding, aten.index_select, aten.gather, aten.index, aten.take)
@@ -36,7 +26,7 @@ def gather_cost(source: Any, *args: Any, out: Any, **kwargs: Any) -> OpCost:
 
 @register_cost(aten.embedding_dense_backward, aten.embedding_backward)
 def embedding_backward_cost(grad_out: torch.Tensor, indices: torch.Tensor, *args: Any, out: Any, **kwargs: Any) -> OpCost:
-    return _cost(grad_out.numel(), (grad_out, indices), out)
+    return elementwise_cost(flops=grad_out.numel(), inputs=(grad_out, indices), out=out)
 
 
 EMBEDDING_BAG_MEAN = 1
@@ -56,7 +46,7 @@ def embedding_bag_cost(
         flops += gathered
     if mode == EMBEDDING_BAG_MEAN:
         flops += out[0].numel()
-    return _cost(flops, (weight, indices, offsets, per_sample_weights), out)
+    return elementwise_cost(flops=flops, inputs=(weight, indices, offsets, per_sample_weights), out=out)
 
 
 EMBEDDING_BAG_MAX = 2
@@ -82,7 +72,8 @@ def embedding_bag_backward_cost(
     per_sample_weights: Any,
     *args: Any, out: Any, **kwargs: Any,
 ) -> OpCost:
-    return _cost(embedding_bag_backward_flops(grad, indices, mode, per_sample_weights), (grad, indices), out)
+    flops = embedding_bag_backward_flops(grad, indices, mode, per_sample_weights)
+    return elementwise_cost(flops=flops, inputs=(grad, indices), out=out)
 
 
 @register_cost(aten._embedding_bag_dense_backward)
@@ -91,7 +82,8 @@ def embedding_bag_dense_backward_cost(
     num_weights: int, scale_grad_by_freq: bool, mode: int, per_sample_weights: Any,
     *args: Any, out: Any, **kwargs: Any,
 ) -> OpCost:
-    return _cost(embedding_bag_backward_flops(grad, indices, mode, per_sample_weights), (grad, indices), out)
+    flops = embedding_bag_backward_flops(grad, indices, mode, per_sample_weights)
+    return elementwise_cost(flops=flops, inputs=(grad, indices), out=out)
 
 
 @register_cost(aten.scatter_add, aten.scatter_add_, aten.index_add, aten.index_add_, aten.scatter_reduce,
@@ -100,7 +92,7 @@ def scatter_add_cost(target: Any, *args: Any, out: Any, **kwargs: Any) -> OpCost
     """One add per source element accumulated into the target."""
     tensors = [a for a in args if isinstance(a, torch.Tensor)]
     source = tensors[-1]
-    return _cost(source.numel(), (target, *tensors), out)
+    return elementwise_cost(flops=source.numel(), inputs=(target, *tensors), out=out)
 
 
 @register_cost(aten.index_put, aten.index_put_, aten._index_put_impl_)
@@ -109,43 +101,4 @@ def index_put_cost(
 ) -> OpCost:
     """A plain index_put writes (0 FLOPs); with accumulate=True it adds each value (1 FLOP)."""
     flops = values.numel() if kwargs.get("accumulate", accumulate) else 0
-    return _cost(flops, (target, values), out)
-
-
-DROPOUT_FLOPS_PER_ELEMENT = 2
-
-
-@register_cost(aten.native_dropout)
-def dropout_cost(x: torch.Tensor, p: float, train: Any, *, out: Any) -> OpCost:
-    return _cost(DROPOUT_FLOPS_PER_ELEMENT * x.numel() if train else 0, (x,), out)
-
-
-@register_cost(aten.native_dropout_backward)
-def dropout_backward_cost(grad_out: torch.Tensor, mask: torch.Tensor, scale: float, *, out: Any) -> OpCost:
-    return _cost(grad_out.numel(), (grad_out, mask), out)
-
-
-@register_cost(aten.nll_loss_forward, aten.nll_loss2d_forward)
-def nll_loss_cost(x: torch.Tensor, target: torch.Tensor, *args: Any, out: Any, **kwargs: Any) -> OpCost:
-    return _cost(target.numel(), (x, target), out)
-
-
-@register_cost(aten.nll_loss_backward, aten.nll_loss2d_backward)
-def nll_loss_backward_cost(grad_out: torch.Tensor, x: torch.Tensor, target: torch.Tensor, *args: Any, out: Any, **kwargs: Any) -> OpCost:
-    return _cost(target.numel(), (grad_out, x, target), out)
-
-
-@register_cost(aten.mse_loss, aten.huber_loss, aten.smooth_l1_loss, aten.soft_margin_loss)
-def regression_loss_cost(x: torch.Tensor, target: torch.Tensor, *args: Any, out: Any, **kwargs: Any) -> OpCost:
-    return _cost(3 * x.numel(), (x, target), out)
-
-
-@register_cost(aten.binary_cross_entropy, aten.binary_cross_entropy_with_logits)
-def bce_loss_cost(x: torch.Tensor, target: torch.Tensor, *args: Any, out: Any, **kwargs: Any) -> OpCost:
-    return _cost(4 * x.numel(), (x, target), out)
-
-
-@register_cost(aten.mse_loss_backward, aten.huber_loss_backward, aten.smooth_l1_loss_backward,
-               aten.binary_cross_entropy_backward, aten.soft_margin_loss_backward)
-def loss_backward_cost(grad_out: torch.Tensor, x: torch.Tensor, *args: Any, out: Any, **kwargs: Any) -> OpCost:
-    return _cost(2 * x.numel(), (grad_out, x), out)
+    return elementwise_cost(flops=flops, inputs=(target, values), out=out)
