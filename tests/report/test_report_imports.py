@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import flopsight.report
 
 REPORT = Path(flopsight.report.__file__).parent
 # Runtime imports of these would pull torch in (tree.build, capture.run); types only.
-TYPE_ONLY = ("flopsight.tree", "flopsight.capture", "flopsight.costs", "flopsight.api")
+TYPE_ONLY = ("flopsight.tree", "flopsight.capture", "flopsight.costs", "flopsight.api", "flopsight.timing")
 
 
 def runtime_imports(tree: ast.Module) -> list[str]:
@@ -37,8 +39,19 @@ def runtime_imports(tree: ast.Module) -> list[str]:
 
 def test_report_modules_import_neither_torch_nor_the_engine() -> None:
     files = sorted(REPORT.glob("*.py"))
-    assert {f.name for f in files} >= {"units.py", "summary.py", "tree.py", "topk.py", "text.py"}
+    assert {f.name for f in files} >= {
+        "units.py", "summary.py", "tree.py", "topk.py", "text.py", "wrapping.py", "header.py", "json_format.py",
+        "csv_format.py", "markdown.py", "text_format.py", "generation.py", "formats.py",
+    }
     for file in files:
         for name in runtime_imports(ast.parse(file.read_text(encoding="utf-8"))):
             assert not name.startswith("torch"), (file.name, name)
             assert not name.startswith(TYPE_ONLY), (file.name, name)
+
+
+def test_importing_every_report_module_imports_no_torch() -> None:
+    """The AST check above, confirmed by importing: a fresh interpreter, every report module."""
+    modules = ", ".join(f"flopsight.report.{f.stem}" for f in sorted(REPORT.glob("*.py")) if f.stem != "__init__")
+    script = f"import sys, {modules}; print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip() == "False", result.stdout + result.stderr

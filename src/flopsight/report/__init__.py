@@ -2,22 +2,50 @@
 
 ``render_text`` is what ``print(profile)`` shows; its parts (summary header, annotated module
 tree, per-depth top-k) are usable alone, and ``units`` holds the one number formatter.
+``render`` picks one of the command line's formats (text, json, csv, markdown) for a Profile
+or a ``GenerationReport``.
 """
 
+from .csv_format import render_profile_csv
+from .formats import FORMATS, RenderOptions, render
+from .generation import (
+    GenerationReport,
+    render_generation_csv,
+    render_generation_json,
+    render_generation_markdown,
+    render_generation_text,
+)
+from .header import render_header
+from .json_format import render_profile_json
+from .markdown import render_profile_markdown
 from .summary import render_summary
 from .text import render_text
+from .text_format import render_profile_text
 from .timing import format_latency, render_timing, render_timing_summary, render_timing_table
 from .topk import render_top
 from .tree import describe_columns, render_tree
 from .units import format_count, format_number, format_params, format_percent
 
 __all__ = [
+    "FORMATS",
+    "GenerationReport",
+    "RenderOptions",
     "describe_columns",
     "format_count",
     "format_latency",
     "format_number",
     "format_params",
     "format_percent",
+    "render",
+    "render_generation_csv",
+    "render_generation_json",
+    "render_generation_markdown",
+    "render_generation_text",
+    "render_header",
+    "render_profile_csv",
+    "render_profile_json",
+    "render_profile_markdown",
+    "render_profile_text",
     "render_summary",
     "render_text",
     "render_timing",
