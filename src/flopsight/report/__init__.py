@@ -24,7 +24,7 @@ from .text_format import render_profile_text
 from .timing import format_latency, render_timing, render_timing_summary, render_timing_table
 from .topk import render_top
 from .tree import describe_columns, render_tree
-from .units import format_count, format_number, format_params, format_percent
+from .units import format_count, format_duration, format_number, format_params, format_percent
 
 __all__ = [
     "FORMATS",
@@ -32,6 +32,7 @@ __all__ = [
     "RenderOptions",
     "describe_columns",
     "format_count",
+    "format_duration",
     "format_latency",
     "format_number",
     "format_params",

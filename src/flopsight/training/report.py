@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..atomic_write import write_atomically
+from ..atomic_write import write_report
 from ..errors import InputError
 from ..report import render_summary, render_text, render_top
 from ..report.timing import render_timing
+from ..report.units import format_duration
 from ..timing.achieved import achieved
 from ..timing.result import TimingResult
 
@@ -17,19 +18,6 @@ if TYPE_CHECKING:
 __all__ = ["depth_and_top", "format_duration", "render_latency_section", "render_report", "write_report"]
 
 TopK = int | Literal["all"] | None
-
-
-def format_duration(seconds: float, *, precision: int = 2) -> str:
-    """A duration in s, ms or us, as DeepSpeed prints it.
-
-    Example:
-        >>> format_duration(0.01234)
-        '12.34 ms'
-    """
-    for scale, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, "us")):
-        if seconds >= scale:
-            break
-    return f"{round(seconds / scale, precision)} {unit}"
 
 
 def render_report(profile: Profile, *, module_depth: int = -1, top_modules: int = 1, detailed: bool = True,
@@ -76,11 +64,3 @@ def render_latency_section(profile: Profile, timing: TimingResult, *, module_dep
         profile, timing, achieved(profile, timing, peak_tflops), depth=depth
     ) + "\n"
 
-
-def write_report(text: str, output_file: str | None = None) -> None:
-    """Print ``text``, or write it to ``output_file``. Only the DeepSpeed- and calflops-shaped
-    entry points print: their users expect the report on stdout."""
-    if output_file is None:
-        print(text, end="")
-        return
-    write_atomically(output_file, text)
