@@ -3,10 +3,11 @@
 ``render_text`` is what ``print(profile)`` shows; its parts (summary header, annotated module
 tree, per-depth top-k) are usable alone, and ``units`` holds the one number formatter.
 ``render`` picks one of the command line's formats (text, json, csv, markdown) for a Profile
-or a ``GenerationReport``.
+or a ``GenerationReport``; ``render_report`` is the DeepSpeed-shaped layout.
 """
 
 from .csv_format import render_profile_csv
+from .deepspeed import depth_and_top, render_latency_section, render_report
 from .formats import FORMATS, RenderOptions, render
 from .generation import (
     GenerationReport,
@@ -30,6 +31,7 @@ __all__ = [
     "FORMATS",
     "GenerationReport",
     "RenderOptions",
+    "depth_and_top",
     "describe_columns",
     "format_count",
     "format_duration",
@@ -43,10 +45,12 @@ __all__ = [
     "render_generation_markdown",
     "render_generation_text",
     "render_header",
+    "render_latency_section",
     "render_profile_csv",
     "render_profile_json",
     "render_profile_markdown",
     "render_profile_text",
+    "render_report",
     "render_summary",
     "render_text",
     "render_timing",

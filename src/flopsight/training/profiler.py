@@ -9,15 +9,15 @@ from typing import Any, Iterable
 
 from torch import nn
 
+from ..atomic_write import write_report
 from ..capture import CaptureResult
 from ..errors import InputError
-from ..report import format_count, format_params
+from ..report import format_count, format_duration, format_params, render_latency_section, render_report
 from ..tree import Profile, build_profile
 from ..uncounted_warning import warn_if_uncounted
 from ..api import module_types
 from ..timing import Achieved, TimingResult, achieved
 from .replay import RecordedCall, time_calls
-from .report import format_duration, render_latency_section, render_report, write_report
 from .window import CountingWindow, run_metadata
 
 __all__ = ["FlopsProfiler"]

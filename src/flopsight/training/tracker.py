@@ -12,13 +12,12 @@ from torch import nn
 from ..api import module_types
 from ..capture import CaptureResult, OpTotals
 from ..errors import InputError
-from ..report import render_text
+from ..report import format_duration, render_text
 from ..report.timing import render_timing
 from ..timing import Achieved, TimingResult, achieved
 from ..timing.device_info import batch_and_tokens, timed_device
 from ..tree import Profile, build_profile
 from .replay import RecordedCall
-from .report import format_duration
 from .step_timer import StepSample, StepTimer, step_timing
 from .window import CountingWindow, run_metadata
 

@@ -1,21 +1,24 @@
-"""The DeepSpeed-shaped report text and where it goes."""
+"""The DeepSpeed-shaped report: the annotated tree, or summary and per-depth top-k, and the
+latency section (fwd latency, FLOPS per module, MFU) of a separate timing run.
+
+Used by ``FlopsProfiler.print_model_profile`` and the calflops/DeepSpeed compat functions.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..atomic_write import write_report
 from ..errors import InputError
-from ..report import render_summary, render_text, render_top
-from ..report.timing import render_timing
-from ..report.units import format_duration
-from ..timing.achieved import achieved
-from ..timing.result import TimingResult
+from .summary import render_summary
+from .text import render_text
+from .timing import render_timing
+from .topk import render_top
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # types only: flopsight.timing and tree import torch
+    from ..timing.result import TimingResult
     from ..tree import Profile
 
-__all__ = ["depth_and_top", "format_duration", "render_latency_section", "render_report", "write_report"]
+__all__ = ["TopK", "depth_and_top", "render_latency_section", "render_report"]
 
 TopK = int | Literal["all"] | None
 
@@ -58,9 +61,13 @@ def depth_and_top(module_depth: int | None, top_modules: int) -> tuple[int | Non
 def render_latency_section(profile: Profile, timing: TimingResult, *, module_depth: int = -1,
                            peak_tflops: float | None = None) -> str:
     """DeepSpeed's fwd latency, FLOPS per module and MFU, from a timing run apart from counting."""
+    # Imported when called, not with the module: flopsight.timing imports torch (its runner), and
+    # every report module imports without it. The callers (FlopsProfiler, DeepSpeed's
+    # get_model_profile) have just timed the model, so torch is loaded already.
+    from ..timing.achieved import achieved
+
     depth, _ = depth_and_top(module_depth, 0)
     title = "Latency (separate timing run, no counting)"
     return f"\n{title}\n{'-' * len(title)}\n" + render_timing(
         profile, timing, achieved(profile, timing, peak_tflops), depth=depth
     ) + "\n"
-
