@@ -1,6 +1,7 @@
 """Writing a file as ``open(path, "w")`` would, but atomically: never a half-written file.
 
-Shared by the command line's ``-o`` and the calflops/DeepSpeed ``output_file``; no torch.
+Shared by the command line's ``-o`` and the calflops/DeepSpeed ``output_file`` (``write_report``,
+which prints instead when there is no file); no torch.
 """
 
 from __future__ import annotations
@@ -8,6 +9,8 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+
+__all__ = ["write_atomically", "write_report"]
 
 
 def write_atomically(path: str, text: str) -> None:
@@ -35,6 +38,15 @@ def write_atomically(path: str, text: str) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def write_report(text: str, output_file: str | None = None) -> None:
+    """Print ``text``, or write it to ``output_file``. Only the DeepSpeed- and calflops-shaped
+    entry points print: their users expect the report on stdout."""
+    if output_file is None:
+        print(text, end="")
+        return
+    write_atomically(output_file, text)
 
 
 def _mode_for(target: Path) -> int:

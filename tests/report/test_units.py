@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import flopsight
-from flopsight.report.units import format_count, format_number, format_params, format_percent
+from flopsight.report.units import format_count, format_duration, format_number, format_params, format_percent
 
 
 @pytest.mark.parametrize(
@@ -92,3 +92,7 @@ def test_unknown_unit_is_refused(bad: str) -> None:
         format_number(1, unit=bad)
     with pytest.raises(flopsight.InputError, match="unknown unit"):
         format_params(1, unit=bad)
+
+
+def test_format_duration_as_deepspeed_prints_it() -> None:
+    assert format_duration(0.01234) == "12.34 ms" and format_duration(2.5e-5) == "25.0 us"

@@ -9,8 +9,7 @@ import sys
 from typing import Any
 
 from ..errors import InputError
-from ..report import format_params
-from .formats import GenerationReport, RenderOptions, render
+from ..report import GenerationReport, RenderOptions, format_params, render
 from .output import Progress, check_writable, write_atomically
 from .timing import add_timing, check_timing_options
 

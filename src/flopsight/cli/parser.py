@@ -6,7 +6,7 @@ import argparse
 from typing import Any, Callable, NoReturn
 
 from ..errors import InputError
-from .formats import FORMATS
+from ..report.formats import FORMATS
 
 
 class UsageError(InputError):

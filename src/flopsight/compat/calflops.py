@@ -35,9 +35,10 @@ from typing import Any, Iterable, Sequence
 import torch
 from torch import nn
 
+from ..atomic_write import write_report
 from ..errors import InputError
 from ..report import format_count, format_params
-from ..training import render_report, write_report
+from ..report.deepspeed import render_report
 from ._common import check_forward_mode, check_model, check_unit, check_whole_number, run_profile
 
 __all__ = ["calculate_flops"]

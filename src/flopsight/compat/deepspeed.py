@@ -28,10 +28,11 @@ from typing import Any, Iterable, Sequence
 import torch
 from torch import nn
 
+from ..atomic_write import write_report
 from ..report import format_count, format_params
+from ..report.deepspeed import depth_and_top, render_latency_section, render_report
 from ..timing import TimingResult, measure_time
-from ..training import FlopsProfiler, render_latency_section, render_report, write_report
-from ..training.report import depth_and_top
+from ..training import FlopsProfiler
 from ._common import check_forward_mode, check_output_file, check_whole_number, make_inputs, run_profile
 
 __all__ = ["FlopsProfiler", "get_model_profile"]

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Literal
 from .summary import render_summary
 from .topk import render_top
 from .tree import describe_columns, render_tree
+from .wrapping import fit_lines as _fit
 
 if TYPE_CHECKING:  # types only: importing tree at runtime would pull torch in through tree.build
     from ..records.timing import TimingResult
@@ -92,17 +93,3 @@ def _titled(title: str, body: str) -> str:
 def _prose(text: str, width: int | None) -> str:
     """A paragraph as written, or refilled to ``width``."""
     return text if width is None else textwrap.fill(text.replace("\n", " "), width)
-
-
-def _fit(text: str, width: int | None) -> str:
-    """Lines longer than ``width`` wrapped, their continuation indented under the line."""
-    if width is None:
-        return text
-    lines: list[str] = []
-    for line in text.split("\n"):
-        if len(line) <= width:
-            lines.append(line)
-            continue
-        indent = line[: len(line) - len(line.lstrip())]
-        lines += textwrap.wrap(line, width, subsequent_indent=(indent + "    ")[: max(width - 1, 0)])
-    return "\n".join(lines)

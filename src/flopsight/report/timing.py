@@ -62,7 +62,7 @@ def render_timing_summary(timing: TimingResult, achieved: Achieved | None = None
 
     Args:
         timing: from ``flopsight.timing.measure_time``.
-        achieved: from ``flopsight.timing.achieved``; adds FLOPS, peak and MFU lines.
+        achieved: from ``flopsight.achieved`` (or ``profile.achieved()``); adds FLOPS, peak and MFU lines.
         precision: decimals kept in numbers.
 
     Returns:

@@ -1,8 +1,9 @@
-"""Number formatting for every report: the one place that turns counts into short text.
+"""Number formatting for every report: the one place that turns counts and durations into short text.
 
 Counts (MACs, FLOPs, bytes) take SI prefixes K, M, G, T, P; parameter counts take K, M, B, T,
 as model sizes are spoken of ("a 7B model"). Values are rounded to ``precision`` decimals and
-trailing zeros are dropped, so ``3.00`` prints as ``3`` and ``1.20`` as ``1.2``.
+trailing zeros are dropped, so ``3.00`` prints as ``3`` and ``1.20`` as ``1.2``. Durations
+take s, ms or us, as DeepSpeed prints them (``format_duration``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from typing import Sequence
 
 from ..errors import InputError
 
-__all__ = ["COUNT_UNITS", "PARAM_UNITS", "format_count", "format_number", "format_params", "format_percent"]
+__all__ = [
+    "COUNT_UNITS", "PARAM_UNITS", "format_count", "format_duration", "format_number", "format_params", "format_percent",
+]
 
 # Powers of 1000, smallest first; "" is the plain number.
 COUNT_UNITS: tuple[str, ...] = ("", "K", "M", "G", "T", "P")
@@ -123,6 +126,19 @@ def format_percent(part: float, whole: float, *, precision: int = 2) -> str:
     if share and float(shown) == 0:
         return f"<{_trim(10.0**-precision, precision)}%"
     return f"{shown}%"
+
+
+def format_duration(seconds: float, *, precision: int = 2) -> str:
+    """A duration in s, ms or us, as DeepSpeed prints it.
+
+    Example:
+        >>> format_duration(0.01234)
+        '12.34 ms'
+    """
+    for scale, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, "us")):
+        if seconds >= scale:
+            break
+    return f"{round(seconds / scale, precision)} {unit}"
 
 
 def _resolve_unit(unit: str, units: Sequence[str]) -> str:

@@ -24,8 +24,10 @@ the hooks, which count nothing without it, stay until one of those calls. Withou
 call ``end_profile()`` in ``finally``.
 """
 
+from ..atomic_write import write_report
+from ..report.deepspeed import render_latency_section, render_report
+from ..report.units import format_duration
 from .profiler import FlopsProfiler
-from .report import format_duration, render_latency_section, render_report, write_report
 from .tracker import Tracker, track
 
 __all__ = ["FlopsProfiler", "Tracker", "format_duration", "render_latency_section", "render_report", "track",

@@ -10,16 +10,16 @@ from typing import Any, Iterable
 from torch import nn
 
 from ..api import module_types, session_metadata
+from ..atomic_write import write_report
 from ..capture import CountingSession, RecordedCall
 from ..errors import InputError
 from ..records import CaptureResult, TimingResult
-from ..report import format_count, format_params
+from ..report import format_count, format_duration, format_params, render_latency_section, render_report
 from ..report.printable import Profile as PrintableProfile
 from ..timing.replay import time_calls
 from ..tree import Achieved, Profile, achieved
 from ..tree.build import build_profile
 from ..uncounted_warning import warn_if_uncounted
-from .report import format_duration, render_latency_section, render_report, write_report
 
 __all__ = ["FlopsProfiler"]
 

@@ -13,14 +13,13 @@ from ..api import module_types, session_metadata
 from ..capture import CountingSession, RecordedCall
 from ..errors import InputError
 from ..records import CaptureResult, OpTotals, TimingResult
-from ..report import render_text
+from ..report import format_duration, render_text
 from ..report.printable import Profile as PrintableProfile
 from ..report.timing import render_timing
 from ..timing.device_info import batch_and_tokens, timed_device
 from ..timing.step_timer import StepSample, StepTimer, step_timing
 from ..tree import Achieved, Profile, achieved
 from ..tree.build import build_profile
-from .report import format_duration
 
 __all__ = ["Tracker", "track"]
 

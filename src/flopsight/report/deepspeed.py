@@ -1,35 +1,27 @@
-"""The DeepSpeed-shaped report text and where it goes."""
+"""The DeepSpeed-shaped report: the annotated tree, or summary and per-depth top-k, and the
+latency section (fwd latency, FLOPS per module, MFU) of a separate timing run.
+
+Used by ``FlopsProfiler.print_model_profile`` and the calflops/DeepSpeed compat functions.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..atomic_write import write_atomically
 from ..errors import InputError
-from ..report import render_summary, render_text, render_top
-from ..report.timing import render_timing
 from ..tree.achieved import achieved
-from ..records.timing import TimingResult
+from .summary import render_summary
+from .text import render_text
+from .timing import render_timing
+from .topk import render_top
 
 if TYPE_CHECKING:
+    from ..records import TimingResult
     from ..tree import Profile
 
-__all__ = ["depth_and_top", "format_duration", "render_latency_section", "render_report", "write_report"]
+__all__ = ["TopK", "depth_and_top", "render_latency_section", "render_report"]
 
 TopK = int | Literal["all"] | None
-
-
-def format_duration(seconds: float, *, precision: int = 2) -> str:
-    """A duration in s, ms or us, as DeepSpeed prints it.
-
-    Example:
-        >>> format_duration(0.01234)
-        '12.34 ms'
-    """
-    for scale, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, "us")):
-        if seconds >= scale:
-            break
-    return f"{round(seconds / scale, precision)} {unit}"
 
 
 def render_report(profile: Profile, *, module_depth: int = -1, top_modules: int = 1, detailed: bool = True,
@@ -75,12 +67,3 @@ def render_latency_section(profile: Profile, timing: TimingResult, *, module_dep
     return f"\n{title}\n{'-' * len(title)}\n" + render_timing(
         profile, timing, achieved(profile, timing, peak_tflops), depth=depth
     ) + "\n"
-
-
-def write_report(text: str, output_file: str | None = None) -> None:
-    """Print ``text``, or write it to ``output_file``. Only the DeepSpeed- and calflops-shaped
-    entry points print: their users expect the report on stdout."""
-    if output_file is None:
-        print(text, end="")
-        return
-    write_atomically(output_file, text)

@@ -1,0 +1,50 @@
+"""The output formats (text, json, csv, markdown) and ``render``, which picks the renderer.
+
+A forward run renders one Profile; a generate run a ``GenerationReport``. Pure functions of
+Profiles; no torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
+
+from .csv_format import render_profile_csv
+from .generation import (
+    GenerationReport,
+    render_generation_csv,
+    render_generation_json,
+    render_generation_markdown,
+    render_generation_text,
+)
+from .json_format import render_profile_json
+from .markdown import render_profile_markdown
+from .text_format import render_profile_text
+
+if TYPE_CHECKING:  # types only: tree pulls torch in at runtime
+    from ..tree import Profile
+
+__all__ = ["FORMATS", "RenderOptions", "render"]
+
+FORMATS = ("text", "json", "csv", "markdown")
+
+
+@dataclass(frozen=True, slots=True)
+class RenderOptions:
+    depth: int | None = None
+    top: int | None = None
+    width: int | None = None  # the terminal's columns for text; None (files, pipes): the wide layout
+
+
+def render(result: Profile | GenerationReport, fmt: str, options: RenderOptions) -> str:
+    """``result`` in format ``fmt`` ("text", "json", "csv" or "markdown")."""
+    renderers: dict[str, tuple[Callable[..., str], Callable[..., str]]] = {
+        "text": (render_profile_text, render_generation_text),
+        "json": (render_profile_json, render_generation_json),
+        "csv": (render_profile_csv, render_generation_csv),
+        "markdown": (render_profile_markdown, render_generation_markdown),
+    }
+    forward, generate = renderers[fmt]
+    if isinstance(result, GenerationReport):
+        return generate(result, options)
+    return forward(result, options)

@@ -1,0 +1,19 @@
+"""A Profile as JSON: ``Profile.to_dict()``, which ``Profile.from_dict`` reads back.
+
+Its metadata also says where the model came from and what the inputs were.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # types only: tree pulls torch in at runtime
+    from ..tree import Profile
+    from .formats import RenderOptions
+
+__all__ = ["render_profile_json"]
+
+
+def render_profile_json(profile: Profile, options: RenderOptions) -> str:
+    return json.dumps(profile.to_dict(), indent=2) + "\n"
