@@ -37,12 +37,12 @@ def _example_forward_flops(tokens: int) -> int:
     return blocks + head
 
 
-def test_time_in_json_is_in_the_metadata(capsys: pytest.CaptureFixture[str]) -> None:
+def test_time_in_json_is_on_the_profile(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["example", "--seq-len", "16", "--time", "--warmup", "1", "--repeat", "2",
                  "--peak-tflops", "100", "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    timing = data["metadata"]["timing"]
-    achieved = data["metadata"]["achieved"]
+    timing = data["timing"]
+    achieved = data["achieved"]
     assert timing["repeat"] == 2
     assert achieved["peak_tflops"] == 100
     # MFU: the model's forward FLOPs (by hand, above) per second of the median iteration, over
@@ -73,4 +73,4 @@ def test_time_misuse_is_one_line_and_exit_2(argv: list[str], message: str, capsy
 
 def test_warmup_zero_is_allowed_as_in_the_api(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["example", "--seq-len", "8", "--time", "--warmup", "0", "--repeat", "1", "--format", "json"]) == 0
-    assert json.loads(capsys.readouterr().out)["metadata"]["timing"]["warmup"] == 0
+    assert json.loads(capsys.readouterr().out)["timing"]["warmup"] == 0

@@ -7,7 +7,7 @@ import sys
 from typing import Sequence
 
 from ..errors import FlopsightError
-from .commands import check_arguments, emit, run_example, run_models, run_profile
+from .commands import check_arguments, emit, run_example, run_models, run_profile, run_show
 from .heavy import import_torch
 from .interrupts import Interrupts, exit_now
 from .output import Progress
@@ -51,6 +51,9 @@ def _run(arguments: list[str], interrupts: Interrupts) -> int:
             return EXIT_OK
         if args.command == "models":
             text = run_models(args)
+        elif args.command == "show":  # a saved profile renders without torch
+            check_arguments(args)
+            text = run_show(args)
         else:
             check_arguments(args)
             with interrupts.deferred():  # torch's import must not see a KeyboardInterrupt

@@ -33,12 +33,19 @@ def run_models(args: argparse.Namespace) -> str:
     return "\n".join(lines) + "\n"
 
 
+def run_show(args: argparse.Namespace) -> str:
+    """A saved profile (``--format json``) rendered again, in any format."""
+    from .saved import read_saved
+
+    return render(read_saved(args), args.format, render_options(args))
+
+
 def check_arguments(args: argparse.Namespace) -> None:
     """What can be refused from the arguments alone, before torch is imported."""
     check_output(args)
     if args.command == "profile":
         _check_mode_options(args)
-    check_timing_options(args, args.device)
+    check_timing_options(args, getattr(args, "device", ""))
 
 
 def run_example(args: argparse.Namespace) -> str:
@@ -60,8 +67,9 @@ def run_example(args: argparse.Namespace) -> str:
         "family": "text", "batch_size": args.batch_size, "seq_len": tokens.shape[1],
         "tensors": {"input_ids": {"shape": list(tokens.shape), "dtype": "int64"}},
     }
-    timing = add_timing(result, model, (tokens,), {}, args) if args.time else ""
-    return _with_timing(render(result, args.format, render_options(args)), timing, args)
+    if args.time:
+        result = add_timing(result, model, (tokens,), {}, args)
+    return render(result, args.format, render_options(args))
 
 
 def _example_tokens(model: Any, batch_size: int, seq_len: int) -> Any:
@@ -131,12 +139,11 @@ def run_profile(args: argparse.Namespace, progress: Progress) -> str:
     progress(f"profiling one forward{' and backward' if args.backward else ''}")
     result = hf.profile_forward(model, inputs, device=args.device, backward=args.backward)
     _annotate(result.metadata, described, "forward")
-    timing = ""
     if args.time:
         progress(f"timing {args.warmup} + {args.repeat} iterations")
-        timing = add_timing(result, model, (), inputs.kwargs, args)
+        result = add_timing(result, model, (), inputs.kwargs, args)
     progress("rendering")
-    return _with_timing(render(result, args.format, options), timing, args)
+    return render(result, args.format, options)
 
 
 def render_options(args: argparse.Namespace) -> RenderOptions:
@@ -145,11 +152,6 @@ def render_options(args: argparse.Namespace) -> RenderOptions:
     if not getattr(args, "output", None) and getattr(sys.stdout, "isatty", lambda: False)():
         width = shutil.get_terminal_size().columns
     return RenderOptions(depth=args.depth, top=args.top, width=width)
-
-
-def _with_timing(rendered: str, timing: str, args: argparse.Namespace) -> str:
-    # json carries the timing in the profile's metadata; text gets the timing section appended.
-    return rendered + timing if args.format == "text" else rendered
 
 
 def emit(text: str, args: argparse.Namespace, stdout: Any) -> None:

@@ -1,4 +1,4 @@
-"""The command line: ``flopsight profile | models | example``."""
+"""The command line: ``flopsight profile | models | example | show``."""
 
 from __future__ import annotations
 
@@ -62,7 +62,8 @@ def build_parser() -> Parser:
         "  flopsight models\n"
         "  flopsight profile llama-3-8b --seq-len 2048\n"
         "  flopsight profile qwen2-vl-7b --image-size 448x448 --format json -o qwen.json\n"
-        "  flopsight profile mistral-7b --mode generate --new-tokens 16",
+        "  flopsight profile mistral-7b --mode generate --new-tokens 16\n"
+        "  flopsight show qwen.json --depth 2",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     from .. import __version__
@@ -105,6 +106,14 @@ def build_parser() -> Parser:
                          help="where to run it (default cpu; meta: the same counts, no memory)")
     _add_timing_options(example)
     _add_report_options(example)
+
+    show = commands.add_parser(
+        "show", help="render a profile saved with --format json (no torch needed)",
+        description="Read PROFILE.json, written by `flopsight profile|example --format json`, and render it "
+        "again in any format: the same report the run printed, timing included.",
+    )
+    show.add_argument("profile_file", metavar="PROFILE.json", help="a profile saved with --format json")
+    _add_report_options(show)
     return parser
 
 

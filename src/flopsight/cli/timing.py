@@ -29,12 +29,11 @@ def check_timing_options(args: argparse.Namespace, device: str) -> None:
 
 
 def add_timing(profile: Profile, model: nn.Module, args_: tuple[Any, ...], kwargs: dict[str, Any],
-               args: argparse.Namespace) -> str:
-    """Time the model, store the figures in the profile's metadata, return the text section."""
+               args: argparse.Namespace) -> Profile:
+    """Time the model; the profile with the timing on it (each module's latency on its node)."""
     import torch
 
-    from ..report.timing import render_timing
-    from ..timing import achieved, measure_time
+    from ..timing import measure_time
 
     kwargs = dict(kwargs)
     if "use_cache" in inspect.signature(model.forward).parameters:
@@ -43,14 +42,4 @@ def add_timing(profile: Profile, model: nn.Module, args_: tuple[Any, ...], kwarg
     with grad:
         timing = measure_time(model, *args_, kwargs=kwargs, warmup=args.warmup, repeat=args.repeat,
                               backward=args.backward)
-    result = achieved(profile, timing, peak_tflops=args.peak_tflops)
-    profile.metadata["timing"] = timing.to_dict()
-    profile.metadata["achieved"] = {
-        "forward_flops_per_s": result.forward_flops_per_s,
-        "iteration_flops_per_s": result.iteration_flops_per_s,
-        "peak_tflops": result.peak_tflops,
-        "peak_source": result.peak_source,
-        "mfu": result.mfu,
-        "hfu": result.hfu,
-    }
-    return "\nTiming\n------\n" + render_timing(profile, timing, result, depth=args.depth)
+    return profile.with_timing(timing, peak_tflops=args.peak_tflops)

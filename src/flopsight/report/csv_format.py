@@ -6,7 +6,7 @@ import csv
 import io
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # types only: tree pulls torch in at runtime
+if TYPE_CHECKING:
     from ..tree import ModuleNode, Profile
     from .formats import RenderOptions
 

@@ -21,7 +21,7 @@ from .json_format import render_profile_json
 from .markdown import render_profile_markdown
 from .text_format import render_profile_text
 
-if TYPE_CHECKING:  # types only: tree pulls torch in at runtime
+if TYPE_CHECKING:
     from ..tree import Profile
 
 __all__ = ["FORMATS", "RenderOptions", "render"]

@@ -17,7 +17,7 @@ from .markdown import render_profile_markdown
 from .text import render_text
 from .units import format_count
 
-if TYPE_CHECKING:  # types only: tree pulls torch in at runtime
+if TYPE_CHECKING:
     from ..tree import Profile
     from .formats import RenderOptions
 

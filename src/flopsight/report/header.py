@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from .wrapping import wrap_line
 
-if TYPE_CHECKING:  # types only: tree pulls torch in at runtime
+if TYPE_CHECKING:
     from ..tree import Profile
 
 __all__ = ["fit_header_line", "model_name", "render_header"]

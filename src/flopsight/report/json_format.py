@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # types only: tree pulls torch in at runtime
+if TYPE_CHECKING:
     from ..tree import Profile
     from .formats import RenderOptions
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from .header import model_name
 from .units import format_count, format_params, format_percent
 
-if TYPE_CHECKING:  # types only: tree pulls torch in at runtime
+if TYPE_CHECKING:
     from ..tree import Profile
     from .formats import RenderOptions
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from .units import format_count, format_params
 
-if TYPE_CHECKING:  # types only: importing tree at runtime would pull torch in through tree.build
+if TYPE_CHECKING:
     from ..tree.profile import Profile
 
 __all__ = ["render_summary"]

@@ -10,7 +10,7 @@ from .topk import render_top
 from .tree import describe_columns, render_tree
 from .wrapping import fit_lines as _fit
 
-if TYPE_CHECKING:  # types only: importing tree at runtime would pull torch in through tree.build
+if TYPE_CHECKING:
     from ..records.timing import TimingResult
     from ..tree.profile import Profile
 

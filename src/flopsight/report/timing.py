@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from ..errors import InputError
 from .units import format_count, format_number, format_percent
 
-if TYPE_CHECKING:  # types only: flopsight.timing and tree import torch
+if TYPE_CHECKING:
     from ..tree.achieved import Achieved
     from ..records.timing import Stats, TimingResult
     from ..tree.profile import Profile

@@ -16,7 +16,7 @@ from .table import Row, TableColumn, layout_table
 from .timing import format_latency
 from .units import format_count, format_params, format_percent
 
-if TYPE_CHECKING:  # types only: importing tree at runtime would pull torch in through tree.build
+if TYPE_CHECKING:
     from ..records import ModuleTiming, TimingResult
     from ..records import OpCost
     from ..tree.module_node import ModuleNode

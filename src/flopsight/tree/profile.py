@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Iterator, TypeVar
 
 from ..errors import InputError, ModuleNotFound
 from ..records import OpCost, OpTotals, Phase, TimingResult
@@ -13,6 +13,8 @@ from .achieved import Achieved, achieved
 from .module_node import PHASES, ModuleNode
 
 SCHEMA_VERSION = 1
+
+P = TypeVar("P", bound="Profile")
 
 
 @dataclass(slots=True)
@@ -109,7 +111,7 @@ class Profile:
         modules = {node.name: node.timing for node in self.modules() if node.timing is not None}
         return dataclasses.replace(self.run_timing, modules=modules)
 
-    def with_timing(self, timing: TimingResult, peak_tflops: float | None = None) -> "Profile":
+    def with_timing(self: P, timing: TimingResult, peak_tflops: float | None = None) -> P:
         """A copy of this Profile carrying ``timing`` (from ``measure_time``, a tracker or a
         profiler) on its nodes; ``peak_tflops`` is the peak for MFU (None: the built-in table)."""
         timed = copy.deepcopy(self)
@@ -244,7 +246,7 @@ class Profile:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Profile":
+    def from_dict(cls: type[P], data: dict[str, Any]) -> P:
         version = data.get("schema_version")
         if version != SCHEMA_VERSION:
             raise InputError(f"profile schema version {version!r} is not supported (expected {SCHEMA_VERSION})")

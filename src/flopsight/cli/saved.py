@@ -1,0 +1,60 @@
+"""``flopsight show``: read a profile saved with ``--format json`` and render it again. No torch."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from ..errors import InputError
+from ..report import GenerationReport
+from ..report.printable import Profile
+from ..tree import Profile as ProfileData
+
+__all__ = ["read_saved"]
+
+
+def read_saved(args: argparse.Namespace) -> Profile | GenerationReport:
+    """The Profile (or generate run) in ``args.profile_file``, checked against ``args.format``."""
+    path = args.profile_file
+    try:
+        with open(path, encoding="utf-8") as file:
+            data = json.load(file)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a folder, give a profile saved with --format json") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: not JSON ({exc}); give a profile saved with --format json") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: not a flopsight profile (a JSON {type(data).__name__}, not an object)")
+    if data.get("mode") == "generate":
+        return _generation(path, data, args.format)
+    return _profile(path, data)
+
+
+def _profile(path: str, data: dict[str, Any]) -> Profile:
+    try:
+        return Profile.from_dict(data)
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise InputError(f"{path}: not a flopsight profile ({type(exc).__name__}: {exc}); "
+                         "give a file written by flopsight with --format json") from None
+
+
+def _generation(path: str, data: dict[str, Any], fmt: str) -> GenerationReport:
+    # A saved generate run keeps its summary, the prefill and the first and last decode steps.
+    if fmt == "csv":
+        raise InputError(f"{path}: a saved generate run keeps only its first and last decode steps, and csv "
+                         "sums every step: use --format text, json or markdown")
+    try:
+        prefill = _profile(path, data["prefill"])
+        steps = [data["decode_first"], data["decode_last"]]
+        decode: list[ProfileData] = [_profile(path, step) for step in steps if step is not None]
+        summary = dict(data["generation"])
+    except (KeyError, TypeError) as exc:
+        raise InputError(f"{path}: not a flopsight generate run ({type(exc).__name__}: {exc})") from None
+    if len(decode) == 2 and data["decode_first"] == data["decode_last"]:
+        decode = decode[:1]  # one decode step, written as both first and last
+    return GenerationReport(prefill, decode, summary)
