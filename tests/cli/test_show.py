@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 import flopsight
 from flopsight.cli import main
+from no_torch import run_without_torch
 
 
 def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -104,26 +103,9 @@ def test_show_writes_output_files_atomically(saved_example: Path, tmp_path: Path
     assert target.read_text() == printed
 
 
-NO_TORCH = """
-import importlib.abc, sys
-
-class NoTorch(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("torch", "numpy", "transformers"):
-            raise ImportError(f"{name} is blocked in this test")
-        return None
-
-sys.meta_path.insert(0, NoTorch())
-from flopsight.cli import main
-sys.exit(main(sys.argv[1:]))
-"""
-
-
 def test_show_runs_without_torch(saved_example: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    src = Path(flopsight.__file__).parent.parent
-    done = subprocess.run([sys.executable, "-c", NO_TORCH, "show", str(saved_example), "--depth", "1"],
-                          capture_output=True, text=True, env={"PYTHONPATH": str(src), "PATH": "/usr/bin:/bin"},
-                          timeout=120)
+    done = run_without_torch("from flopsight.cli import main\nsys.exit(main(sys.argv[1:]))\n",
+                             "show", str(saved_example), "--depth", "1")
     assert done.returncode == 0, done.stderr
     code, shown, _ = _run(["show", str(saved_example), "--depth", "1"], capsys)
     assert code == 0 and done.stdout == shown

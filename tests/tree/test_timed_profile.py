@@ -14,6 +14,7 @@ from torch import nn
 import flopsight
 from flopsight.report import render_text, render_timing
 from flopsight.timing import measure_time
+from no_torch import run_without_torch
 
 
 def _model() -> nn.Module:
@@ -82,16 +83,8 @@ def test_an_untimed_profile_writes_no_timing_keys() -> None:
     assert all("timing" not in node for node in data["root"]["children"])
 
 
-BLOCK_TORCH = """
-import importlib.abc, json, sys
-
-class NoTorch(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("torch", "numpy", "transformers"):
-            raise ImportError(f"{name} is blocked in this test")
-        return None
-
-sys.meta_path.insert(0, NoTorch())
+READ_AND_RENDER = """
+import json
 import flopsight
 from flopsight.report import render_text, render_timing
 with open(sys.argv[1], encoding="utf-8") as f:
@@ -105,9 +98,7 @@ print(json.dumps({"text": render_text(profile), "str": str(profile),
 def test_a_saved_profile_reads_and_renders_without_torch(timed: flopsight.Profile, tmp_path: Path) -> None:
     saved = tmp_path / "profile.json"
     saved.write_text(json.dumps(timed.to_dict()), encoding="utf-8")
-    src = Path(flopsight.__file__).parent.parent
-    done = subprocess.run([sys.executable, "-c", BLOCK_TORCH, str(saved)], capture_output=True, text=True,
-                          env={"PYTHONPATH": str(src), "PATH": "/usr/bin:/bin"}, timeout=120)
+    done = run_without_torch(READ_AND_RENDER, str(saved))
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     assert out["text"] == render_text(timed)
