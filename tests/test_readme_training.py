@@ -36,5 +36,9 @@ def test_training_loop_examples_run_and_their_numbers_hold(capsys) -> None:
         model(x)  # type: ignore[operator]
     assert prof.get_total_flops() == 2 * (32 * 64 * 256 + 32 * 256 * 10) + 32 * 256 + 32 * 10 + 32 * 256
     assert prof.get_total_flops(as_string=True) == "1.23 M"
+    timed, timing = namespace["timed"], namespace["timing"]
+    assert timed.module("0").timing == timing.modules["0"]  # type: ignore[attr-defined]
+    back = flopsight.Profile.from_dict(__import__("json").loads(namespace["saved"]))  # type: ignore[arg-type]
+    assert str(back) == str(timed) and back.timing == timing
     out = capsys.readouterr().out
     assert "Timed steps 6, 7, 8, 9" in out and "Latency (separate timing run, no counting)" in out
