@@ -8,11 +8,10 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from ..costs import REGISTRY
-from ..records import OpCost
 from ..costs.registry import Communication
+from ..records import CaptureResult, OpCost, OpTotals, Phase
 from .composite_split import CompositeSplit, composite_split
 from .module_tracker import ModuleTracker
-from ..records import CaptureResult, OpTotals, Phase
 
 _current_graph_task_id = torch._C._current_graph_task_id
 _current_autograd_node = torch._C._current_autograd_node
@@ -22,10 +21,11 @@ _peek_sequence_nr = torch._C._autograd._get_sequence_nr
 class CountingMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
     """Prices each op once and charges it to the innermost module.
 
-    Forward ops go to the innermost running module (the tracker's top). Backward ops go to the module whose forward
-    created the autograd node now running: with ``label_nodes`` on, every forward op labels the
-    node it just created (sequence number = counter - 1) with the running module's path.
-    Forward ops re-run inside backward (activation checkpointing) go to the tracker's top as RECOMPUTE.
+    Forward ops go to the innermost running module (the tracker's ``top``). Backward ops go to
+    the module whose forward created the autograd node now running: with ``label_nodes`` on,
+    every forward op labels the node it just created (sequence number = counter - 1) with the
+    running module's path. Forward ops re-run inside backward (activation checkpointing) go to
+    the tracker's ``top`` as RECOMPUTE.
     """
 
     # Higher-order ops (flex_attention) come here whole; one with a formula is priced as one op,
