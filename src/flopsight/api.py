@@ -28,6 +28,7 @@ def profile(
     backward: bool = False,
     loss_fn: Callable[[Any], torch.Tensor] | None = None,
     ignore_modules: Iterable[type] | None = None,
+    memory: bool = False,
 ) -> Profile:
     """Profile one run of ``model``: parameters, MACs and FLOPs per module, forward and backward.
 
@@ -41,6 +42,10 @@ def profile(
         loss_fn: what to differentiate, ``loss_fn(outputs) -> scalar``; by default the sum of
             every floating output.
         ignore_modules: module types whose ops are not counted.
+        memory: also record every tensor storage of the run: ``profile.memory`` gets the peak,
+            where it happened and the bytes per category, each module's node its activation,
+            output and peak bytes (``node.memory``). As the run's device kernels allocate:
+            on meta, the meta kernels' outputs.
 
     Returns:
         A Profile; ``print(profile)`` shows the annotated module tree.
@@ -70,7 +75,7 @@ def profile(
         raise InputError("loss_fn is only used with backward=True")
     ignore_types = module_types(ignore_modules)
 
-    result = capture(model, args, kwargs, backward=backward, loss_fn=loss_fn, ignore_types=ignore_types)
+    result = capture(model, args, kwargs, backward=backward, loss_fn=loss_fn, ignore_types=ignore_types, memory=memory)
     metadata = run_metadata(model, backward=backward, ignore_types=ignore_types, args=args, kwargs=kwargs)
     return build_profile(model, result, metadata=metadata, ignore_types=ignore_types, profile_type=PrintableProfile)
 

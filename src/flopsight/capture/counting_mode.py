@@ -11,6 +11,7 @@ from ..costs import REGISTRY
 from ..costs.registry import Communication
 from ..records import CaptureResult, OpCost, OpTotals, Phase
 from .composite_split import CompositeSplit, composite_split
+from .memory import MemoryRecorder
 from .module_tracker import ModuleTracker
 
 _current_graph_task_id = torch._C._current_graph_task_id
@@ -32,9 +33,11 @@ class CountingMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
     # one without runs with the mode popped and is reported as uncounted.
     supports_higher_order_operators = True
 
-    def __init__(self, tracker: ModuleTracker, result: CaptureResult, *, label_nodes: bool) -> None:
+    def __init__(self, tracker: ModuleTracker, result: CaptureResult, *, label_nodes: bool,
+                 memory: MemoryRecorder | None = None) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self._tracker = tracker
+        self._memory = memory
         self._result = result
         self._label_nodes = label_nodes
         self._node_paths: dict[int, str | None] = {}
@@ -53,6 +56,8 @@ class CountingMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
         formula = self._resolve(func)
         out = func(*args, **kwargs)
         path, phase = self._where()
+        if self._memory is not None:  # every op's outputs, priced or not, inside the model or not
+            self._memory.op_ran(out, None if path is ModuleTracker.OUTSIDE else path, phase)
         if self._label_nodes and phase is not Phase.BACKWARD:
             self._node_paths.setdefault(_peek_sequence_nr() - 1, path)
         if path is None or path is ModuleTracker.OUTSIDE:

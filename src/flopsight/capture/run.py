@@ -10,6 +10,7 @@ from torch import nn
 
 from ..errors import InputError
 from ..records import CaptureResult
+from .memory import MemoryRecorder
 from .preserved import preserved_state
 from .session import CountingSession
 
@@ -24,23 +25,41 @@ def capture(
     backward: bool = False,
     loss_fn: LossFn | None = None,
     ignore_types: tuple[type, ...] = (),
+    memory: bool = False,
 ) -> CaptureResult:
     """Run ``model(*args, **kwargs)`` (and its backward) once under the counting mode.
 
     Everything installed is removed in ``finally``; buffers changed or reassigned by the run
     (batch-norm statistics, a step counter) and the random state are restored; gradients are
-    computed with ``torch.autograd.grad`` so no ``.grad`` field changes. Returns the charges.
+    computed with ``torch.autograd.grad`` so no ``.grad`` field changes. Returns the charges,
+    and with ``memory`` the storages the run held (``result.memory``).
     """
-    session = CountingSession(model, ignore_types=ignore_types, backward=backward,
-                              meta=uses_meta(model, args, kwargs))
-    with preserved_state(model), session, (torch.enable_grad() if backward else contextlib.nullcontext()):
-        output = model(*args, **kwargs)
-        if backward:
-            _run_backward(model, args, kwargs, output, loss_fn)
+    on_meta = uses_meta(model, args, kwargs)
+    recorder = None
+    if memory:
+        recorder = MemoryRecorder(model, _tensors(args) + _tensors(kwargs), target="meta" if on_meta else _device(model))
+    session = CountingSession(model, ignore_types=ignore_types, backward=backward, meta=on_meta, memory=recorder)
+    try:
+        with preserved_state(model), session, (torch.enable_grad() if backward else contextlib.nullcontext()):
+            output = model(*args, **kwargs)
+            if backward:
+                gradients = _run_backward(model, args, kwargs, output, loss_fn)
+                if recorder is not None:
+                    recorder.mark_gradients(gradients)
+            del output  # freed inside the run, as a training step frees it
+    finally:
+        if recorder is not None:
+            session.result.memory = recorder.finish()
     return session.result
 
 
-def _run_backward(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any, loss_fn: LossFn | None) -> None:
+def _device(model: nn.Module) -> str:
+    first = next(iter(model.parameters()), None)
+    return "cpu" if first is None else first.device.type
+
+
+def _run_backward(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any,
+                  loss_fn: LossFn | None) -> tuple[torch.Tensor | None, ...]:
     loss = loss_fn(output) if loss_fn is not None else _sum_of_floating_outputs(output)
     if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
         raise InputError("loss_fn must return a single-element tensor; got "
@@ -49,7 +68,7 @@ def _run_backward(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any
     if not loss.requires_grad or not wrt:
         raise InputError("backward=True but nothing requires grad: the model has no trainable "
                          "parameters and no input requires grad")
-    torch.autograd.grad(loss, wrt, allow_unused=True)
+    return torch.autograd.grad(loss, wrt, allow_unused=True)
 
 
 def gradient_targets(loss: torch.Tensor, inputs: list[torch.Tensor]) -> list[torch.Tensor]:

@@ -29,6 +29,7 @@ from ..errors import InputError
 from ..records import CaptureResult
 from .attention_on_meta import MetaAttentionMode
 from .counting_mode import CountingMode
+from .memory import MemoryRecorder
 from .module_tracker import ModuleTracker
 from .root_calls import RootCalls
 
@@ -45,6 +46,7 @@ class CountingSession:
             the module whose forward created them.
         meta: whether the run is on the meta device (SDPA runs as the fused kernel); None
             reads it from the model's parameters at ``open()``.
+        memory: a memory instrument, told of every op's outputs and of the module scopes.
 
     ``tracker`` is the session's module tracker: an instrument that counts with the session
     subscribes to it before ``open()``. ``root_calls`` sums and records the model's top-level
@@ -52,11 +54,14 @@ class CountingSession:
     """
 
     def __init__(self, model: nn.Module, *, ignore_types: tuple[type, ...] = (), backward: bool = True,
-                 meta: bool | None = None) -> None:
+                 meta: bool | None = None, memory: MemoryRecorder | None = None) -> None:
         self.model = model
         self.result = CaptureResult(backward_measured=backward)
         self.tracker = ModuleTracker(model, ignore_types=ignore_types)
-        self.mode = CountingMode(self.tracker, self.result, label_nodes=backward)
+        self.memory = memory
+        self.mode = CountingMode(self.tracker, self.result, label_nodes=backward, memory=memory)
+        if memory is not None:
+            self.tracker.subscribe(memory)
         self.root_calls = RootCalls(on_raise=self._pop_modes)
         self.tracker.subscribe(self.root_calls)
         self.is_open = False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .memory import MemoryRecord
 from .op_cost import OpTotals
 from .phase import Phase
 
@@ -24,3 +25,4 @@ class CaptureResult:
     bounded: dict[str, int] = field(default_factory=dict)
     forward_calls: dict[str, int] = field(default_factory=dict)
     backward_measured: bool = False
+    memory: MemoryRecord | None = None  # the storages of the run, when memory was recorded

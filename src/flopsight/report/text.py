@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 from typing import TYPE_CHECKING, Literal
 
+from .memory import render_memory
 from .summary import render_summary
 from .topk import render_top
 from .tree import describe_columns, render_tree
@@ -76,6 +77,10 @@ def render_text(
     sections = [
         _titled("flopsight profile", _fit(render_summary(profile, precision=precision, unit=unit,
                                                          param_unit=param_unit), width)),
+    ]
+    if profile.memory is not None:
+        sections.append(_titled("Memory", _fit(render_memory(profile, precision=precision), width)))
+    sections += [
         _titled("Per module", _prose(legend, width) + "\n" + _prose(_TREE_NOTE, width) + "\n\n" + tree),
     ]
     if top is not None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Callable, Sequence, TypeVar
 from ..errors import InputError
 from .table import Row, TableColumn, layout_table
 from .timing import format_latency
-from .units import format_count, format_params, format_percent
+from .units import format_bytes, format_count, format_params, format_percent
 
 if TYPE_CHECKING:
     from ..records import ModuleTiming, TimingResult
@@ -40,6 +40,12 @@ class _Column:
     suffix: str  # written after the value's prefix: "MACs", "FLOPs"
     value: Callable[["ModuleNode"], int]
     total: int
+    in_bytes: bool = False  # shown with binary prefixes (KiB, MiB) instead of K, M
+
+    def format(self, value: int, style: "_Style", *, suffix: bool) -> str:
+        if self.in_bytes:
+            return format_bytes(value, precision=style.precision)
+        return format_count(value, unit=style.unit, precision=style.precision, suffix=self.suffix if suffix else "")
 
     @property
     def description(self) -> str:
@@ -166,7 +172,13 @@ def _columns(profile: Profile, phase: str) -> tuple[_Column, ...]:
         columns.append(_Column("bwd FLOPs", "FLOPs", lambda n: n.backward.flops, root.backward.flops))
     if phase == "forward" and root.recompute.flops:
         columns.append(_Column("recompute FLOPs", "FLOPs", lambda n: n.recompute.flops, root.recompute.flops))
+    if profile.memory is not None:  # the seed FSDP layout: activation bytes beside params and FLOPs
+        columns.append(_Column("activations", "", _activation_bytes, _activation_bytes(root), in_bytes=True))
     return tuple(columns)
+
+
+def _activation_bytes(node: ModuleNode) -> int:
+    return 0 if node.memory is None else node.memory.activation_bytes
 
 
 def _stats(node: ModuleNode, style: _Style) -> str:
@@ -176,7 +188,7 @@ def _stats(node: ModuleNode, style: _Style) -> str:
     ]
     for column in style.columns:
         value = column.value(node)
-        shown = format_count(value, unit=style.unit, precision=style.precision, suffix=column.suffix)
+        shown = column.format(value, style, suffix=True)
         items.append(f"{shown} = {format_percent(value, column.total, precision=style.precision)} {column.label}")
     if style.timed:
         items += _latency_items(node, style.root_latency, style.precision)
@@ -266,7 +278,7 @@ def _cells(node: ModuleNode, style: _Style, count: int) -> tuple[str, ...]:
     for column in style.columns:
         value = column.value(node)
         cells += [
-            format_count(value, unit=style.unit, precision=style.precision),
+            column.format(value, style, suffix=False),
             format_percent(value, column.total, precision=style.precision),
         ]
     if style.timed:

@@ -13,7 +13,7 @@ from typing import Sequence
 from ..errors import InputError
 
 __all__ = [
-    "COUNT_UNITS", "PARAM_UNITS", "format_count", "format_duration", "format_number", "format_params", "format_percent",
+    "COUNT_UNITS", "PARAM_UNITS", "format_bytes", "format_count", "format_duration", "format_number", "format_params", "format_percent",
 ]
 
 # Powers of 1000, smallest first; "" is the plain number.
@@ -126,6 +126,26 @@ def format_percent(part: float, whole: float, *, precision: int = 2) -> str:
     if share and float(shown) == 0:
         return f"<{_trim(10.0**-precision, precision)}%"
     return f"{shown}%"
+
+
+_BYTE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+
+
+def format_bytes(value: float, *, precision: int = 2) -> str:
+    """Memory in bytes with binary prefixes, as ``torch.cuda.memory_summary`` shows it.
+
+    Example:
+        >>> format_bytes(7368)
+        '7.2 KiB'
+        >>> format_bytes(512)
+        '512 B'
+        >>> format_bytes(16 * 2**30)
+        '16 GiB'
+    """
+    power = 0
+    while abs(value) >= 1024 ** (power + 1) and power < len(_BYTE_UNITS) - 1:
+        power += 1
+    return f"{_trim(value / 1024**power, precision)} {_BYTE_UNITS[power]}"
 
 
 def format_duration(seconds: float, *, precision: int = 2) -> str:

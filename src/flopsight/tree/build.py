@@ -7,6 +7,7 @@ from typing import Any
 from torch import nn
 
 from ..records import CaptureResult
+from .memory import MemoryFigures, summarize_memory
 from .module_node import ModuleNode
 from .parameters import count_parameters
 from .profile import Profile
@@ -57,14 +58,31 @@ def build_profile(
         return node
 
     root = make("", model)
+    memory = None
+    if result.memory is not None:
+        figures = summarize_memory(result.memory)
+        _attach_memory(root, figures)
+        memory = figures.summary
     return profile_type(
         root=root,
+        memory=memory,
         uncounted_ops=dict(sorted(result.uncounted.items(), key=lambda item: -item[1])),
         communication_ops=dict(sorted(result.communication.items(), key=lambda item: -item[1])),
         bounded_ops=dict(sorted(result.bounded.items(), key=lambda item: -item[1])),
         tied_parameters=counts.tied,
         metadata=metadata,
     )
+
+
+def _attach_memory(node: ModuleNode, figures: MemoryFigures) -> int:
+    """Each counted node's memory, activations summed over its subtree; returns the node's."""
+    if node.alias_of is not None:
+        return 0
+    inclusive = figures.own_activation.get(node.name, 0)
+    for child in node.children:
+        inclusive += _attach_memory(child, figures)
+    node.memory = figures.module(node.name, inclusive)
+    return inclusive
 
 
 def _safe_extra_repr(module: nn.Module) -> str:

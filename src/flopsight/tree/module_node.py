@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from ..records import ZERO, ModuleTiming, OpCost, OpTotals, Phase
+from ..records.memory import ModuleMemory
 
 PHASES = (Phase.FORWARD, Phase.BACKWARD, Phase.RECOMPUTE)
 
@@ -20,7 +21,8 @@ class ModuleNode:
     nodes with ``alias_of`` set and no costs of their own, so nothing is counted twice.
 
     Each instrument's results are optional fields of the node: ``timing`` is the module's
-    measured latency per iteration (forward, backward), None when the run was not timed.
+    measured latency per iteration (forward, backward), None when the run was not timed;
+    ``memory`` its activation, output and peak bytes, None when memory was not recorded.
     """
 
     name: str
@@ -35,6 +37,7 @@ class ModuleNode:
     own_ops: dict[Phase, dict[str, OpTotals]] = field(default_factory=dict)
     children: list["ModuleNode"] = field(default_factory=list)
     timing: ModuleTiming | None = None
+    memory: ModuleMemory | None = None
     # Filled by finalize(): inclusive sums over the subtree.
     trainable_params: int = 0
     frozen_params: int = 0
@@ -132,6 +135,7 @@ class ModuleNode:
             "backward": self.backward.to_dict(),
             "children": [c.to_dict() for c in self.children],
             **({} if self.timing is None else {"timing": self.timing.to_dict()}),
+            **({} if self.memory is None else {"memory": self.memory.to_dict()}),
         }
 
     @classmethod
@@ -152,6 +156,7 @@ class ModuleNode:
             },
             children=[cls.from_dict(c) for c in data.get("children", [])],
             timing=None if data.get("timing") is None else ModuleTiming.from_dict(data["timing"]),
+            memory=None if data.get("memory") is None else ModuleMemory.from_dict(data["memory"]),
         )
         return node
 

@@ -9,6 +9,7 @@ from typing import Any, Iterator, TypeVar
 
 from ..errors import InputError, ModuleNotFound
 from ..records import OpCost, OpTotals, Phase, TimingResult
+from ..records.memory import MemorySummary
 from .achieved import Achieved, achieved
 from .module_node import PHASES, ModuleNode
 
@@ -33,6 +34,8 @@ class Profile:
             (device, repeats, forward/backward/iteration latency, throughput); each module's
             latency is on its node (``ModuleNode.timing``). ``timing`` puts them together.
         peak_tflops: the dense peak given for MFU; None looks it up from the timed device.
+        memory: when memory was recorded, the run's peak, where it happened and the bytes per
+            category; each module's activation, output and peak bytes are on its node.
 
     Each instrument's results are optional fields of the same nodes and of the Profile, so a
     Profile read back with ``from_dict`` renders exactly like the measured one.
@@ -46,6 +49,7 @@ class Profile:
     metadata: dict[str, Any] = field(default_factory=dict)
     run_timing: TimingResult | None = None
     peak_tflops: float | None = None
+    memory: MemorySummary | None = None
     _index: dict[str, ModuleNode] = field(default_factory=dict, repr=False)
     # A shared module's other positions: alias path -> the path its node lives at.
     _aliases: dict[str, str] = field(default_factory=dict, repr=False)
@@ -225,6 +229,7 @@ class Profile:
             "bounded_ops": dict(self.bounded_ops),
             "tied_parameters": [list(pair) for pair in self.tied_parameters],
             **self._timing_dict(),
+            **({} if self.memory is None else {"memory": self.memory.to_dict()}),
             "root": self.root.to_dict(),
         }
 
@@ -259,6 +264,7 @@ class Profile:
             metadata=dict(data.get("metadata", {})),
             run_timing=None if data.get("timing") is None else TimingResult.from_dict(data["timing"]),
             peak_tflops=_given_peak(data.get("achieved") or {}),
+            memory=None if data.get("memory") is None else MemorySummary.from_dict(data["memory"]),
         )
 
 

@@ -1,0 +1,153 @@
+"""What the memory instrument records and what the tree makes of it. Plain data, no torch.
+
+The record is one entry per tensor storage the run held: its bytes, when it was created and
+freed (op ticks), who created it (module path, phase) and its category. Sums, the peak and
+what was live then are computed once, at the end (``tree.memory``), not per op.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from .phase import Phase
+
+__all__ = ["Category", "MemoryRecord", "MemorySummary", "ModuleMemory", "StorageLife"]
+
+
+class Category(str, Enum):
+    """What a storage holds, as a training step's memory is usually broken down."""
+
+    PARAMETER = "parameter"
+    BUFFER = "buffer"
+    INPUT = "input"
+    ACTIVATION = "activation"  # created by the forward and still held when it ends
+    OUTPUT = "output"  # what the model returned
+    GRADIENT = "gradient"  # the gradients the backward returns for parameters and inputs
+    TEMPORARY = "temporary"  # everything else: freed inside the forward, or a backward scratch
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(slots=True)
+class StorageLife:
+    """One storage: ``created`` and ``freed`` are op ticks (-1: before the run; None: alive at
+    its end). It is live at every tick ``t`` with ``created <= t <= freed``: a storage freed
+    between two ops was live during the first."""
+
+    nbytes: int
+    created: int
+    category: Category
+    path: str | None = None  # the module whose op created it (innermost); None outside any
+    phase: Phase | None = None
+    freed: int | None = None
+
+
+@dataclass(slots=True)
+class MemoryRecord:
+    """Everything the memory instrument saw in one run.
+
+    ``paths`` / ``phases`` give the running module and phase of each op tick; ``scopes`` the
+    forward calls of each module as (path, first tick, last tick); ``outputs`` the bytes of
+    each module's outputs, summed over its calls; ``forward_end`` the last tick of the model's
+    forward.
+    """
+
+    storages: list[StorageLife] = field(default_factory=list)
+    paths: list[str | None] = field(default_factory=list)
+    phases: list[Phase] = field(default_factory=list)
+    scopes: list[tuple[str, int, int]] = field(default_factory=list)
+    outputs: dict[str, int] = field(default_factory=dict)
+    forward_end: int = -1
+    target: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleMemory:
+    """One module's memory, inclusive of its submodules (as its FLOPs are).
+
+    Attributes:
+        activation_bytes: storages created by the module's forward ops and still held when the
+            forward ends (saved for backward, or part of an output), each storage once.
+        own_activation_bytes: the part created by ops the module runs itself.
+        output_bytes: bytes of the storages of its outputs, summed over its calls.
+        peak_bytes: the most bytes live (everything the run holds) while its forward ran.
+    """
+
+    activation_bytes: int = 0
+    own_activation_bytes: int = 0
+    output_bytes: int = 0
+    peak_bytes: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        return {"activation_bytes": self.activation_bytes, "own_activation_bytes": self.own_activation_bytes,
+                "output_bytes": self.output_bytes, "peak_bytes": self.peak_bytes}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ModuleMemory":
+        return cls(**{key: int(data.get(key, 0)) for key in ("activation_bytes", "own_activation_bytes",
+                                                            "output_bytes", "peak_bytes")})
+
+
+@dataclass(frozen=True, slots=True)
+class MemorySummary:
+    """The memory of a whole run.
+
+    Attributes:
+        target: whose kernels' allocations these are ("cpu", "meta: the meta kernels' outputs").
+        peak_bytes: the most bytes live at once; ``peak_module`` / ``peak_phase`` say where
+            (None: outside any module of the model).
+        at_peak: bytes live at the peak, per category.
+        parameter_bytes, buffer_bytes, input_bytes: held through the run.
+        activation_bytes: created by the forward and still held when it ends.
+        gradient_bytes: the gradients the backward returned.
+        output_bytes: what the model returned.
+        optimizer_bytes: optimizer state (0 when no optimizer step ran).
+        temporary_bytes: live at the peak and none of the above.
+    """
+
+    target: str
+    peak_bytes: int
+    peak_module: str | None
+    peak_phase: Phase | None
+    at_peak: dict[str, int]
+    parameter_bytes: int
+    buffer_bytes: int
+    input_bytes: int
+    activation_bytes: int
+    gradient_bytes: int
+    output_bytes: int
+    optimizer_bytes: int
+    temporary_bytes: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "peak_bytes": self.peak_bytes,
+            "peak_module": self.peak_module,
+            "peak_phase": None if self.peak_phase is None else self.peak_phase.value,
+            "at_peak": dict(self.at_peak),
+            "parameter_bytes": self.parameter_bytes,
+            "buffer_bytes": self.buffer_bytes,
+            "input_bytes": self.input_bytes,
+            "activation_bytes": self.activation_bytes,
+            "gradient_bytes": self.gradient_bytes,
+            "output_bytes": self.output_bytes,
+            "optimizer_bytes": self.optimizer_bytes,
+            "temporary_bytes": self.temporary_bytes,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "MemorySummary":
+        phase = data.get("peak_phase")
+        return cls(
+            target=str(data["target"]),
+            peak_bytes=int(data["peak_bytes"]),
+            peak_module=data.get("peak_module"),
+            peak_phase=None if phase is None else Phase(phase),
+            at_peak={str(k): int(v) for k, v in data.get("at_peak", {}).items()},
+            **{key: int(data[key]) for key in ("parameter_bytes", "buffer_bytes", "input_bytes", "activation_bytes",
+                                               "gradient_bytes", "output_bytes", "optimizer_bytes", "temporary_bytes")},
+        )

@@ -1,0 +1,56 @@
+"""The memory section: the peak of the run and where it happened, what was live then, and the
+bytes of each category. A pure function of a Profile; no torch."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .units import format_bytes
+
+if TYPE_CHECKING:
+    from ..tree.profile import Profile
+
+__all__ = ["render_memory"]
+
+# Category names as the section shows them, in the order a training step's memory is read.
+_SHOWN = (("parameter", "parameters"), ("buffer", "buffers"), ("input", "inputs"), ("activation", "activations"),
+          ("output", "outputs"), ("gradient", "gradients"), ("temporary", "temporaries"))
+
+
+def render_memory(profile: Profile, *, precision: int = 2) -> str:
+    """Aligned "label: value" lines, no trailing newline; "" when memory was not recorded.
+
+    Example:
+        >>> p = flopsight.profile(mlp, x, backward=True, memory=True)
+        >>> print(render_memory(p))
+        Target:            cpu (what the run's kernels allocated)
+        Peak:              7.2 KiB, in the backward of 0 (Linear)
+        ...
+    """
+    memory = profile.memory
+    if memory is None:
+        return ""
+
+    def size(value: int) -> str:
+        return format_bytes(value, precision=precision)
+
+    where = "outside the model"
+    if memory.peak_module is not None:
+        node = profile.module(memory.peak_module)
+        where = f"of {node.name or '(model)'} ({node.type})"
+    phase = f"in the {memory.peak_phase} " if memory.peak_phase is not None else ""
+    live = ", ".join(f"{shown} {size(memory.at_peak.get(key, 0))}" for key, shown in _SHOWN if memory.at_peak.get(key))
+    rows = [
+        ("Target", f"{memory.target} (what the run's kernels allocated)"),
+        ("Peak", f"{size(memory.peak_bytes)}, {phase}{where}"),
+        ("Live at the peak", live or "nothing"),
+        ("Parameters", size(memory.parameter_bytes)),
+        ("Buffers", size(memory.buffer_bytes)),
+        ("Inputs", size(memory.input_bytes)),
+        ("Activations", f"{size(memory.activation_bytes)} (made by the forward, held after it)"),
+        ("Outputs", size(memory.output_bytes)),
+        ("Gradients", size(memory.gradient_bytes)),
+        ("Optimizer state", size(memory.optimizer_bytes)),
+    ]
+    width = max(len(label) for label, _ in rows) + 2
+    return "\n".join(f"{label + ':':<{width}}{value}" for label, value in rows)

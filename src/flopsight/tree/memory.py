@@ -1,0 +1,91 @@
+"""A run's memory, from its storage record: what was live at each op, the peak and where, the
+bytes per category, and each module's activations, outputs and peak. Computed once, here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..records import Phase
+from ..records.memory import Category, MemoryRecord, MemorySummary, ModuleMemory, StorageLife
+
+__all__ = ["MemoryFigures", "summarize_memory"]
+
+_HELD = (Category.PARAMETER, Category.BUFFER, Category.INPUT)
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryFigures:
+    """The run's summary and each module's own figures, before the tree sums them."""
+
+    summary: MemorySummary
+    own_activation: dict[str, int]
+    outputs: dict[str, int]
+    peaks: dict[str, int]
+
+    def module(self, path: str, activation_bytes: int) -> ModuleMemory:
+        """The module at ``path``, given its inclusive activation bytes (summed by the tree)."""
+        return ModuleMemory(activation_bytes=activation_bytes, own_activation_bytes=self.own_activation.get(path, 0),
+                            output_bytes=self.outputs.get(path, 0), peak_bytes=self.peaks.get(path, 0))
+
+
+def category_of(life: StorageLife, forward_end: int) -> Category:
+    """A storage's category once the run is over: a forward scratch that outlived the forward
+    (saved for backward) is an activation."""
+    if life.category is not Category.TEMPORARY:
+        return life.category
+    created_in_forward = 0 <= life.created <= forward_end and life.phase in (Phase.FORWARD, None)
+    if created_in_forward and (life.freed is None or life.freed > forward_end):
+        return Category.ACTIVATION
+    return Category.TEMPORARY
+
+
+def live_bytes(record: MemoryRecord) -> list[int]:
+    """Bytes live at each tick: index 0 is before the first op, ``i + 1`` during op ``i``."""
+    ticks = len(record.paths)
+    change = [0] * (ticks + 2)
+    for life in record.storages:
+        change[life.created + 1] += life.nbytes
+        if life.freed is not None:
+            change[life.freed + 2] -= life.nbytes
+    live, total = [], 0
+    for delta in change[: ticks + 1]:
+        total += delta
+        live.append(total)
+    return live
+
+
+def summarize_memory(record: MemoryRecord) -> MemoryFigures:
+    """The peak, the bytes by category, and each module's own figures of one run."""
+    live = live_bytes(record)
+    peak_at = max(range(len(live)), key=live.__getitem__)  # the first tick of the highest
+    tick = peak_at - 1
+    categories = [category_of(life, record.forward_end) for life in record.storages]
+    at_peak = {str(c): 0 for c in Category}
+    totals = {c: 0 for c in Category}
+    own_activation: dict[str, int] = {}
+    for life, category in zip(record.storages, categories):
+        totals[category] += life.nbytes
+        if life.created <= tick and (life.freed is None or tick <= life.freed):
+            at_peak[str(category)] += life.nbytes
+        if category is Category.ACTIVATION and life.path is not None:
+            own_activation[life.path] = own_activation.get(life.path, 0) + life.nbytes
+    peaks: dict[str, int] = {}
+    for path, start, end in record.scopes:
+        if end >= start:
+            peaks[path] = max(peaks.get(path, 0), max(live[start + 1: end + 2]))
+    summary = MemorySummary(
+        target=record.target,
+        peak_bytes=live[peak_at],
+        peak_module=record.paths[tick] if tick >= 0 else None,
+        peak_phase=record.phases[tick] if tick >= 0 else None,
+        at_peak=at_peak,
+        parameter_bytes=totals[Category.PARAMETER],
+        buffer_bytes=totals[Category.BUFFER],
+        input_bytes=totals[Category.INPUT],
+        activation_bytes=totals[Category.ACTIVATION],
+        gradient_bytes=totals[Category.GRADIENT],
+        output_bytes=totals[Category.OUTPUT],
+        optimizer_bytes=0,
+        temporary_bytes=at_peak[str(Category.TEMPORARY)],
+    )
+    return MemoryFigures(summary, own_activation, dict(record.outputs), peaks)
