@@ -44,6 +44,17 @@ class StorageLife:
     phase: Phase | None = None
     freed: int | None = None
 
+    def to_list(self) -> list[Any]:
+        """The compact JSON form: [nbytes, created, freed, category, path, phase]."""
+        return [self.nbytes, self.created, self.freed, self.category.value, self.path,
+                None if self.phase is None else self.phase.value]
+
+    @classmethod
+    def from_list(cls, data: list[Any]) -> "StorageLife":
+        nbytes, created, freed, category, path, phase = data
+        return cls(int(nbytes), int(created), Category(category), path, None if phase is None else Phase(phase),
+                   None if freed is None else int(freed))
+
 
 @dataclass(slots=True)
 class MemoryRecord:
@@ -62,6 +73,29 @@ class MemoryRecord:
     outputs: dict[str, int] = field(default_factory=dict)
     forward_end: int = -1
     target: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "forward_end": self.forward_end,
+            "ticks": {"paths": list(self.paths), "phases": [p.value for p in self.phases]},
+            "scopes": [list(scope) for scope in self.scopes],
+            "outputs": dict(self.outputs),
+            "storages": [life.to_list() for life in self.storages],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "MemoryRecord":
+        ticks = data.get("ticks", {})
+        return cls(
+            storages=[StorageLife.from_list(item) for item in data.get("storages", [])],
+            paths=list(ticks.get("paths", [])),
+            phases=[Phase(p) for p in ticks.get("phases", [])],
+            scopes=[(str(a), int(b), int(c)) for a, b, c in data.get("scopes", [])],
+            outputs={str(k): int(v) for k, v in data.get("outputs", {}).items()},
+            forward_end=int(data.get("forward_end", -1)),
+            target=str(data.get("target", "")),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +140,8 @@ class MemorySummary:
         output_bytes: what the model returned.
         optimizer_bytes: optimizer state (0 when no optimizer step ran).
         temporary_bytes: live at the peak and none of the above.
+        record: the storages, op ticks and module scopes the figures come from (the timeline
+            and the memory_viz snapshot are drawn from it).
     """
 
     target: str
@@ -121,6 +157,7 @@ class MemorySummary:
     output_bytes: int
     optimizer_bytes: int
     temporary_bytes: int
+    record: MemoryRecord = field(default_factory=MemoryRecord, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -137,6 +174,7 @@ class MemorySummary:
             "output_bytes": self.output_bytes,
             "optimizer_bytes": self.optimizer_bytes,
             "temporary_bytes": self.temporary_bytes,
+            "record": self.record.to_dict(),
         }
 
     @classmethod
@@ -148,6 +186,7 @@ class MemorySummary:
             peak_module=data.get("peak_module"),
             peak_phase=None if phase is None else Phase(phase),
             at_peak={str(k): int(v) for k, v in data.get("at_peak", {}).items()},
+            record=MemoryRecord.from_dict(data.get("record", {})),
             **{key: int(data[key]) for key in ("parameter_bytes", "buffer_bytes", "input_bytes", "activation_bytes",
                                                "gradient_bytes", "output_bytes", "optimizer_bytes", "temporary_bytes")},
         )

@@ -87,5 +87,6 @@ def summarize_memory(record: MemoryRecord) -> MemoryFigures:
         output_bytes=totals[Category.OUTPUT],
         optimizer_bytes=0,
         temporary_bytes=at_peak[str(Category.TEMPORARY)],
+        record=record,
     )
     return MemoryFigures(summary, own_activation, dict(record.outputs), peaks)
