@@ -29,6 +29,7 @@ def profile(
     loss_fn: Callable[[Any], torch.Tensor] | None = None,
     ignore_modules: Iterable[type] | None = None,
     memory: bool = False,
+    optimizer: torch.optim.Optimizer | None = None,
 ) -> Profile:
     """Profile one run of ``model``: parameters, MACs and FLOPs per module, forward and backward.
 
@@ -46,6 +47,10 @@ def profile(
             where it happened and the bytes per category, each module's node its activation,
             output and peak bytes (``node.memory``). As the run's device kernels allocate:
             on meta, the meta kernels' outputs.
+        optimizer: with ``backward=True``, also run a real ``optimizer.step()`` on the
+            gradients (its state counts as optimizer memory: Adam's two moments and step per
+            parameter); the weights, gradients and optimizer state are restored afterwards.
+            Its arithmetic is not counted (it runs outside every module).
 
     Returns:
         A Profile; ``print(profile)`` shows the annotated module tree.
@@ -73,10 +78,17 @@ def profile(
         _check_takes_no_inputs(model)
     if loss_fn is not None and not backward:
         raise InputError("loss_fn is only used with backward=True")
+    if optimizer is not None and not isinstance(optimizer, torch.optim.Optimizer):
+        raise InputError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+    if optimizer is not None and not backward:
+        raise InputError("optimizer= steps on the gradients of a backward: add backward=True")
     ignore_types = module_types(ignore_modules)
 
-    result = capture(model, args, kwargs, backward=backward, loss_fn=loss_fn, ignore_types=ignore_types, memory=memory)
+    result = capture(model, args, kwargs, backward=backward, loss_fn=loss_fn, ignore_types=ignore_types, memory=memory,
+                     optimizer=optimizer)
     metadata = run_metadata(model, backward=backward, ignore_types=ignore_types, args=args, kwargs=kwargs)
+    if optimizer is not None:
+        metadata["optimizer"] = type(optimizer).__name__
     return build_profile(model, result, metadata=metadata, ignore_types=ignore_types, profile_type=PrintableProfile)
 
 

@@ -40,6 +40,7 @@ class MemoryRecorder(ModuleListener):
         self._refs: list[weakref.ref[Any]] = []
         self._open: list[tuple[str, int]] = []
         self._active = True
+        self.in_optimizer_step = False  # the run's optimizer step: its ops' phase
         for parameter in model.parameters():
             self._held(parameter, Category.PARAMETER)
         for buffer in model.buffers():
@@ -50,6 +51,8 @@ class MemoryRecorder(ModuleListener):
     def op_ran(self, output: Any, path: str | None, phase: Phase) -> None:
         """One op ran (charged to ``path``, None outside the model): its new storages."""
         self.tick += 1
+        if self.in_optimizer_step:
+            phase = Phase.OPTIMIZER
         self.record.paths.append(path)
         self.record.phases.append(phase)
         for tensor in _tensors(output):
@@ -66,6 +69,16 @@ class MemoryRecorder(ModuleListener):
                 index = self._index.get(storage._cdata)
                 if index is not None and self.record.storages[index].created >= 0:
                     self.record.storages[index].category = Category.GRADIENT
+
+    def mark_optimizer_state(self, optimizer: torch.optim.Optimizer) -> None:
+        """The tensors the optimizer keeps in its state (moments, steps) are optimizer state."""
+        for state in optimizer.state.values():
+            for value in state.values():
+                if isinstance(value, torch.Tensor):
+                    for storage in storages_of(value):
+                        index = self._index.get(storage._cdata)
+                        if index is not None and self.record.storages[index].created >= 0:
+                            self.record.storages[index].category = Category.OPTIMIZER
 
     def finish(self) -> MemoryRecord:
         """Stop recording: storages still alive stay alive (``freed`` None) in the record."""

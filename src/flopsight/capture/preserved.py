@@ -1,4 +1,5 @@
-"""What an extra run of the user's model must leave as it found: buffers and random state.
+"""What an extra run of the user's model must leave as it found: buffers and random state, and
+after a real optimizer step the weights, gradients and optimizer state.
 
 A profiling or timing run is one the user did not ask their model to make, so whatever it
 changes is put back when it ends, also when the forward raises: every module's buffers (the
@@ -10,9 +11,10 @@ random number generators a forward draws from (dropout advances torch's).
 from __future__ import annotations
 
 import contextlib
+import copy
 import random
 import sys
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import torch
 from torch import nn
@@ -28,6 +30,41 @@ def preserved_state(model: nn.Module) -> Iterator[None]:
     finally:
         _restore_buffers(buffers)
         _restore_rng(rng)
+
+
+@contextlib.contextmanager
+def training_state_restored(model: nn.Module, params: Sequence[torch.Tensor],
+                            optimizer: torch.optim.Optimizer | None) -> Iterator[None]:
+    """Run the body, then put back the ``.grad`` of ``params`` and, with an optimizer, the
+    weights and the optimizer's state (moments created by the steps go too), also when it raises."""
+    saved_grads = [p.grad for p in params]
+    saved = _snapshot_training(model, optimizer) if optimizer is not None else None
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            for p, grad in zip(params, saved_grads):
+                p.grad = grad
+        if saved is not None and optimizer is not None:
+            _restore_training(model, optimizer, saved)
+
+
+def _snapshot_training(model: nn.Module, optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Weights and optimizer state before real optimizer steps run."""
+    with torch.no_grad():
+        weights = {name: p.detach().clone() for name, p in model.named_parameters()}
+    return weights, copy.deepcopy(optimizer.state_dict())
+
+
+def _restore_training(model: nn.Module, optimizer: torch.optim.Optimizer,
+                      saved: tuple[dict[str, torch.Tensor], dict[str, Any]]) -> None:
+    weights, state = saved
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name in weights:
+                p.copy_(weights[name])
+    # load_state_dict replaces the whole state, so moments created by the steps go too.
+    optimizer.load_state_dict(state)
 
 
 _BufferSnapshot = list[tuple[nn.Module, dict[str, Any], list[tuple[torch.Tensor, torch.Tensor]]]]

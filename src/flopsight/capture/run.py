@@ -11,7 +11,7 @@ from torch import nn
 from ..errors import InputError
 from ..records import CaptureResult
 from .memory import MemoryRecorder
-from .preserved import preserved_state
+from .preserved import preserved_state, training_state_restored
 from .session import CountingSession
 
 LossFn = Callable[[Any], torch.Tensor]
@@ -26,6 +26,7 @@ def capture(
     loss_fn: LossFn | None = None,
     ignore_types: tuple[type, ...] = (),
     memory: bool = False,
+    optimizer: torch.optim.Optimizer | None = None,
 ) -> CaptureResult:
     """Run ``model(*args, **kwargs)`` (and its backward) once under the counting mode.
 
@@ -33,19 +34,35 @@ def capture(
     (batch-norm statistics, a step counter) and the random state are restored; gradients are
     computed with ``torch.autograd.grad`` so no ``.grad`` field changes. Returns the charges,
     and with ``memory`` the storages the run held (``result.memory``).
+
+    With an ``optimizer`` (and ``backward``) the gradients are put in the parameters' ``.grad``
+    and a real ``optimizer.step()`` runs too, outside any module (its state is allocated as the
+    optimizer allocates it, on meta too); the weights, gradients and optimizer state are put
+    back afterwards.
     """
     on_meta = uses_meta(model, args, kwargs)
     recorder = None
     if memory:
         recorder = MemoryRecorder(model, _tensors(args) + _tensors(kwargs), target="meta" if on_meta else _device(model))
     session = CountingSession(model, ignore_types=ignore_types, backward=backward, meta=on_meta, memory=recorder)
+    stepped = _stepped_parameters(optimizer)
     try:
-        with preserved_state(model), session, (torch.enable_grad() if backward else contextlib.nullcontext()):
+        with preserved_state(model), training_state_restored(model, stepped, optimizer), session, (
+            torch.enable_grad() if backward else contextlib.nullcontext()
+        ):
             output = model(*args, **kwargs)
             if backward:
-                gradients = _run_backward(model, args, kwargs, output, loss_fn)
+                targets, gradients = _run_backward(model, args, kwargs, output, loss_fn)
                 if recorder is not None:
                     recorder.mark_gradients(gradients)
+                if optimizer is not None:
+                    if recorder is not None:
+                        recorder.in_optimizer_step = True
+                    _optimizer_step(optimizer, stepped, targets, gradients)
+                    if recorder is not None:
+                        recorder.in_optimizer_step = False
+                        recorder.mark_optimizer_state(optimizer)
+                del targets, gradients
             del output  # freed inside the run, as a training step frees it
     finally:
         if recorder is not None:
@@ -58,8 +75,24 @@ def _device(model: nn.Module) -> str:
     return "cpu" if first is None else first.device.type
 
 
+def _stepped_parameters(optimizer: torch.optim.Optimizer | None) -> list[torch.Tensor]:
+    if optimizer is None:
+        return []
+    return [p for group in optimizer.param_groups for p in group["params"]]
+
+
+def _optimizer_step(optimizer: torch.optim.Optimizer, stepped: list[torch.Tensor], targets: list[torch.Tensor],
+                    gradients: tuple[torch.Tensor | None, ...]) -> None:
+    """``optimizer.step()`` on the gradients of this backward, as after ``loss.backward()``
+    with the gradients zeroed (set to None) before it."""
+    by_target = {id(t): g for t, g in zip(targets, gradients)}
+    for parameter in stepped:
+        parameter.grad = by_target.get(id(parameter))
+    optimizer.step()
+
+
 def _run_backward(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any,
-                  loss_fn: LossFn | None) -> tuple[torch.Tensor | None, ...]:
+                  loss_fn: LossFn | None) -> tuple[list[torch.Tensor], tuple[torch.Tensor | None, ...]]:
     loss = loss_fn(output) if loss_fn is not None else _sum_of_floating_outputs(output)
     if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
         raise InputError("loss_fn must return a single-element tensor; got "
@@ -68,7 +101,7 @@ def _run_backward(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any
     if not loss.requires_grad or not wrt:
         raise InputError("backward=True but nothing requires grad: the model has no trainable "
                          "parameters and no input requires grad")
-    return torch.autograd.grad(loss, wrt, allow_unused=True)
+    return wrt, torch.autograd.grad(loss, wrt, allow_unused=True)
 
 
 def gradient_targets(loss: torch.Tensor, inputs: list[torch.Tensor]) -> list[torch.Tensor]:

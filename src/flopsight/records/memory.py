@@ -25,6 +25,7 @@ class Category(str, Enum):
     ACTIVATION = "activation"  # created by the forward and still held when it ends
     OUTPUT = "output"  # what the model returned
     GRADIENT = "gradient"  # the gradients the backward returns for parameters and inputs
+    OPTIMIZER = "optimizer"  # the optimizer's state (moments, step counts)
     TEMPORARY = "temporary"  # everything else: freed inside the forward, or a backward scratch
 
     def __str__(self) -> str:

@@ -11,6 +11,7 @@ class Phase(str, Enum):
     FORWARD = "forward"
     BACKWARD = "backward"
     RECOMPUTE = "recompute"  # forward ops re-run during backward by activation checkpointing
+    OPTIMIZER = "optimizer"  # the optimizer step of a training step (memory only; not charged)
 
     def __str__(self) -> str:
         return self.value

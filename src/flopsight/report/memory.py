@@ -14,7 +14,8 @@ __all__ = ["render_memory"]
 
 # Category names as the section shows them, in the order a training step's memory is read.
 _SHOWN = (("parameter", "parameters"), ("buffer", "buffers"), ("input", "inputs"), ("activation", "activations"),
-          ("output", "outputs"), ("gradient", "gradients"), ("temporary", "temporaries"))
+          ("output", "outputs"), ("gradient", "gradients"), ("optimizer", "optimizer state"),
+          ("temporary", "temporaries"))
 
 
 def render_memory(profile: Profile, *, precision: int = 2) -> str:
@@ -34,15 +35,18 @@ def render_memory(profile: Profile, *, precision: int = 2) -> str:
     def size(value: int) -> str:
         return format_bytes(value, precision=precision)
 
-    where = "outside the model"
-    if memory.peak_module is not None:
+    if memory.peak_phase is not None and memory.peak_phase.value == "optimizer":
+        place = "in the optimizer step"
+    elif memory.peak_module is not None:
         node = profile.module(memory.peak_module)
-        where = f"of {node.name or '(model)'} ({node.type})"
-    phase = f"in the {memory.peak_phase} " if memory.peak_phase is not None else ""
+        phase = f"in the {memory.peak_phase} " if memory.peak_phase is not None else ""
+        place = f"{phase}of {node.name or '(model)'} ({node.type})"
+    else:
+        place = "outside the model" if memory.peak_phase is not None else "before the first op"
     live = ", ".join(f"{shown} {size(memory.at_peak.get(key, 0))}" for key, shown in _SHOWN if memory.at_peak.get(key))
     rows = [
         ("Target", f"{memory.target} (what the run's kernels allocated)"),
-        ("Peak", f"{size(memory.peak_bytes)}, {phase}{where}"),
+        ("Peak", f"{size(memory.peak_bytes)}, {place}"),
         ("Live at the peak", live or "nothing"),
         ("Parameters", size(memory.parameter_bytes)),
         ("Buffers", size(memory.buffer_bytes)),

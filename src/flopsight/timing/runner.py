@@ -5,15 +5,13 @@ A timing run never runs under the counting mode, so counting overhead never ente
 
 from __future__ import annotations
 
-import contextlib
-import copy
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable
 
 import torch
 from torch import nn
 from torch.utils._pytree import tree_flatten
 
-from ..capture.preserved import preserved_state
+from ..capture.preserved import preserved_state, training_state_restored
 from ..errors import InputError
 from .clock import Clock
 from .device_info import batch_and_tokens, device_name, model_dtype, tf32_allowed, timed_device
@@ -82,7 +80,7 @@ def measure_time(
     hooked = original if isinstance(original, nn.Module) else model
     timer = ModuleTimer(hooked, clock, backward=backward) if per_module else None
     run = _Run(model, args, kwargs, clock, backward, loss_fn, optimizer)
-    with preserved_state(model), _training_restored(model, run.params, optimizer):
+    with preserved_state(model), training_state_restored(model, run.params, optimizer):
         phases = run.whole_model(warmup, repeat)
         modules = run.per_module(timer, repeat) if timer is not None else {}
     batch_size, tokens = batch_and_tokens(args, kwargs)
@@ -112,22 +110,6 @@ def _check_arguments(model: Any, warmup: int, repeat: int) -> None:
         raise InputError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if warmup < 0 or repeat < 1:
         raise InputError(f"need warmup >= 0 and repeat >= 1, got warmup={warmup}, repeat={repeat}")
-
-
-@contextlib.contextmanager
-def _training_restored(model: nn.Module, params: Sequence[torch.Tensor], optimizer: torch.optim.Optimizer | None) -> Iterator[None]:
-    """Put back the parameters' ``.grad`` and, with an optimizer, the weights and its state
-    after real training steps, also when one raises."""
-    saved_grads = [p.grad for p in params]
-    saved_state = _snapshot_training(model, optimizer) if optimizer is not None else None
-    try:
-        yield
-    finally:
-        with torch.no_grad():
-            for p, grad in zip(params, saved_grads):
-                p.grad = grad
-        if saved_state is not None and optimizer is not None:
-            _restore_training(model, optimizer, saved_state)
 
 
 class _Run:
@@ -223,20 +205,3 @@ def _sum_of_floating_outputs(output: Any) -> torch.Tensor:
     if not tensors:
         raise InputError("backward timing: the model returned no floating tensor that requires grad; pass loss_fn=")
     return sum((t.float().sum() for t in tensors), torch.zeros((), device=tensors[0].device))
-
-
-def _snapshot_training(model: nn.Module, optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """Weights and optimizer state before real optimizer steps run."""
-    with torch.no_grad():
-        weights = {name: p.detach().clone() for name, p in model.named_parameters()}
-    return weights, copy.deepcopy(optimizer.state_dict())
-
-
-def _restore_training(model: nn.Module, optimizer: torch.optim.Optimizer, saved: tuple[dict[str, torch.Tensor], dict[str, Any]]) -> None:
-    weights, state = saved
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if name in weights:
-                p.copy_(weights[name])
-    # load_state_dict replaces the whole state, so moments created by the timed steps go too.
-    optimizer.load_state_dict(state)

@@ -85,7 +85,7 @@ def summarize_memory(record: MemoryRecord) -> MemoryFigures:
         activation_bytes=totals[Category.ACTIVATION],
         gradient_bytes=totals[Category.GRADIENT],
         output_bytes=totals[Category.OUTPUT],
-        optimizer_bytes=0,
+        optimizer_bytes=totals[Category.OPTIMIZER],
         temporary_bytes=at_peak[str(Category.TEMPORARY)],
         record=record,
     )
