@@ -26,7 +26,8 @@ OUTPUT = 4 * 8 * F32  # y [4, 8]
 
 @pytest.mark.parametrize("device", ["cpu", "meta"])
 def test_forward_only_holds_no_activation_and_peaks_at_the_relu(device: str) -> None:
-    p = flopsight.profile(mlp(device), torch.randn(4, 16, device=device), memory=True)
+    with torch.no_grad():  # an inference run: autograd saves nothing
+        p = flopsight.profile(mlp(device), torch.randn(4, 16, device=device), memory=True)
     memory = p.memory
     assert memory is not None and memory.target == device
     # At the ReLU: parameters, x, h1 (its input) and h2 (its output) are live.

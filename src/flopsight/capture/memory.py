@@ -20,6 +20,7 @@ from torch.utils._python_dispatch import is_traceable_wrapper_subclass
 from ..records import Phase
 from ..records.memory import Category, MemoryRecord, StorageLife
 from .module_tracker import ModuleListener
+from .tensors import tensors_in
 
 __all__ = ["MemoryRecorder", "storages_of"]
 
@@ -99,7 +100,7 @@ class MemoryRecorder(ModuleListener):
         self.record.scopes.append((entered, start, self.tick))
         seen: set[int] = set()
         total = 0
-        for tensor in _tensors(output):
+        for tensor in tensors_in(output):  # also inside output objects (a returned KV cache)
             for storage in storages_of(tensor):
                 if storage._cdata not in seen:
                     seen.add(storage._cdata)
@@ -107,10 +108,19 @@ class MemoryRecorder(ModuleListener):
         self.record.outputs[entered] = self.record.outputs.get(entered, 0) + total
         if entered == "":
             self.record.forward_end = self.tick
+            self._after_forward()
             for key in seen:  # what the model returns is its output, whoever saves it too
                 index = self._index.get(key)
                 if index is not None and self.record.storages[index].created >= 0:
                     self.record.storages[index].category = Category.OUTPUT
+
+    def _after_forward(self) -> None:
+        """A tick of its own for the moment the model's forward has returned, so that what is
+        freed from then on (the graph's saved tensors, when the output is dropped) was held
+        after the forward, and what its frame freed on returning was not."""
+        self.tick += 1
+        self.record.paths.append(None)
+        self.record.phases.append(Phase.FORWARD)
 
     def _held(self, tensor: torch.Tensor, category: Category) -> None:
         for storage in storages_of(tensor):

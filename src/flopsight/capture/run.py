@@ -13,6 +13,7 @@ from ..records import CaptureResult
 from .memory import MemoryRecorder
 from .preserved import preserved_state, training_state_restored
 from .session import CountingSession
+from .tensors import tensors_in
 
 LossFn = Callable[[Any], torch.Tensor]
 
@@ -43,9 +44,10 @@ def capture(
     on_meta = uses_meta(model, args, kwargs)
     recorder = None
     if memory:
-        recorder = MemoryRecorder(model, _tensors(args) + _tensors(kwargs), target="meta" if on_meta else _device(model))
+        recorder = MemoryRecorder(model, tensors_in(args) + tensors_in(kwargs), target="meta" if on_meta else _device(model))
     session = CountingSession(model, ignore_types=ignore_types, backward=backward, meta=on_meta, memory=recorder)
     stepped = _stepped_parameters(optimizer)
+    _clear_autocast_cache()
     try:
         with preserved_state(model), training_state_restored(model, stepped, optimizer), session, (
             torch.enable_grad() if backward else contextlib.nullcontext()
@@ -65,9 +67,17 @@ def capture(
                 del targets, gradients
             del output  # freed inside the run, as a training step frees it
     finally:
+        _clear_autocast_cache()
         if recorder is not None:
             session.result.memory = recorder.finish()
     return session.result
+
+
+def _clear_autocast_cache() -> None:
+    """Inside an autocast region, the run starts from an empty cast cache, as a step in its own
+    region does, and leaves none of its casts behind. (The cache only saves recasting weights.)"""
+    if any(torch.is_autocast_enabled(device) for device in ("cpu", "cuda")):
+        torch.clear_autocast_cache()
 
 
 def _device(model: nn.Module) -> str:
@@ -97,7 +107,7 @@ def _run_backward(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any
     if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
         raise InputError("loss_fn must return a single-element tensor; got "
                          f"{type(loss).__name__}{'' if not isinstance(loss, torch.Tensor) else list(loss.shape)}")
-    wrt = gradient_targets(loss, [t for t in _tensors(args) + _tensors(kwargs) if t.requires_grad])
+    wrt = gradient_targets(loss, [t for t in tensors_in(args) + tensors_in(kwargs) if t.requires_grad])
     if not loss.requires_grad or not wrt:
         raise InputError("backward=True but nothing requires grad: the model has no trainable "
                          "parameters and no input requires grad")
@@ -129,7 +139,7 @@ def gradient_targets(loss: torch.Tensor, inputs: list[torch.Tensor]) -> list[tor
 
 
 def _sum_of_floating_outputs(output: Any) -> torch.Tensor:
-    floating = [t for t in _tensors(output) if t.is_floating_point() and t.requires_grad]
+    floating = [t for t in tensors_in(output) if t.is_floating_point() and t.requires_grad]
     if not floating:
         raise InputError("backward=True but the model returned no floating tensor that requires grad; "
                          "pass loss_fn=... to say what to differentiate")
@@ -139,28 +149,9 @@ def _sum_of_floating_outputs(output: Any) -> torch.Tensor:
     return total
 
 
-def _tensors(value: Any) -> list[torch.Tensor]:
-    """Every tensor in a nested structure of tuples, lists, dicts and dataclass-like outputs."""
-    found: list[torch.Tensor] = []
-    pending = [value]
-    seen: set[int] = set()
-    while pending:
-        item = pending.pop()
-        if isinstance(item, torch.Tensor):
-            found.append(item)
-        elif isinstance(item, dict):
-            pending.extend(item.values())
-        elif isinstance(item, (list, tuple)):
-            pending.extend(item)
-        elif hasattr(item, "__dict__") and id(item) not in seen and not isinstance(item, (nn.Module, type)):
-            seen.add(id(item))
-            pending.extend(v for v in vars(item).values() if isinstance(v, (torch.Tensor, list, tuple, dict)))
-    return found
-
-
 def uses_meta(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
     """Whether the run is on meta: a meta parameter or input (integer inputs may stay real)."""
     first = next(iter(model.parameters()), None)
     if first is not None and first.device.type == "meta":
         return True
-    return any(t.device.type == "meta" for t in _tensors(args) + _tensors(kwargs))
+    return any(t.device.type == "meta" for t in tensors_in(args) + tensors_in(kwargs))

@@ -71,8 +71,10 @@ def summarize_memory(record: MemoryRecord) -> MemoryFigures:
             own_activation[life.path] = own_activation.get(life.path, 0) + life.nbytes
     peaks: dict[str, int] = {}
     for path, start, end in record.scopes:
-        if end >= start:
-            peaks[path] = max(peaks.get(path, 0), max(live[start + 1: end + 2]))
+        # A scope with no op of its own (a Dropout(p=0) returns its input) peaks at what is
+        # live between the two ops around it.
+        during = live[start + 1: end + 2] if end >= start else [live[start]]
+        peaks[path] = max(peaks.get(path, 0), max(during))
     summary = MemorySummary(
         target=record.target,
         peak_bytes=live[peak_at],
