@@ -6,7 +6,8 @@ for an oracle). The hand derivations of what each keeps live in the test files.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
@@ -152,3 +153,35 @@ def hidden_states(output: Any) -> torch.Tensor:
 def first_output(output: Any) -> torch.Tensor:
     """The loss of a model returning (output, state): the sum of its output."""
     return output[0].sum()  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class Case:
+    """A model and its inputs for the oracle and property tests: two ``build()`` calls give two
+    identical models, two ``inputs()`` calls equal inputs."""
+
+    build: Callable[[], nn.Module]
+    shape: tuple[int, ...] | None = None  # a float32 input of this shape; None: token ids
+    loss_fn: Callable[[Any], torch.Tensor] | None = None
+    needs: str | None = None  # a package to import first ("transformers")
+
+    def inputs(self) -> tuple[torch.Tensor, ...]:
+        if self.shape is None:
+            return (token_ids(),)
+        return (torch.randn(*self.shape, generator=torch.Generator().manual_seed(1)),)
+
+
+CASES: dict[str, Case] = {
+    "conv net": Case(conv_net, (2, 3, 6, 6)),
+    "attention": Case(attention, (2, 5, 16)),
+    "attention with dropout": Case(lambda: attention(dropout=0.1), (2, 5, 16)),
+    "multihead attention": Case(self_attention, (2, 5, 16)),
+    "mlp": Case(mlp, (4, 16)),
+    "frozen mlp": Case(frozen_mlp, (4, 16)),
+    "unchecked block": Case(lambda: checkpointed_net(False), (4, 16)),
+    "checkpointed block": Case(checkpointed_net, (4, 16)),
+    "encoder layer": Case(encoder_layer, (2, 5, 16)),
+    "gru": Case(gru, (2, 5, 8), loss_fn=first_output),
+    "tiny bert": Case(tiny_bert, loss_fn=hidden_states, needs="transformers"),
+    "tiny llama": Case(tiny_llama, loss_fn=hidden_states, needs="transformers"),
+}
