@@ -108,6 +108,13 @@ def frozen_mlp() -> nn.Sequential:
     return model
 
 
+def shared_linear() -> nn.Sequential:
+    """One Linear(16->16) called twice: Linear -> ReLU -> the same Linear -> GELU; input [4, 16]."""
+    torch.manual_seed(0)
+    linear = nn.Linear(16, 16)
+    return nn.Sequential(linear, nn.ReLU(), linear, nn.GELU())
+
+
 def encoder_layer() -> nn.TransformerEncoderLayer:
     """nn.TransformerEncoderLayer(16, 2 heads, feed-forward 32, dropout 0), training mode."""
     torch.manual_seed(0)
@@ -180,6 +187,7 @@ CASES: dict[str, Case] = {
     "frozen mlp": Case(frozen_mlp, (4, 16)),
     "unchecked block": Case(lambda: checkpointed_net(False), (4, 16)),
     "checkpointed block": Case(checkpointed_net, (4, 16)),
+    "shared linear": Case(shared_linear, (4, 16)),
     "encoder layer": Case(encoder_layer, (2, 5, 16)),
     "gru": Case(gru, (2, 5, 8), loss_fn=first_output),
     "tiny bert": Case(tiny_bert, loss_fn=hidden_states, needs="transformers"),
