@@ -41,7 +41,7 @@ class Attention(nn.Module):
             return t.view(batch, seq, self.heads, dim // self.heads).transpose(1, 2)
 
         y = F.scaled_dot_product_attention(heads(self.q(x)), heads(self.k(x)), heads(self.v(x)))
-        return self.drop(self.out(y.transpose(1, 2).reshape(batch, seq, dim)))
+        return self.drop(self.out(y.transpose(1, 2).reshape(batch, seq, dim)))  # type: ignore[no-any-return]
 
 
 def attention(dropout: float = 0.0) -> Attention:
@@ -58,7 +58,7 @@ class SelfAttention(nn.Module):
         self.mha = nn.MultiheadAttention(16, 2, batch_first=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.mha(x, x, x, need_weights=False)[0]
+        return self.mha(x, x, x, need_weights=False)[0]  # type: ignore[no-any-return]
 
 
 def self_attention() -> SelfAttention:
@@ -131,9 +131,10 @@ def tiny_bert() -> nn.Module:
     import transformers
 
     torch.manual_seed(0)
-    config = transformers.BertConfig(hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
-                                     intermediate_size=128, vocab_size=100, attn_implementation="sdpa")
-    return transformers.BertModel(config).train()
+    options: dict[str, Any] = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+                                   intermediate_size=128, vocab_size=100, attn_implementation="sdpa")
+    model: nn.Module = transformers.BertModel(transformers.BertConfig(**options))
+    return model.train()
 
 
 def tiny_llama(**overrides: Any) -> nn.Module:
@@ -144,7 +145,8 @@ def tiny_llama(**overrides: Any) -> nn.Module:
                                    num_key_value_heads=2, intermediate_size=128, vocab_size=100,
                                    attn_implementation="sdpa", use_cache=False)
     options.update(overrides)
-    return transformers.LlamaModel(transformers.LlamaConfig(**options)).train()
+    model: nn.Module = transformers.LlamaModel(transformers.LlamaConfig(**options))
+    return model.train()
 
 
 def token_ids() -> torch.Tensor:

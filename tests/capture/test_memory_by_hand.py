@@ -17,7 +17,7 @@ from torch import nn
 
 import flopsight
 import memory_models as models
-from flopsight import Profile
+from flopsight.tree import Profile
 
 F32, BF16 = 4, 2  # bytes per element
 DEVICES = ["cpu", "meta"]
@@ -25,7 +25,7 @@ DEVICES = ["cpu", "meta"]
 
 def activations(p: Profile) -> dict[str, int]:
     """Each module's own activation bytes, the modules with none left out."""
-    return {node.name: node.memory.own_activation_bytes for node in p.root.walk()  # type: ignore[union-attr]
+    return {node.name: node.memory.own_activation_bytes for node in p.root.walk()
             if node.memory is not None and node.memory.own_activation_bytes}
 
 
@@ -108,10 +108,9 @@ class TestAttention:
             held + 4 * self.PROJECTION + self.LOGSUMEXP + 3 * mask)  # 9,552
 
     @pytest.mark.xfail(strict=True, reason=(
-        "a module whose forward runs no op (Dropout(p=0) returns its input) gets peak_bytes 0: "
-        "tree/memory.py summarize_memory() takes a scope's peak only when it spans an op "
-        "(`if end >= start`), so an empty scope is left out instead of getting the bytes live "
-        "between the two ops around it"))
+        "a module whose forward runs no op (Dropout(p=0) returns its input) gets peak_bytes 0: tree/memory.py "
+        "summarize_memory() takes a scope's peak only when it spans an op (`if end >= start`), so an empty "
+        "scope is left out instead of getting the bytes live between the two ops around it"))
     def test_a_module_that_runs_no_op_still_peaks_at_what_is_live(self) -> None:
         p = run(models.attention(), (2, 5, 16), "cpu")
         # While Dropout(p=0) runs: parameters, x, q, k, v, SDPA's output and logsumexp, and the

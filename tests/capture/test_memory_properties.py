@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 import flopsight
-from flopsight import Profile
+from flopsight.tree import Profile
 from memory_models import CASES
 
 META = [name for name, case in CASES.items() if case.needs is None]  # transformers models stay on CPU
