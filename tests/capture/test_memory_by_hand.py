@@ -107,10 +107,6 @@ class TestAttention:
         assert p.module("drop").memory.peak_bytes == (  # type: ignore[union-attr]
             held + 4 * self.PROJECTION + self.LOGSUMEXP + 3 * mask)  # 9,552
 
-    @pytest.mark.xfail(strict=True, reason=(
-        "a module whose forward runs no op (Dropout(p=0) returns its input) gets peak_bytes 0: tree/memory.py "
-        "summarize_memory() takes a scope's peak only when it spans an op (`if end >= start`), so an empty "
-        "scope is left out instead of getting the bytes live between the two ops around it"))
     def test_a_module_that_runs_no_op_still_peaks_at_what_is_live(self) -> None:
         p = run(models.attention(), (2, 5, 16), "cpu")
         # While Dropout(p=0) runs: parameters, x, q, k, v, SDPA's output and logsumexp, and the
@@ -229,13 +225,6 @@ class TestAutocast:
         # The gradients come back to the fp32 parameters in fp32.
         assert p.memory.gradient_bytes == (16 * 32 + 32 + 32 * 8 + 8) * F32
 
-    @pytest.mark.xfail(strict=True, reason=(
-        "the first profile fills autocast's cast cache and leaves it filled (it lives until the "
-        "outermost autocast region exits): the second profile runs no _to_copy for the "
-        "parameters, meets the cached W1 and W2 copies only as storages of the t() views "
-        "(charged as activations of a view) and never sees the cached bias copies, so its "
-        "activations and peak read 80 bytes lower (b1 64 + b2 16); capture/run.py could call "
-        "torch.clear_autocast_cache() in its finally so that a profile leaves no trace there"))
     def test_a_second_profile_in_the_same_autocast_region_reads_the_same(self) -> None:
         model = models.mlp()
         with torch.autocast("cpu", dtype=torch.bfloat16):
@@ -254,13 +243,6 @@ class TestForwardOnly:
             p = flopsight.profile(models.mlp(), torch.randn(4, 16), memory=True)
         assert p.memory is not None and p.memory.activation_bytes == 0
 
-    @pytest.mark.xfail(strict=True, reason=(
-        "in grad mode the forward builds a graph: the ReLU and the second Linear save h2, which "
-        "stays alive after the model returns, until capture() drops the output; that free comes "
-        "after the last op, at the same tick (MemoryRecorder._freed stamps self.tick, which only "
-        "the next op advances), so tree/memory.py category_of() sees freed == forward_end and "
-        "calls h2 a temporary. Advancing the tick when the root module's forward returns "
-        "(MemoryRecorder.module_left for path '') would tell the two apart"))
     def test_in_grad_mode_what_the_graph_holds_after_the_forward_is_an_activation(self) -> None:
         p = flopsight.profile(models.mlp(), torch.randn(4, 16), memory=True)
         assert torch.is_grad_enabled()

@@ -60,13 +60,6 @@ def test_under_autocast_the_oracle_misses_only_the_cached_copies_autograd_does_n
     assert measured == reference + unsaved
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the K/V cache the model returns (BaseModelOutputWithPast.past_key_values, a DynamicCache "
-    "whose layers hold keys and values) is part of the output, but capture/memory.py's "
-    "_tensors() walks only tensors, lists, tuples and dicts, so MemoryRecorder.module_left "
-    "never marks those storages OUTPUT and tree/memory.py category_of() makes them activations "
-    "(2 layers x K and V x [1, 2, 8, 16] fp32 = 4,096 bytes too many; output_bytes 4,096 too "
-    "few). capture/run.py's _tensors() already walks objects' attributes"))
 def test_a_returned_kv_cache_is_output_not_activation() -> None:
     pytest.importorskip("transformers")
     with_cache = models.Case(lambda: models.tiny_llama(use_cache=True), loss_fn=models.hidden_states)
