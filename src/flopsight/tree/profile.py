@@ -11,6 +11,7 @@ from ..errors import InputError, ModuleNotFound
 from ..records import OpCost, OpTotals, Phase, TimingResult
 from ..records.memory import MemorySummary
 from .achieved import Achieved, achieved
+from .memory_timeline import memory_timeline
 from .module_node import PHASES, ModuleNode
 
 SCHEMA_VERSION = 1
@@ -243,9 +244,15 @@ class Profile:
             "bounded_ops": dict(self.bounded_ops),
             "tied_parameters": [list(pair) for pair in self.tied_parameters],
             **self._timing_dict(),
-            **({} if self.memory is None else {"memory": self.memory.to_dict()}),
+            **self._memory_dict(),
             "root": self.root.to_dict(),
         }
+
+    def _memory_dict(self) -> dict[str, Any]:
+        if self.memory is None:
+            return {}
+        # The timeline is derived from the record; it is written for readers of the JSON only.
+        return {"memory": {**self.memory.to_dict(), "timeline": memory_timeline(self.memory.record).to_dict()}}
 
     def _timing_dict(self) -> dict[str, Any]:
         result = self.achieved()
