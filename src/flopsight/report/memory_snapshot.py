@@ -60,32 +60,30 @@ def memory_snapshot(profile: Profile) -> dict[str, Any]:
         raise InputError("this profile recorded no memory: profile it with memory=True (the CLI's --memory)")
     record = memory.record
     kept = [life for life in record.storages if life.nbytes > 0]  # the allocator hands out nothing for 0 bytes
-    order = sorted(range(len(kept)), key=lambda i: kept[i].created)
-    addresses, address = {}, _BASE_ADDRESS
-    for i in order:
-        addresses[i] = address
-        address += -(-kept[i].nbytes // _ALIGNMENT) * _ALIGNMENT
-    frames = _Frames()
-    frees: dict[int, list[int]] = {}
+    made: dict[int, list[int]] = {}
+    freed: dict[int, list[int]] = {}
     for i, life in enumerate(kept):
+        made.setdefault(life.created, []).append(i)
         if life.freed is not None:
-            frees.setdefault(life.freed, []).append(i)
+            freed.setdefault(life.freed, []).append(i)
+    frames = _Frames()
+    addresses: dict[int, int] = {}  # in allocation order, which is address order
+    address = _BASE_ADDRESS
     trace: list[dict[str, Any]] = []
-    position = 0
-    for tick in range(-1, len(record.paths)):
-        while position < len(order) and kept[order[position]].created == tick:
-            i = order[position]
+    for tick in sorted(made.keys() | freed.keys()):
+        for i in made.get(tick, []):
             life, stack = kept[i], frames.of(kept[i])
+            addresses[i] = address
+            address += -(-life.nbytes // _ALIGNMENT) * _ALIGNMENT
             trace.append(_event("segment_alloc", addresses[i], life.nbytes, stack))
             trace.append({**_event("alloc", addresses[i], life.nbytes, stack),
                           "category": str(category_of(life, record.forward_end))})
-            position += 1
-        for i in frees.get(tick, []):
+        for i in freed.get(tick, []):
             trace += [_event(action, addresses[i], kept[i].nbytes, frames.of(kept[i]))
                       for action in ("free_requested", "free_completed", "segment_free")]
     # The viewer adds "unknown" to the categories the events name, and fails unless one names it.
     trace.append({"action": "snapshot", "addr": 0, "size": 0, "stream": 0, "frames": [], "category": "unknown"})
-    segments = [_segment(addresses[i], kept[i], frames.of(kept[i])) for i in order if kept[i].freed is None]
+    segments = [_segment(addresses[i], kept[i], frames.of(kept[i])) for i in addresses if kept[i].freed is None]
     return {"segments": segments, "device_traces": [trace]}
 
 
