@@ -10,7 +10,7 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["write_atomically", "write_report"]
+__all__ = ["write_atomically", "write_bytes_atomically", "write_report"]
 
 
 def write_atomically(path: str, text: str) -> None:
@@ -22,13 +22,18 @@ def write_atomically(path: str, text: str) -> None:
     the old file or the whole new one, never a part; on error the temporary file is removed and
     ``path`` is untouched.
     """
+    write_bytes_atomically(path, text.encode("utf-8"))  # as open(path, "w", encoding="utf-8", newline="")
+
+
+def write_bytes_atomically(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` as ``open(path, "wb")`` would, atomically as ``write_atomically``."""
     target = Path(os.path.realpath(path))
     mode = _mode_for(target)
     fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         os.fchmod(fd, mode)  # mkstemp makes 0o600 whatever the umask
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as file:
-            file.write(text)
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, target)

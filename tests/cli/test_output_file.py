@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from flopsight.cli import main
-from flopsight.atomic_write import write_atomically
+from flopsight.atomic_write import write_atomically, write_bytes_atomically
 
 
 @pytest.fixture
@@ -81,3 +81,19 @@ def test_a_failed_write_through_a_symlink_leaves_the_target(tmp_path: Path, monk
         write_atomically(str(link), "after")
     assert real.read_text() == "before" and link.is_symlink()
     assert sorted(p.name for p in real_folder.iterdir()) == ["out.txt"]
+
+
+@pytest.mark.usefixtures("umask_027")
+def test_bytes_are_written_as_given_with_the_same_rules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "snapshot.pickle"
+    data = bytes(range(256)) + b"\r\n\n"  # no newline translation, no encoding
+    write_bytes_atomically(str(target), data)
+    assert target.read_bytes() == data and _mode(target) == 0o666 & ~0o027
+
+    def fail(*args: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr("os.replace", fail)
+    with pytest.raises(OSError, match="disk full"):
+        write_bytes_atomically(str(target), b"after")
+    assert target.read_bytes() == data and [p.name for p in tmp_path.iterdir()] == ["snapshot.pickle"]

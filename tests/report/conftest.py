@@ -84,6 +84,12 @@ def tiny_profile() -> flopsight.Profile:
 
 
 @pytest.fixture(scope="module")
+def tiny_memory_profile() -> flopsight.Profile:
+    torch.manual_seed(0)
+    return flopsight.profile(TinyLM(), token_ids(), backward=True, memory=True)
+
+
+@pytest.fixture(scope="module")
 def tiny_backward_profile() -> flopsight.Profile:
     torch.manual_seed(0)
     return flopsight.profile(TinyLM(), token_ids(), backward=True)

@@ -7,6 +7,8 @@ import pytest
 import flopsight
 from flopsight.report.topk import render_top
 
+from conftest import HIDDEN, MLP, TOKENS
+
 # TinyLM, 16 tokens, hidden 16, MLP 64, vocab 100 (see conftest.py):
 FC1 = (16 * 64 + 64, 16 * 16 * 64, 2 * 16 * 16 * 64 + 16 * 64)  # (params, MACs, FLOPs); bias adds
 FC2 = (64 * 16 + 16, 16 * 64 * 16, 2 * 16 * 64 * 16 + 16 * 16)
@@ -80,3 +82,42 @@ def test_k_none_lists_every_type_and_a_negative_k_is_refused(tiny_profile: flops
     )
     with pytest.raises(flopsight.InputError, match="k takes None"):
         render_top(tiny_profile, k=-1)
+
+
+# With backward, each op's saved tensors count at the module that made them (F32 = 4 bytes):
+# a Block's norm keeps its output (fc1's input) and the mean and rstd of its 16 rows, fc1 its
+# output (GELU's input), GELU its output (fc2's input); the Block's residual sum is the next
+# norm's (or the head's) input. The embedding's output is the first norm's input.
+ROW, WIDE = TOKENS * HIDDEN * 4, TOKENS * MLP * 4  # [16, 16] and [16, 64] float32: 1,024 and 4,096
+NORM_KEPT = ROW + 2 * TOKENS * 4
+BLOCK_KEPT = NORM_KEPT + WIDE + WIDE + ROW
+
+
+def test_with_memory_an_activations_row_sums_each_type(tiny_memory_profile: flopsight.Profile,
+                                                       tiny_profile: flopsight.Profile) -> None:
+    assert BLOCK_KEPT == 10368
+    text = render_top(tiny_memory_profile, k=3, unit="", param_unit="")
+    lines = text.splitlines()
+    assert lines[0] == ("Top 3 modules in terms of params, MACs, FLOPs or activations at each depth "
+                        "(same-type modules summed):")
+    activation_rows = [line for line in lines if line.startswith("    activations - ")]
+    assert activation_rows == [
+        f"    activations - TinyLM: {(4 * BLOCK_KEPT + ROW) / 1024:g} KiB",  # 41.5 KiB
+        "    activations - ModuleList: 40.5 KiB, Embedding: 1 KiB, Linear: 0 B",
+        "    activations - 4 x Block: 40.5 KiB",
+        # 8 x Linear: four fc1 (4,096 B each) and four fc2 (none); ties keep model order.
+        "    activations - 8 x Linear: 16 KiB, 4 x GELU: 16 KiB, 4 x LayerNorm: 4.5 KiB",
+    ]
+    # The other rows are those of the view without memory, their labels padded to "activations".
+    without = render_top(tiny_profile, k=3, unit="", param_unit="").splitlines()[1:]
+    assert [" ".join(line.split()) for line in lines[1:] if line not in activation_rows] == [
+        " ".join(line.split()) for line in without]
+    assert tiny_memory_profile.top_activations(2) == [("Block", 4, 4 * BLOCK_KEPT)]
+    assert tiny_memory_profile.top_activations(3, k=1) == [("Linear", 8, 4 * WIDE)]
+
+
+def test_without_memory_the_view_is_unchanged(tiny_profile: flopsight.Profile) -> None:
+    assert "activations" not in render_top(tiny_profile, k=None)
+    assert tiny_profile.top_activations(1) == []
+    with pytest.raises(flopsight.InputError, match="k takes None"):
+        tiny_profile.top_activations(1, k=0)

@@ -6,12 +6,16 @@ import argparse
 import json
 import shutil
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
 from ..report import GenerationReport, RenderOptions, format_params, render
+from ..atomic_write import write_bytes_atomically
 from .output import Progress, check_writable, write_atomically
 from .timing import add_timing, check_timing_options
+
+if TYPE_CHECKING:
+    from ..tree import Profile
 
 DEFAULT_NEW_TOKENS = 8
 
@@ -37,7 +41,12 @@ def run_show(args: argparse.Namespace) -> str:
     """A saved profile (``--format json``) rendered again, in any format."""
     from .saved import read_saved
 
-    return render(read_saved(args), args.format, render_options(args))
+    saved = read_saved(args)
+    if args.memory_snapshot:
+        if isinstance(saved, GenerationReport) or saved.memory is None:
+            raise InputError(f"--memory-snapshot: {args.profile_file} holds no memory; profile with --memory")
+        write_memory_snapshot(saved, args)
+    return render(saved, args.format, render_options(args))
 
 
 def check_arguments(args: argparse.Namespace) -> None:
@@ -45,6 +54,10 @@ def check_arguments(args: argparse.Namespace) -> None:
     check_output(args)
     if args.command == "profile":
         _check_mode_options(args)
+    if getattr(args, "memory_snapshot", None):
+        if args.command != "show" and not args.memory:
+            raise InputError("--memory-snapshot needs --memory")
+        check_writable(args.memory_snapshot, option="--memory-snapshot")
     check_timing_options(args, getattr(args, "device", ""))
 
 
@@ -61,7 +74,7 @@ def run_example(args: argparse.Namespace) -> str:
     with torch.device(args.device):
         model = TinyTransformer()
     tokens = _example_tokens(model, args.batch_size, seq_len)
-    result = flopsight.profile(model, tokens, backward=args.backward)
+    result = flopsight.profile(model, tokens, backward=args.backward, memory=args.memory)
     result.metadata["model_source"] = {"model": "example", "kind": "example", "architecture": "flopsight.examples.TinyTransformer"}
     result.metadata["input_description"] = {
         "family": "text", "batch_size": args.batch_size, "seq_len": tokens.shape[1],
@@ -69,6 +82,7 @@ def run_example(args: argparse.Namespace) -> str:
     }
     if args.time:
         result = add_timing(result, model, (tokens,), {}, args)
+    write_memory_snapshot(result, args)
     return render(result, args.format, render_options(args))
 
 
@@ -137,13 +151,22 @@ def run_profile(args: argparse.Namespace, progress: Progress) -> str:
         progress("rendering")
         return render(report, args.format, options)
     progress(f"profiling one forward{' and backward' if args.backward else ''}")
-    result = hf.profile_forward(model, inputs, device=args.device, backward=args.backward)
+    result = hf.profile_forward(model, inputs, device=args.device, backward=args.backward, memory=args.memory)
     _annotate(result.metadata, described, "forward")
     if args.time:
         progress(f"timing {args.warmup} + {args.repeat} iterations")
         result = add_timing(result, model, (), inputs.kwargs, args)
+    write_memory_snapshot(result, args)
     progress("rendering")
     return render(result, args.format, options)
+
+
+def write_memory_snapshot(result: Profile, args: argparse.Namespace) -> None:
+    """With ``--memory-snapshot FILE``, write the run's memory as a memory_viz snapshot, atomically."""
+    if args.memory_snapshot:
+        from ..report.memory_snapshot import memory_snapshot_pickle
+
+        write_bytes_atomically(args.memory_snapshot, memory_snapshot_pickle(result))
 
 
 def render_options(args: argparse.Namespace) -> RenderOptions:
@@ -173,6 +196,8 @@ def _check_mode_options(args: argparse.Namespace) -> None:
         raise InputError("--backward applies to --mode forward, not generate")
     if args.mode != "generate" and args.new_tokens is not None:
         raise InputError("--new-tokens applies to --mode generate")
+    if args.mode == "generate" and args.memory:
+        raise InputError("--memory applies to --mode forward, not generate")
 
 
 def _annotate(metadata: dict[str, Any], source: dict[str, Any], mode: str) -> None:

@@ -14,16 +14,17 @@ from ..errors import InputError
 __all__ = ["Progress", "check_writable", "write_atomically"]
 
 
-def check_writable(path: str) -> None:
-    """Fail early, before any work, if ``path`` cannot be written (no such folder, a folder)."""
+def check_writable(path: str, option: str = "-o") -> None:
+    """Fail early, before any work, if ``path`` (given to ``option``) cannot be written (no such
+    folder, a folder)."""
     target = Path(os.path.realpath(path))  # a symlink is written through, into its target's folder
     if target.is_dir():
-        raise InputError(f"-o {path}: is a folder, give a file name")
+        raise InputError(f"{option} {path}: is a folder, give a file name")
     parent = target.parent
     if not parent.is_dir():
-        raise InputError(f"-o {path}: folder {str(parent)!r} does not exist")
+        raise InputError(f"{option} {path}: folder {str(parent)!r} does not exist")
     if not os.access(parent, os.W_OK):
-        raise InputError(f"-o {path}: folder {str(parent)!r} is not writable")
+        raise InputError(f"{option} {path}: folder {str(parent)!r} is not writable")
 
 
 class Progress:

@@ -63,6 +63,7 @@ def build_parser() -> Parser:
         "  flopsight profile llama-3-8b --seq-len 2048\n"
         "  flopsight profile qwen2-vl-7b --image-size 448x448 --format json -o qwen.json\n"
         "  flopsight profile mistral-7b --mode generate --new-tokens 16\n"
+        "  flopsight profile llama-3-8b --backward --memory --memory-snapshot llama.pickle\n"
         "  flopsight show qwen.json --depth 2",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -91,6 +92,7 @@ def build_parser() -> Parser:
     profile.add_argument("--trust-remote-code", action="store_true",
                          help="build a model whose config names its own code (auto_map): from its Hub repository or the folder beside its config.json (off by default)")
     _add_timing_options(profile)
+    _add_memory_options(profile)
     _add_report_options(profile)
 
     commands.add_parser("models", help="list the bundled model configs",
@@ -105,6 +107,7 @@ def build_parser() -> Parser:
     example.add_argument("--device", choices=("cpu", "meta"), default="cpu",
                          help="where to run it (default cpu; meta: the same counts, no memory)")
     _add_timing_options(example)
+    _add_memory_options(example)
     _add_report_options(example)
 
     show = commands.add_parser(
@@ -113,6 +116,8 @@ def build_parser() -> Parser:
         "again in any format: the same report the run printed, timing included.",
     )
     show.add_argument("profile_file", metavar="PROFILE.json", help="a profile saved with --format json")
+    show.add_argument("--memory-snapshot", metavar="FILE",
+                      help="also write the saved profile's memory (profiled with --memory) as a memory_viz snapshot")
     _add_report_options(show)
     return parser
 
@@ -130,6 +135,15 @@ def _add_timing_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repeat", type=positive, default=10, metavar="M", help="timed iterations (default 10)")
     parser.add_argument("--peak-tflops", type=positive_float, metavar="X",
                         help="dense peak TFLOPS for MFU (default: matched from the GPU name)")
+
+
+def _add_memory_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--memory", action="store_true",
+                        help="also record every tensor storage: the peak and where, bytes per category, "
+                        "activation bytes per module")
+    parser.add_argument("--memory-snapshot", metavar="FILE",
+                        help="with --memory, also write the run as a CUDA memory snapshot (a pickle) for "
+                        "pytorch.org/memory_viz")
 
 
 def _add_report_options(parser: argparse.ArgumentParser) -> None:

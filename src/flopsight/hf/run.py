@@ -26,8 +26,10 @@ from .real_integers import DEFAULT_MAX_NUMEL, RealIntegersMode
 Progress = Callable[[str], None]
 
 
-def profile_forward(model: nn.Module, inputs: ModelInputs, *, device: str = "meta", backward: bool = False) -> Profile:
-    """Profile one forward (and backward with ``backward=True``) of ``model(**inputs.kwargs)``.
+def profile_forward(model: nn.Module, inputs: ModelInputs, *, device: str = "meta", backward: bool = False,
+                    memory: bool = False) -> Profile:
+    """Profile one forward (and backward with ``backward=True``) of ``model(**inputs.kwargs)``;
+    ``memory=True`` also records its memory (``flopsight.profile``'s ``memory``).
 
     Raises:
         DeviceError: the model cannot run on ``device`` (on meta: it reads a floating value).
@@ -35,7 +37,7 @@ def profile_forward(model: nn.Module, inputs: ModelInputs, *, device: str = "met
     kwargs = dict(inputs.kwargs)
     if _takes_use_cache(model):
         kwargs["use_cache"] = False  # one forward: a KV cache adds nothing but memory
-    result = _profile_step(model, kwargs, device=device, backward=backward)
+    result = _profile_step(model, kwargs, device=device, backward=backward, memory=memory)
     result.metadata["input_description"] = inputs.describe()
     return result
 
@@ -177,10 +179,11 @@ def _integer_mode(device: str, inputs: dict[str, Any]) -> Iterator[None]:
         yield
 
 
-def _profile_step(model: nn.Module, kwargs: dict[str, Any], *, device: str, backward: bool = False) -> Profile:
+def _profile_step(model: nn.Module, kwargs: dict[str, Any], *, device: str, backward: bool = False,
+                  memory: bool = False) -> Profile:
     try:
         with _integer_mode(device, kwargs), torch.no_grad() if not backward else contextlib.nullcontext():
-            result = profile(model, kwargs=kwargs, backward=backward)
+            result = profile(model, kwargs=kwargs, backward=backward, memory=memory)
     except FlopsightError:
         raise
     except torch.cuda.OutOfMemoryError:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Iterable
 
 from ..errors import InputError
-from .units import format_count, format_params
+from .units import format_bytes, format_count, format_params
 
 if TYPE_CHECKING:
     from ..tree.profile import Profile
@@ -14,6 +14,8 @@ __all__ = ["render_top"]
 
 # (row label, Profile.top's "by", suffix of the value); params take no suffix.
 _MEASURES = (("params", "params", ""), ("MACs", "macs", "MACs"), ("FLOPs", "flops", "FLOPs"))
+# With memory, a fourth row: the activation bytes each type's forward keeps for the backward.
+_ACTIVATIONS = "activations"
 
 
 def render_top(
@@ -25,7 +27,8 @@ def render_top(
     unit: str | None = None,
     param_unit: str | None = None,
 ) -> str:
-    """For each depth, the k module types with the most params, forward MACs and forward FLOPs.
+    """For each depth, the k module types with the most params, forward MACs and forward FLOPs,
+    and, when the profile recorded memory, activation bytes (``ModuleMemory.activation_bytes``).
 
     Modules of one type at one depth are summed, as DeepSpeed's "Aggregated Profile" does; an
     entry ``4 x Block: 8.64 K`` is four Block modules holding 8.64 K params together.
@@ -55,9 +58,12 @@ def render_top(
     chosen = list(range(profile.max_depth + 1)) if depths is None else list(depths)
     if any(depth < 0 for depth in chosen):
         raise InputError(f"depths must be at least 0, got {chosen}")
-    width = max(len(label) for label, _, _ in _MEASURES)
+    memory = profile.memory is not None
+    labels = [label for label, _, _ in _MEASURES] + ([_ACTIVATIONS] if memory else [])
+    width = max(len(label) for label in labels)
     title = "All" if k is None else f"Top {k}"
-    lines = [f"{title} modules in terms of params, MACs or FLOPs at each depth (same-type modules summed):"]
+    measures = "params, MACs, FLOPs or activations" if memory else "params, MACs or FLOPs"
+    lines = [f"{title} modules in terms of {measures} at each depth (same-type modules summed):"]
     for depth in chosen:
         lines.append(f"depth {depth}:")
         if depth > profile.max_depth:
@@ -71,7 +77,16 @@ def render_top(
                 else:
                     value = cost.macs if by == "macs" else cost.flops
                     shown = format_count(value, unit=unit, precision=precision, suffix=suffix)
-                times = f"{count} x " if count > 1 else ""
-                entries.append(f"{times}{type_name}: {shown}")
+                entries.append(_entry(type_name, count, shown))
             lines.append(f"    {label:<{width}} - {', '.join(entries)}")
+        if memory:
+            entries = [_entry(type_name, count, format_bytes(held, precision=precision))
+                       for type_name, count, held in profile.top_activations(depth, k)]
+            lines.append(f"    {_ACTIVATIONS:<{width}} - {', '.join(entries)}")
     return "\n".join(lines)
+
+
+def _entry(type_name: str, count: int, shown: str) -> str:
+    """``4 x Block: 8.64 K``: ``count`` modules of one type and their summed figure."""
+    times = f"{count} x " if count > 1 else ""
+    return f"{times}{type_name}: {shown}"

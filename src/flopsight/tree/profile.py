@@ -11,6 +11,7 @@ from ..errors import InputError, ModuleNotFound
 from ..records import OpCost, OpTotals, Phase, TimingResult
 from ..records.memory import MemorySummary
 from .achieved import Achieved, achieved
+from .memory_timeline import memory_timeline
 from .module_node import PHASES, ModuleNode
 
 SCHEMA_VERSION = 1
@@ -188,8 +189,7 @@ class Profile:
         ``k=None`` returns every type. Returns (type name, module count, summed cost of
         ``phase``, summed params) tuples, sorted by ``by`` ("flops", "macs" or "params").
         """
-        if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
-            raise InputError(f"top(k={k!r}): k takes None (all) or a whole number at least 1")
+        _check_k("top", k)
         if by not in ("flops", "macs", "params"):
             raise InputError(f"top(by={by!r}): choose 'flops', 'macs' or 'params'")
         chosen = Phase(phase)
@@ -203,6 +203,21 @@ class Profile:
         key = {"flops": lambda r: r[2].flops, "macs": lambda r: r[2].macs, "params": lambda r: r[3]}[by]
         # A slice with a negative k would silently drop the smallest entries: k is checked above.
         return sorted(rows, key=key, reverse=True)[:k]
+
+    def top_activations(self, depth: int, k: int | None = 3) -> list[tuple[str, int, int]]:
+        """The module types at ``depth`` holding the most activation bytes, same-type modules
+        summed as in ``top``: (type name, module count, summed ``node.memory.activation_bytes``)
+        tuples, the k largest; [] when memory was not recorded."""
+        _check_k("top_activations", k)
+        if self.memory is None:
+            return []
+        groups: dict[str, tuple[int, int]] = {}
+        for node in self.modules():
+            if node.depth == depth:
+                count, held = groups.get(node.type, (0, 0))
+                groups[node.type] = (count + 1, held + (0 if node.memory is None else node.memory.activation_bytes))
+        rows = [(name, count, held) for name, (count, held) in groups.items()]
+        return sorted(rows, key=lambda row: row[2], reverse=True)[:k]
 
     @property
     def max_depth(self) -> int:
@@ -229,9 +244,15 @@ class Profile:
             "bounded_ops": dict(self.bounded_ops),
             "tied_parameters": [list(pair) for pair in self.tied_parameters],
             **self._timing_dict(),
-            **({} if self.memory is None else {"memory": self.memory.to_dict()}),
+            **self._memory_dict(),
             "root": self.root.to_dict(),
         }
+
+    def _memory_dict(self) -> dict[str, Any]:
+        if self.memory is None:
+            return {}
+        # The timeline is derived from the record; it is written for readers of the JSON only.
+        return {"memory": {**self.memory.to_dict(), "timeline": memory_timeline(self.memory.record).to_dict()}}
 
     def _timing_dict(self) -> dict[str, Any]:
         result = self.achieved()
@@ -266,6 +287,11 @@ class Profile:
             peak_tflops=_given_peak(data.get("achieved") or {}),
             memory=None if data.get("memory") is None else MemorySummary.from_dict(data["memory"]),
         )
+
+
+def _check_k(method: str, k: int | None) -> None:
+    if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
+        raise InputError(f"{method}(k={k!r}): k takes None (all) or a whole number at least 1")
 
 
 def _given_peak(achieved: dict[str, Any]) -> float | None:
