@@ -57,14 +57,15 @@ def test_categories_sum_to_everything_live_at_every_tick(trained: flopsight.Prof
 
 
 def test_the_relu_tick_by_hand() -> None:
-    p = flopsight.profile(mlp(), torch.randn(4, 16), memory=True)
+    with torch.no_grad():  # an inference run: no graph holds h2 after the forward
+        p = flopsight.profile(mlp(), torch.randn(4, 16), memory=True)
     assert p.memory is not None
     timeline = memory_timeline(p.memory.record)
     relu = [i for i, path in enumerate(timeline.paths) if path == "1"]
     assert relu  # the ReLU's ops (the op and what autograd adds around it)
     for tick in relu:
         live = {c: values[tick] for c, values in timeline.by_category.items() if values[tick]}
-        # Forward only: h1 (freed after the ReLU) and h2 (after fc2) are temporaries.
+        # Inference: h1 (freed after the ReLU) and h2 (after fc2) are temporaries.
         assert live == {"parameter": PARAMS, "input": INPUT, "temporary": 2 * HIDDEN}
 
 

@@ -64,11 +64,11 @@ def capture(
                     if recorder is not None:
                         recorder.in_optimizer_step = False
                         recorder.mark_optimizer_state(optimizer)
-                del targets, gradients
-            del output  # freed inside the run, as a training step frees it
+            if recorder is not None:  # the step ends holding its output, gradients and state
+                session.result.memory = recorder.finish()
     finally:
         _clear_autocast_cache()
-        if recorder is not None:
+        if recorder is not None and session.result.memory is None:  # a run that raised
             session.result.memory = recorder.finish()
     return session.result
 
