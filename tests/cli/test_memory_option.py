@@ -7,9 +7,11 @@ import pickle
 from pathlib import Path
 
 import pytest
+import torch
 
 import flopsight
 from flopsight.cli import main
+from flopsight.examples import TinyTransformer
 from flopsight.report.memory_snapshot import memory_snapshot, memory_snapshot_pickle
 from no_torch import run_without_torch
 
@@ -113,3 +115,26 @@ def test_profile_with_memory_on_meta(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert code == 0, err
     assert "Target:           meta" in out and "activations" in out.split("Per module")[1]
     assert pickle.loads(snapshot.read_bytes())["device_traces"][0]
+
+
+def test_optimizer_adds_its_state_to_the_memory(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "step.json"
+    assert main([*EXAMPLE, "--optimizer", "adamw", "--format", "json", "-o", str(path)]) == 0
+    stepped = flopsight.Profile.from_dict(json.loads(path.read_text()))
+    assert stepped.memory is not None and stepped.metadata["optimizer"] == "AdamW"
+    # AdamW: two moments like every (float32) parameter, and one float32 step per parameter tensor
+    # (the tied LM head is one tensor, held once).
+    with torch.device("meta"):
+        tensors = len(list(TinyTransformer().parameters()))
+    assert stepped.memory.optimizer_bytes == 2 * stepped.memory.parameter_bytes + 4 * tensors
+    code, out, _ = _run(["show", str(path)], capsys)
+    assert code == 0 and "Optimizer state:" in out and "in the optimizer step" in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["example", "--optimizer", "adamw"], "add --backward"),
+    (["example", "--backward", "--optimizer", "lion"], "invalid choice"),
+])
+def test_optimizer_misuse_is_one_line(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(argv, capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and message in err, err

@@ -54,6 +54,8 @@ def check_arguments(args: argparse.Namespace) -> None:
     check_output(args)
     if args.command == "profile":
         _check_mode_options(args)
+    if getattr(args, "optimizer", None) and not args.backward:
+        raise InputError("--optimizer steps on the gradients of a backward: add --backward")
     if getattr(args, "memory_snapshot", None):
         if args.command != "show" and not args.memory:
             raise InputError("--memory-snapshot needs --memory")
@@ -74,7 +76,8 @@ def run_example(args: argparse.Namespace) -> str:
     with torch.device(args.device):
         model = TinyTransformer()
     tokens = _example_tokens(model, args.batch_size, seq_len)
-    result = flopsight.profile(model, tokens, backward=args.backward, memory=args.memory)
+    result = flopsight.profile(model, tokens, backward=args.backward, memory=args.memory,
+                               optimizer=make_optimizer(model, args))
     result.metadata["model_source"] = {"model": "example", "kind": "example", "architecture": "flopsight.examples.TinyTransformer"}
     result.metadata["input_description"] = {
         "family": "text", "batch_size": args.batch_size, "seq_len": tokens.shape[1],
@@ -151,7 +154,8 @@ def run_profile(args: argparse.Namespace, progress: Progress) -> str:
         progress("rendering")
         return render(report, args.format, options)
     progress(f"profiling one forward{' and backward' if args.backward else ''}")
-    result = hf.profile_forward(model, inputs, device=args.device, backward=args.backward, memory=args.memory)
+    result = hf.profile_forward(model, inputs, device=args.device, backward=args.backward, memory=args.memory,
+                                optimizer=make_optimizer(model, args))
     _annotate(result.metadata, described, "forward")
     if args.time:
         progress(f"timing {args.warmup} + {args.repeat} iterations")
@@ -159,6 +163,19 @@ def run_profile(args: argparse.Namespace, progress: Progress) -> str:
     write_memory_snapshot(result, args)
     progress("rendering")
     return render(result, args.format, options)
+
+
+def make_optimizer(model: Any, args: argparse.Namespace) -> Any:
+    """The optimizer ``--optimizer`` names, over the model's trainable parameters; None without
+    it. On meta it runs as on CUDA by default, one multi-tensor (foreach) step."""
+    import torch
+
+    if not getattr(args, "optimizer", None):
+        return None
+    kinds = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    foreach = True if getattr(args, "device", "cpu") == "meta" else None
+    return kinds[args.optimizer](trainable, lr=1e-4, foreach=foreach)
 
 
 def write_memory_snapshot(result: Profile, args: argparse.Namespace) -> None:

@@ -8,6 +8,8 @@ from typing import Any, Callable, NoReturn
 from ..errors import InputError
 from ..report.formats import FORMATS
 
+OPTIMIZERS = ("sgd", "adam", "adamw")
+
 
 class UsageError(InputError):
     """The command line itself is wrong (unknown option, bad value)."""
@@ -144,6 +146,9 @@ def _add_memory_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--memory-snapshot", metavar="FILE",
                         help="with --memory, also write the run as a CUDA memory snapshot (a pickle) for "
                         "pytorch.org/memory_viz")
+    parser.add_argument("--optimizer", choices=OPTIMIZERS,
+                        help="with --backward, also run a real optimizer step (its state counts as memory; "
+                        "on meta with foreach=True, CUDA's default)")
 
 
 def _add_report_options(parser: argparse.ArgumentParser) -> None:

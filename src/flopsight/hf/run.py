@@ -27,9 +27,10 @@ Progress = Callable[[str], None]
 
 
 def profile_forward(model: nn.Module, inputs: ModelInputs, *, device: str = "meta", backward: bool = False,
-                    memory: bool = False) -> Profile:
+                    memory: bool = False, optimizer: torch.optim.Optimizer | None = None) -> Profile:
     """Profile one forward (and backward with ``backward=True``) of ``model(**inputs.kwargs)``;
-    ``memory=True`` also records its memory (``flopsight.profile``'s ``memory``).
+    ``memory=True`` also records its memory and ``optimizer`` runs a real optimizer step
+    (``flopsight.profile``'s ``memory`` and ``optimizer``).
 
     Raises:
         DeviceError: the model cannot run on ``device`` (on meta: it reads a floating value).
@@ -37,7 +38,7 @@ def profile_forward(model: nn.Module, inputs: ModelInputs, *, device: str = "met
     kwargs = dict(inputs.kwargs)
     if _takes_use_cache(model):
         kwargs["use_cache"] = False  # one forward: a KV cache adds nothing but memory
-    result = _profile_step(model, kwargs, device=device, backward=backward, memory=memory)
+    result = _profile_step(model, kwargs, device=device, backward=backward, memory=memory, optimizer=optimizer)
     result.metadata["input_description"] = inputs.describe()
     return result
 
@@ -180,10 +181,10 @@ def _integer_mode(device: str, inputs: dict[str, Any]) -> Iterator[None]:
 
 
 def _profile_step(model: nn.Module, kwargs: dict[str, Any], *, device: str, backward: bool = False,
-                  memory: bool = False) -> Profile:
+                  memory: bool = False, optimizer: torch.optim.Optimizer | None = None) -> Profile:
     try:
         with _integer_mode(device, kwargs), torch.no_grad() if not backward else contextlib.nullcontext():
-            result = profile(model, kwargs=kwargs, backward=backward, memory=memory)
+            result = profile(model, kwargs=kwargs, backward=backward, memory=memory, optimizer=optimizer)
     except FlopsightError:
         raise
     except torch.cuda.OutOfMemoryError:
