@@ -7,10 +7,14 @@ to the same fused op PyTorch would pick on CPU, where CPU would pick it: PyTorch
 backend choice is asked, on zero-stride CPU stand-ins of the same shapes and dtypes. Nothing is
 patched: the mode is pushed for the run and popped in ``finally``.
 
-Known gap: a function mode is popped while it handles a call, so an SDPA call nested inside
-another overridable Python function (``F.multi_head_attention_forward``) is not redirected and
-runs PyTorch's meta decomposition: its MACs still agree with CPU, its elementwise FLOPs differ
-slightly.
+With ``dropout`` (a meta run standing in for a CUDA device's memory), the same mode also runs
+dropout as CUDA's fused kernel (``capture.dropout_on_meta``): one mode, so a meta run pays for
+one Python function mode, not two.
+
+Known gap: a function mode is popped while it handles a call, so an SDPA (or dropout) call
+nested inside another overridable Python function (``F.multi_head_attention_forward``) is not
+redirected and runs PyTorch's meta decomposition: its MACs still agree with CPU, its
+elementwise FLOPs differ slightly (dropout's do not).
 """
 
 from __future__ import annotations
@@ -21,17 +25,27 @@ import torch
 import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
 
+from .dropout_on_meta import DROPOUT_FUNCTIONS, as_cuda_dropout
+
 _SDPA = F.scaled_dot_product_attention
 _CPU_FLASH = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu.default
 
 
 class MetaAttentionMode(TorchFunctionMode):
+    def __init__(self, *, dropout: bool = False) -> None:
+        super().__init__()
+        self._dropout = dropout
+
     def __torch_function__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
         if func is _SDPA:
             fused = _as_cpu_fused_call(*args, **kwargs)
             if fused is not None:
                 return fused
+        elif self._dropout and func in DROPOUT_FUNCTIONS:
+            output = as_cuda_dropout(func, args, kwargs)
+            if output is not None:
+                return output
         return func(*args, **kwargs)
 
 

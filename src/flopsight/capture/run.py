@@ -10,7 +10,7 @@ from torch import nn
 
 from ..errors import InputError
 from ..records import CaptureResult
-from .memory import MemoryRecorder
+from .memory import MemoryRecorder, MemoryTarget
 from .preserved import preserved_state
 from .session import CountingSession
 
@@ -26,18 +26,21 @@ def capture(
     loss_fn: LossFn | None = None,
     ignore_types: tuple[type, ...] = (),
     memory: bool = False,
+    memory_target: MemoryTarget | str | None = None,
 ) -> CaptureResult:
     """Run ``model(*args, **kwargs)`` (and its backward) once under the counting mode.
 
     Everything installed is removed in ``finally``; buffers changed or reassigned by the run
     (batch-norm statistics, a step counter) and the random state are restored; gradients are
     computed with ``torch.autograd.grad`` so no ``.grad`` field changes. Returns the charges,
-    and with ``memory`` the storages the run held (``result.memory``).
+    and with ``memory`` the storages the run held (``result.memory``), for ``memory_target``
+    (``MemoryTarget``: by default a CUDA device on meta and cuda, as run elsewhere).
     """
     on_meta = uses_meta(model, args, kwargs)
     recorder = None
     if memory:
-        recorder = MemoryRecorder(model, _tensors(args) + _tensors(kwargs), target="meta" if on_meta else _device(model))
+        recorder = MemoryRecorder(model, _tensors(args) + _tensors(kwargs), device="meta" if on_meta else _device(model),
+                                  target=memory_target)
     session = CountingSession(model, ignore_types=ignore_types, backward=backward, meta=on_meta, memory=recorder)
     try:
         with preserved_state(model), session, (torch.enable_grad() if backward else contextlib.nullcontext()):
