@@ -198,3 +198,51 @@ def test_the_new_fields_survive_json_and_old_json_reads_with_defaults() -> None:
     summary = MemorySummary.from_dict(old)
     assert (summary.reserved_bytes, summary.context_bytes, summary.device_bytes) == (None, 0, None)
     assert MemoryRecord.from_dict(old["record"]).cuda_allocator is False
+
+
+def rms_model(device: str, affine: bool) -> nn.Module:
+    torch.manual_seed(0)
+    layers = nn.Sequential(nn.Linear(D_IN, D), nn.RMSNorm(D, elementwise_affine=affine), nn.Linear(D, D_OUT))
+    return layers.to(device=device, dtype=torch.bfloat16)
+
+
+@pytest.mark.parametrize("affine", [True, False])
+def test_rms_norm_on_meta_keeps_what_cudas_fused_kernel_keeps(affine: bool) -> None:
+    """CPU's composite rms_norm keeps the fp32 upcast of h1 (and, with a weight, the fp32
+    normalized rows); CUDA's _fused_rms_norm keeps h1 itself and the fp32 rstd."""
+    def run_rms(device: str) -> flopsight.Profile:
+        x = torch.randn(B, D_IN, device=device, dtype=torch.bfloat16)
+        return flopsight.profile(rms_model(device, affine), x, backward=True, memory=True)
+
+    cpu, meta = run_rms("cpu"), run_rms("meta")
+    upcast = B * D * F32  # 8,192 bytes
+    rstd = B * F32  # 256 bytes, one per row, fp32 on every device
+    output = HIDDEN  # the norm's bf16 output, saved by the second Linear
+    expected_cpu = {"0": 0, "1": upcast + rstd + (upcast if affine else 0) + output, "2": 0}
+    expected_cuda = {"0": HIDDEN, "1": block(rstd) + output, "2": 0}
+    assert {n: cpu.module(n).memory.activation_bytes for n in "012"} == expected_cpu  # type: ignore[union-attr]
+    assert {n: meta.module(n).memory.activation_bytes for n in "012"} == expected_cuda  # type: ignore[union-attr]
+    assert "aten._fused_rms_norm_backward.default" in meta.by_op("backward")
+    assert (meta.forward.flops, meta.backward.flops, meta.uncounted_ops) == (cpu.forward.flops, cpu.backward.flops, {})
+
+
+@pytest.mark.parametrize("case", ["on-the-input", "frozen-weight", "two-normalized-dims", "no_grad", "inference_mode"])
+def test_rms_norm_counts_stay_those_of_the_cpu_run(case: str) -> None:
+    make = {"no_grad": torch.no_grad, "inference_mode": torch.inference_mode}.get(case, contextlib.nullcontext)
+    backward = case not in ("no_grad", "inference_mode")
+
+    def counts(device: str, memory: bool) -> tuple[object, ...]:
+        torch.manual_seed(0)
+        if case == "on-the-input":  # x does not require grad: only the weight's gradient
+            module, x = nn.RMSNorm(8), torch.randn(4, 8)
+        elif case == "two-normalized-dims":
+            module, x = nn.Sequential(nn.Linear(4, 4), nn.RMSNorm((3, 4))), torch.randn(2, 3, 4)
+        else:
+            module, x = nn.Sequential(nn.Linear(8, 8), nn.RMSNorm(8)), torch.randn(4, 8)
+            if case == "frozen-weight":
+                module[1].requires_grad_(False)
+        with make():
+            p = flopsight.profile(module.to(device), x.to(device), backward=backward, memory=memory)
+        return p.uncounted_ops, p.forward.macs, p.forward.flops, p.backward.macs, p.backward.flops
+
+    assert counts("meta", memory=True) == counts("cpu", memory=True) == counts("meta", memory=False)
