@@ -11,6 +11,9 @@ With ``cuda_kernels`` (a meta run standing in for a CUDA device's memory), the s
 runs dropout and RMSNorm as CUDA's fused kernels do (``capture.dropout_on_meta``,
 ``capture.rms_norm_on_meta``): one mode, so a meta run pays for one Python function mode.
 
+A backward the mode is asked to run keeps the mode on (``capture.backward_in_mode``), so that
+activation checkpointing recomputes the forward with the same redirects.
+
 Known gap: a function mode is popped while it handles a call, so an SDPA (or dropout) call
 nested inside another overridable Python function (``F.multi_head_attention_forward``) is not
 redirected and runs PyTorch's meta decomposition: its MACs still agree with CPU, its
@@ -25,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
 
+from .backward_in_mode import BACKWARD_FUNCTIONS, backward_in_mode
 from .dropout_on_meta import DROPOUT_FUNCTIONS, as_cuda_dropout
 from .rms_norm_on_meta import RMS_NORM_FUNCTIONS, as_cuda_rms_norm
 
@@ -46,6 +50,8 @@ class MetaAttentionMode(TorchFunctionMode):
             fused = _as_cpu_fused_call(*args, **kwargs)
             if fused is not None:
                 return fused
+        elif func in BACKWARD_FUNCTIONS:  # on through the backward, and a checkpoint's recompute in it
+            return backward_in_mode(self, func, args, kwargs)
         elif self._cuda_kernels:
             as_cuda = _AS_CUDA.get(func)
             output = None if as_cuda is None else as_cuda(func, args, kwargs)
