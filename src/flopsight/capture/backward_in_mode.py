@@ -49,14 +49,14 @@ def _engine_call(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Ca
     bound.apply_defaults()
     a = bound.arguments
     if func is torch.autograd.grad:
-        if a["is_grads_batched"] or a["materialize_grads"] or not a["only_inputs"]:
+        if a.get("is_grads_batched") or a.get("materialize_grads") or not a.get("only_inputs", True):
             return None
         outputs, inputs, given = _tensors(a["outputs"]), _tensors(a["inputs"]), a["grad_outputs"]
         allow_unused = bool(a["allow_unused"])
     else:
         if func is torch.Tensor.backward:
             outputs, given = _tensors(a["self"]), a["gradient"]
-        elif a["grad_variables"] is not None:
+        elif a.get("grad_variables") is not None:
             return None
         else:
             outputs, given = _tensors(a["tensors"]), a["grad_tensors"]

@@ -10,7 +10,8 @@ element more than CUDA for a bf16 input (the statistic is fp32 on every device).
 The redirect runs the same composite forward with autograd off (so the forward counts are the
 CPU's), keeps CUDA's three tensors, and runs CUDA's backward op, ``_fused_rms_norm_backward``
 (meta has its kernel), priced to equal the composite's autograd (``costs.normalization``).
-Only where an autograd node would be made: under no_grad nothing is kept on either path.
+Only where an autograd node would be made: under no_grad nothing is kept on either path; and
+only on a torch whose CUDA fuses it (one with ``_fused_rms_norm_backward``).
 """
 
 from __future__ import annotations
@@ -22,9 +23,19 @@ import torch.nn.functional as F
 
 __all__ = ["RMS_NORM_FUNCTIONS", "as_cuda_rms_norm"]
 
-RMS_NORM_FUNCTIONS = (F.rms_norm, torch.rms_norm)
-_FUSED = torch.ops.aten._fused_rms_norm.default
-_FUSED_BACKWARD = torch.ops.aten._fused_rms_norm_backward.default
+
+def _aten(name: str) -> Any:
+    """An aten op's default overload, or None on a torch that does not have it."""
+    try:
+        return getattr(torch.ops.aten, name).default
+    except (AttributeError, RuntimeError):
+        return None
+
+
+_FUSED, _FUSED_BACKWARD = _aten("_fused_rms_norm"), _aten("_fused_rms_norm_backward")
+# CUDA's fused rms_norm came with these ops; a torch without them runs the composite on CUDA
+# too, and there is nothing to redirect.
+RMS_NORM_FUNCTIONS = (F.rms_norm, torch.rms_norm) if _FUSED is not None and _FUSED_BACKWARD is not None else ()
 
 
 class _FusedRmsNorm(torch.autograd.Function):

@@ -114,7 +114,8 @@ class ModuleMemory:
         activation_bytes: storages created by the module's forward ops and still held when the
             forward ends (saved for backward, or part of an output), each storage once.
         own_activation_bytes: the part created by ops the module runs itself.
-        output_bytes: bytes of the storages of its outputs, summed over its calls.
+        output_bytes: bytes of the storages of its outputs, summed over its calls (their own
+            bytes, also under a CUDA target: the record keeps the sum, not the storages).
         peak_bytes: the most bytes live (everything the run holds) while its forward ran.
     """
 
