@@ -7,9 +7,9 @@ twice; a weak reference tells when it is freed. Per op the work is O(1) per outp
 peak and what was live then are made once, at the end, in ``tree.memory``.
 
 Whose memory the record stands for is the run's ``MemoryTarget``: by default a meta run stands
-for a CUDA device (the session runs dropout as CUDA's fused kernel, ``capture.attention_on_meta``
-already runs SDPA fused; the tree sizes every storage as the CUDA caching allocator would), a
-CUDA run is sized by that allocator too, and a CPU run reports what the CPU kernels kept.
+for a CUDA device (the session runs dropout and RMSNorm as CUDA's fused kernels, and SDPA fused,
+``capture.attention_on_meta``; the tree sizes every storage as the CUDA caching allocator
+would), a CUDA run is sized by that allocator too, and a CPU run reports what the CPU kept.
 """
 
 from __future__ import annotations
@@ -85,7 +85,8 @@ class MemoryRecorder(ModuleListener):
         device: the device the run's kernels allocate on ("cpu", "meta", "cuda").
         target: whose memory the record stands for (a ``MemoryTarget``, or its kind).
 
-    ``cuda_on_meta`` tells the session to run ops as CUDA's kernels would (dropout fused).
+    ``cuda_on_meta`` tells the session to run ops as CUDA's kernels would (dropout and RMSNorm
+    fused).
     """
 
     def __init__(self, model: nn.Module, inputs: Iterable[torch.Tensor], *, device: str,

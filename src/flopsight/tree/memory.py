@@ -13,7 +13,7 @@ from ..records import Phase
 from ..records.memory import Category, MemoryRecord, MemorySummary, ModuleMemory, StorageLife
 from .allocator import replay
 
-__all__ = ["MemoryFigures", "summarize_memory"]
+__all__ = ["MemoryFigures", "live_bytes", "storage_sizes", "summarize_memory"]
 
 _HELD = (Category.PARAMETER, Category.BUFFER, Category.INPUT)
 
