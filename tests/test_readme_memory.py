@@ -55,3 +55,22 @@ def test_memory_command_lines_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         assert argv[0] == "flopsight" and main(argv[1:]) == 0, line
     assert (tmp_path / "example.json").exists() and (tmp_path / "example.pickle").exists()
     capsys.readouterr()
+
+
+def test_the_llama_training_step_lines_are_what_the_command_prints(capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("transformers")
+    section = memory_section()
+    command = re.findall(r"```bash\n(.*?)```", section, flags=re.S)[1].strip()
+    assert command.startswith("flopsight profile llama-3-8b --memory --backward --optimizer adamw")
+    assert main(shlex.split(command)[1:]) == 0
+    printed = capsys.readouterr().out
+    quoted = re.findall(r"```\n(Memory\n.*?)```", section, flags=re.S)[0]
+    # Every quoted line of the memory section is printed as it stands; the tree's lines are
+    # shortened with "..." in the README, so their figures are checked one by one.
+    memory_lines = [line for line in quoted.split("\n\n")[0].splitlines() if line and line != "..."]
+    for line in memory_lines:
+        if not line.startswith(("LlamaForCausalLM", " ")):
+            assert line in printed.splitlines(), line
+    root = next(line for line in printed.splitlines() if line.startswith("  8.03 B = 100% Params"))
+    assert root.endswith("24.64 GiB = 100% activations")
+    assert "24.52 GiB = 99.48% activations" in printed and "128.02 MiB = 0.51% activations" in printed

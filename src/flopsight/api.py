@@ -11,6 +11,7 @@ from torch import nn
 
 from . import costs  # noqa: F401  (registers the built-in formulas)
 from .capture import capture
+from .capture.memory import MemoryTarget
 from .conventions import CONVENTIONS
 from .errors import InputError
 from .records import CaptureResult, Phase
@@ -30,6 +31,8 @@ def profile(
     ignore_modules: Iterable[type] | None = None,
     memory: bool = False,
     optimizer: torch.optim.Optimizer | None = None,
+    memory_target: str | None = None,
+    cuda_context_bytes: int = 0,
 ) -> Profile:
     """Profile one run of ``model``: parameters, MACs and FLOPs per module, forward and backward.
 
@@ -45,12 +48,18 @@ def profile(
         ignore_modules: module types whose ops are not counted.
         memory: also record every tensor storage of the run: ``profile.memory`` gets the peak,
             where it happened and the bytes per category, each module's node its activation,
-            output and peak bytes (``node.memory``). As the run's device kernels allocate:
-            on meta, the meta kernels' outputs.
+            output and peak bytes (``node.memory``).
         optimizer: with ``backward=True``, also run a real ``optimizer.step()`` on the
             gradients (its state counts as optimizer memory: Adam's two moments and step per
             parameter); the weights, gradients and optimizer state are restored afterwards.
             Its arithmetic is not counted (it runs outside every module).
+        memory_target: whose memory: "cuda" (the default on meta and cuda) reports it as a
+            CUDA device holds it: on meta, CUDA's kernels' save sets (dropout keeps a bool
+            mask, SDPA its fused outputs), every storage sized as the CUDA caching allocator
+            holds it (512-byte blocks) and its reserved segments (``memory.reserved_bytes``);
+            "as-run" (the default elsewhere) reports each storage as the run's kernels made it.
+        cuda_context_bytes: with the "cuda" target, a fixed line for the CUDA context and the
+            library workspaces (``memory.context_bytes``; real contexts take 300-500 MiB).
 
     Returns:
         A Profile; ``print(profile)`` shows the annotated module tree.
@@ -82,10 +91,13 @@ def profile(
         raise InputError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
     if optimizer is not None and not backward:
         raise InputError("optimizer= steps on the gradients of a backward: add backward=True")
+    if not memory and (memory_target is not None or cuda_context_bytes):
+        raise InputError("memory_target and cuda_context_bytes are only used with memory=True")
+    target = MemoryTarget(memory_target, cuda_context_bytes)
     ignore_types = module_types(ignore_modules)
 
     result = capture(model, args, kwargs, backward=backward, loss_fn=loss_fn, ignore_types=ignore_types, memory=memory,
-                     optimizer=optimizer)
+                     optimizer=optimizer, memory_target=target)
     metadata = run_metadata(model, backward=backward, ignore_types=ignore_types, args=args, kwargs=kwargs)
     if optimizer is not None:
         metadata["optimizer"] = type(optimizer).__name__

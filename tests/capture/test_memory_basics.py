@@ -26,8 +26,9 @@ OUTPUT = 4 * 8 * F32  # y [4, 8]
 
 @pytest.mark.parametrize("device", ["cpu", "meta"])
 def test_forward_only_holds_no_activation_and_peaks_at_the_relu(device: str) -> None:
+    # as-run: each storage's own bytes (a meta run defaults to the CUDA target, tests/capture/test_memory_cuda_target.py)
     with torch.no_grad():  # an inference run: autograd saves nothing
-        p = flopsight.profile(mlp(device), torch.randn(4, 16, device=device), memory=True)
+        p = flopsight.profile(mlp(device), torch.randn(4, 16, device=device), memory=True, memory_target="as-run")
     memory = p.memory
     assert memory is not None and memory.target == device
     # At the ReLU: parameters, x, h1 (its input) and h2 (its output) are live.
@@ -40,7 +41,8 @@ def test_forward_only_holds_no_activation_and_peaks_at_the_relu(device: str) -> 
 
 @pytest.mark.parametrize("device", ["cpu", "meta"])
 def test_backward_keeps_the_relu_output_as_the_only_activation(device: str) -> None:
-    p = flopsight.profile(mlp(device), torch.randn(4, 16, device=device), backward=True, memory=True)
+    p = flopsight.profile(mlp(device), torch.randn(4, 16, device=device), backward=True, memory=True,
+                          memory_target="as-run")
     memory = p.memory
     assert memory is not None
     # ReLU saves its result h2 (the second Linear saves the same h2); h1 is freed after the ReLU.

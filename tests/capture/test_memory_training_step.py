@@ -26,13 +26,25 @@ PARAM_BYTES = (16 * 32 + 32 + 32 * 8 + 8) * 4  # 3,232 bytes of float32 in 4 ten
 def test_adamw_keeps_two_moments_and_a_step_per_parameter(device: str, foreach: bool) -> None:
     model = mlp(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, foreach=foreach)
-    p = flopsight.profile(model, torch.randn(4, 16, device=device), backward=True, optimizer=optimizer, memory=True)
+    p = flopsight.profile(model, torch.randn(4, 16, device=device), backward=True, optimizer=optimizer, memory=True,
+                          memory_target="as-run")
     assert p.memory is not None
     # exp_avg and exp_avg_sq like each parameter, and one float32 step per parameter tensor
     assert p.memory.optimizer_bytes == 2 * PARAM_BYTES + 4 * 4
     assert p.memory.gradient_bytes == PARAM_BYTES
     assert p.memory.peak_phase is flopsight.Phase.OPTIMIZER
     assert p.metadata["optimizer"] == "AdamW"
+
+
+def test_on_meta_the_cuda_target_holds_each_moment_in_512_byte_blocks() -> None:
+    model = mlp("meta")
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    p = flopsight.profile(model, torch.randn(4, 16, device="meta"), backward=True, optimizer=optimizer, memory=True)
+    assert p.memory is not None and p.memory.target.startswith("cuda")
+    # W1 2,048 and W2 1,024 bytes fill whole blocks; b1 (128) and b2 (32) take one 512-byte block
+    # each, as does each 4-byte step (a CPU tensor beside a CUDA model; counted here all the same).
+    moments = 2048 + 512 + 1024 + 512
+    assert p.memory.optimizer_bytes == 2 * moments + 4 * 512
 
 
 @pytest.mark.parametrize("foreach", [False, True])

@@ -7,31 +7,56 @@ to the same fused op PyTorch would pick on CPU, where CPU would pick it: PyTorch
 backend choice is asked, on zero-stride CPU stand-ins of the same shapes and dtypes. Nothing is
 patched: the mode is pushed for the run and popped in ``finally``.
 
-Known gap: a function mode is popped while it handles a call, so an SDPA call nested inside
-another overridable Python function (``F.multi_head_attention_forward``) is not redirected and
-runs PyTorch's meta decomposition: its MACs still agree with CPU, its elementwise FLOPs differ
-slightly.
+With ``cuda_kernels`` (a meta run standing in for a CUDA device's memory), the same mode also
+runs dropout and RMSNorm as CUDA's fused kernels do (``capture.dropout_on_meta``,
+``capture.rms_norm_on_meta``): one mode, so a meta run pays for one Python function mode.
+
+A backward the mode is asked to run keeps the mode on (``capture.backward_in_mode``), so that
+activation checkpointing recomputes the forward with the same redirects.
+
+Known gap: a function mode is popped while it handles a call, so an SDPA (or dropout) call
+nested inside another overridable Python function (``F.multi_head_attention_forward``) is not
+redirected and runs PyTorch's meta decomposition: its MACs still agree with CPU, its
+elementwise FLOPs differ slightly (dropout's do not).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
 
+from .backward_in_mode import BACKWARD_FUNCTIONS, backward_in_mode
+from .dropout_on_meta import DROPOUT_FUNCTIONS, as_cuda_dropout
+from .rms_norm_on_meta import RMS_NORM_FUNCTIONS, as_cuda_rms_norm
+
 _SDPA = F.scaled_dot_product_attention
+_AS_CUDA: dict[Any, Callable[[Any, tuple[Any, ...], dict[str, Any]], torch.Tensor | None]] = {
+    **{f: as_cuda_dropout for f in DROPOUT_FUNCTIONS}, **{f: as_cuda_rms_norm for f in RMS_NORM_FUNCTIONS},
+}
 _CPU_FLASH = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu.default
 
 
 class MetaAttentionMode(TorchFunctionMode):
+    def __init__(self, *, cuda_kernels: bool = False) -> None:
+        super().__init__()
+        self._cuda_kernels = cuda_kernels
+
     def __torch_function__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
         if func is _SDPA:
             fused = _as_cpu_fused_call(*args, **kwargs)
             if fused is not None:
                 return fused
+        elif func in BACKWARD_FUNCTIONS:  # on through the backward, and a checkpoint's recompute in it
+            return backward_in_mode(self, func, args, kwargs)
+        elif self._cuda_kernels:
+            as_cuda = _AS_CUDA.get(func)
+            output = None if as_cuda is None else as_cuda(func, args, kwargs)
+            if output is not None:
+                return output
         return func(*args, **kwargs)
 
 

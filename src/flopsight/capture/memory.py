@@ -5,11 +5,17 @@ outputs) and to the ops the counting mode runs (each new output storage). A stor
 its identity (``UntypedStorage._cdata``), so views and in-place results are never counted
 twice; a weak reference tells when it is freed. Per op the work is O(1) per output; sums, the
 peak and what was live then are made once, at the end, in ``tree.memory``.
+
+Whose memory the record stands for is the run's ``MemoryTarget``: by default a meta run stands
+for a CUDA device (the session runs dropout and RMSNorm as CUDA's fused kernels, and SDPA fused,
+``capture.attention_on_meta``; the tree sizes every storage as the CUDA caching allocator
+would), a CUDA run is sized by that allocator too, and a CPU run reports what the CPU kept.
 """
 
 from __future__ import annotations
 
 import weakref
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, Iterable, Iterator
 
@@ -17,12 +23,58 @@ import torch
 from torch import nn
 from torch.utils._python_dispatch import is_traceable_wrapper_subclass
 
+from ..errors import InputError
 from ..records import Phase
 from ..records.memory import Category, MemoryRecord, StorageLife
 from .module_tracker import ModuleListener
 from .tensors import tensors_in
 
-__all__ = ["MemoryRecorder", "storages_of"]
+__all__ = ["MEMORY_TARGETS", "MemoryRecorder", "MemoryTarget", "storages_of"]
+
+CUDA = "cuda"
+AS_RUN = "as-run"
+MEMORY_TARGETS = (CUDA, AS_RUN)
+_CUDA_DEVICES = ("meta", "cuda")  # where a CUDA target makes sense: simulated, or real
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryTarget:
+    """Whose memory a run reports, as the caller chose it (``flopsight.profile(memory_target=)``).
+
+    Attributes:
+        kind: "cuda": as a CUDA device holds it (on meta, simulated: CUDA's kernels' save sets,
+            and every storage sized by the CUDA caching allocator; on cuda, the allocator's
+            blocks and segments); "as-run": each storage's own bytes, as the run's kernels
+            allocated them; None: "cuda" on meta and cuda, "as-run" on any other device.
+        cuda_context_bytes: a fixed line, 0 unless given, for what a CUDA device holds beside
+            the run's tensors: the CUDA context (about 300-500 MiB, by GPU, driver and CUDA
+            version, outside the caching allocator) and the library workspaces a meta run
+            never allocates (cuBLAS: 8 MiB + 128 KiB per handle and stream by default, 32 MiB
+            on Hopper and Blackwell, taken from the caching allocator on a real run).
+    """
+
+    kind: str | None = None
+    cuda_context_bytes: int = 0
+
+    def __post_init__(self) -> None:
+        if self.kind is not None and self.kind not in MEMORY_TARGETS:
+            raise InputError(f"memory_target must be 'cuda' or 'as-run' (or None for the default), got {self.kind!r}")
+        context = self.cuda_context_bytes
+        if isinstance(context, bool) or not isinstance(context, int) or context < 0:
+            raise InputError(f"cuda_context_bytes must be a non-negative int, got {context!r}")
+
+    def resolved(self, device: str) -> tuple[str, bool]:
+        """For a run on ``device``: the label stated in the summary, and whether the CUDA
+        caching allocator sizes the storages."""
+        kind = self.kind or (CUDA if device in _CUDA_DEVICES else AS_RUN)
+        if kind == CUDA and device not in _CUDA_DEVICES:
+            raise InputError(f"memory_target='cuda' needs a run on meta (simulated) or on cuda; this one runs on "
+                             f"{device}: move the model to meta, or use memory_target='as-run'")
+        if kind == AS_RUN and self.cuda_context_bytes:
+            raise InputError("cuda_context_bytes is a line of the 'cuda' memory target; this run reports as-run")
+        if kind == AS_RUN:
+            return device, False
+        return ("cuda (simulated on meta)" if device == "meta" else "cuda"), True
 
 
 class MemoryRecorder(ModuleListener):
@@ -31,11 +83,21 @@ class MemoryRecorder(ModuleListener):
     Args:
         model: its parameters and buffers are held through the run.
         inputs: the run's input tensors, held through it too.
-        target: whose allocations these are, stated in the result ("cpu", "meta").
+        device: the device the run's kernels allocate on ("cpu", "meta", "cuda").
+        target: whose memory the record stands for (a ``MemoryTarget``, or its kind).
+
+    ``cuda_on_meta`` tells the session to run ops as CUDA's kernels would (dropout and RMSNorm
+    fused).
     """
 
-    def __init__(self, model: nn.Module, inputs: Iterable[torch.Tensor], *, target: str) -> None:
-        self.record = MemoryRecord(target=target)
+    def __init__(self, model: nn.Module, inputs: Iterable[torch.Tensor], *, device: str,
+                 target: MemoryTarget | str | None = None) -> None:
+        if not isinstance(target, MemoryTarget):
+            target = MemoryTarget(target)
+        label, cuda_allocator = target.resolved(device)
+        self.cuda_on_meta = cuda_allocator and device == "meta"
+        self.record = MemoryRecord(target=label, cuda_allocator=cuda_allocator,
+                                   context_bytes=target.cuda_context_bytes)
         self.tick = -1  # the op now running (or last run); -1 before the first
         self._index: dict[int, int] = {}  # live storage identity -> its entry in record.storages
         self._refs: list[weakref.ref[Any]] = []

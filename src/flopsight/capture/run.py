@@ -10,7 +10,7 @@ from torch import nn
 
 from ..errors import InputError
 from ..records import CaptureResult
-from .memory import MemoryRecorder
+from .memory import MemoryRecorder, MemoryTarget
 from .preserved import preserved_state, training_state_restored
 from .session import CountingSession
 from .tensors import tensors_in
@@ -28,13 +28,15 @@ def capture(
     ignore_types: tuple[type, ...] = (),
     memory: bool = False,
     optimizer: torch.optim.Optimizer | None = None,
+    memory_target: MemoryTarget | str | None = None,
 ) -> CaptureResult:
     """Run ``model(*args, **kwargs)`` (and its backward) once under the counting mode.
 
     Everything installed is removed in ``finally``; buffers changed or reassigned by the run
     (batch-norm statistics, a step counter) and the random state are restored; gradients are
     computed with ``torch.autograd.grad`` so no ``.grad`` field changes. Returns the charges,
-    and with ``memory`` the storages the run held (``result.memory``).
+    and with ``memory`` the storages the run held (``result.memory``), for ``memory_target``
+    (``MemoryTarget``: by default a CUDA device on meta and cuda, as run elsewhere).
 
     With an ``optimizer`` (and ``backward``) the gradients are put in the parameters' ``.grad``
     and a real ``optimizer.step()`` runs too, outside any module (its state is allocated as the
@@ -44,7 +46,8 @@ def capture(
     on_meta = uses_meta(model, args, kwargs)
     recorder = None
     if memory:
-        recorder = MemoryRecorder(model, tensors_in(args) + tensors_in(kwargs), target="meta" if on_meta else _device(model))
+        recorder = MemoryRecorder(model, tensors_in(args) + tensors_in(kwargs), device="meta" if on_meta else _device(model),
+                                  target=memory_target)
     session = CountingSession(model, ignore_types=ignore_types, backward=backward, meta=on_meta, memory=recorder)
     stepped = _stepped_parameters(optimizer)
     _clear_autocast_cache()

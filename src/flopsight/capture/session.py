@@ -5,7 +5,8 @@ over the user's own loop) all count through a session:
 
 - the module tracker (global module hooks, installed once), which the counting mode reads and
   other instruments subscribe to;
-- on the meta device, SDPA redirected to the fused op the target device would run;
+- on the meta device, SDPA redirected to the fused op the target device would run (and, when
+  memory is recorded for a CUDA target, dropout and RMSNorm to CUDA's fused ops);
 - eager ``flex_attention`` calling its op directly;
 - the counting dispatch mode, innermost.
 
@@ -124,7 +125,7 @@ class CountingSession:
         modes = contextlib.ExitStack()
         try:
             if meta:
-                modes.enter_context(MetaAttentionMode())
+                modes.enter_context(MetaAttentionMode(cuda_kernels=self.memory is not None and self.memory.cuda_on_meta))
             modes.enter_context(eager_flex_attention())
             modes.enter_context(self.mode)
         except BaseException:

@@ -64,7 +64,9 @@ class MemoryRecord:
     ``paths`` / ``phases`` give the running module and phase of each op tick; ``scopes`` the
     forward calls of each module as (path, first tick, last tick); ``outputs`` the bytes of
     each module's outputs, summed over its calls; ``forward_end`` the last tick of the model's
-    forward.
+    forward. ``target`` says whose memory it stands for; with ``cuda_allocator`` the storages
+    are sized as the CUDA caching allocator holds them (``tree.allocator``), and
+    ``context_bytes`` is the fixed line given for the CUDA context and library workspaces.
     """
 
     storages: list[StorageLife] = field(default_factory=list)
@@ -74,10 +76,14 @@ class MemoryRecord:
     outputs: dict[str, int] = field(default_factory=dict)
     forward_end: int = -1
     target: str = ""
+    cuda_allocator: bool = False
+    context_bytes: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "target": self.target,
+            "cuda_allocator": self.cuda_allocator,
+            "context_bytes": self.context_bytes,
             "forward_end": self.forward_end,
             "ticks": {"paths": list(self.paths), "phases": [p.value for p in self.phases]},
             "scopes": [list(scope) for scope in self.scopes],
@@ -96,6 +102,8 @@ class MemoryRecord:
             outputs={str(k): int(v) for k, v in data.get("outputs", {}).items()},
             forward_end=int(data.get("forward_end", -1)),
             target=str(data.get("target", "")),
+            cuda_allocator=bool(data.get("cuda_allocator", False)),
+            context_bytes=int(data.get("context_bytes", 0)),
         )
 
 
@@ -107,7 +115,8 @@ class ModuleMemory:
         activation_bytes: storages created by the module's forward ops and still held when the
             forward ends (saved for backward, or part of an output), each storage once.
         own_activation_bytes: the part created by ops the module runs itself.
-        output_bytes: bytes of the storages of its outputs, summed over its calls.
+        output_bytes: bytes of the storages of its outputs, summed over its calls (their own
+            bytes, also under a CUDA target: the record keeps the sum, not the storages).
         peak_bytes: the most bytes live (everything the run holds) while its forward ran.
     """
 
@@ -131,9 +140,12 @@ class MemorySummary:
     """The memory of a whole run.
 
     Attributes:
-        target: whose kernels' allocations these are ("cpu", "meta: the meta kernels' outputs").
+        target: whose memory this is: "cuda (simulated on meta)" (a meta run, by default: the
+            CUDA kernels' save sets, sized by the CUDA caching allocator), "cuda" (a CUDA run),
+            or the device the run's kernels allocated on, as they allocated ("cpu", "meta").
         peak_bytes: the most bytes live at once; ``peak_module`` / ``peak_phase`` say where
-            (None: outside any module of the model).
+            (None: outside any module of the model). Under a CUDA target every figure counts
+            allocator blocks (512-byte multiples), as ``torch.cuda.max_memory_allocated()``.
         at_peak: bytes live at the peak, per category.
         parameter_bytes, buffer_bytes, input_bytes: held through the run.
         activation_bytes: created by the forward and still held when it ends.
@@ -141,6 +153,10 @@ class MemorySummary:
         output_bytes: what the model returned.
         optimizer_bytes: optimizer state (0 when no optimizer step ran).
         temporary_bytes: live at the peak and none of the above.
+        reserved_bytes: under a CUDA target, the peak of the caching allocator's segments (as
+            ``torch.cuda.max_memory_reserved()``); None for other targets.
+        context_bytes: a fixed line for what the device holds outside the allocator (the CUDA
+            context, about 300-500 MiB; given by the caller, 0 unless given).
         record: the storages, op ticks and module scopes the figures come from (the timeline
             and the memory_viz snapshot are drawn from it).
     """
@@ -158,7 +174,14 @@ class MemorySummary:
     output_bytes: int
     optimizer_bytes: int
     temporary_bytes: int
+    reserved_bytes: int | None = None
+    context_bytes: int = 0
     record: MemoryRecord = field(default_factory=MemoryRecord, compare=False, repr=False)
+
+    @property
+    def device_bytes(self) -> int | None:
+        """What the device would show in use (``nvidia-smi``): reserved plus the context line."""
+        return None if self.reserved_bytes is None else self.reserved_bytes + self.context_bytes
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -175,18 +198,23 @@ class MemorySummary:
             "output_bytes": self.output_bytes,
             "optimizer_bytes": self.optimizer_bytes,
             "temporary_bytes": self.temporary_bytes,
+            "reserved_bytes": self.reserved_bytes,
+            "context_bytes": self.context_bytes,
             "record": self.record.to_dict(),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "MemorySummary":
         phase = data.get("peak_phase")
+        reserved = data.get("reserved_bytes")
         return cls(
             target=str(data["target"]),
             peak_bytes=int(data["peak_bytes"]),
             peak_module=data.get("peak_module"),
             peak_phase=None if phase is None else Phase(phase),
             at_peak={str(k): int(v) for k, v in data.get("at_peak", {}).items()},
+            reserved_bytes=None if reserved is None else int(reserved),
+            context_bytes=int(data.get("context_bytes", 0)),
             record=MemoryRecord.from_dict(data.get("record", {})),
             **{key: int(data[key]) for key in ("parameter_bytes", "buffer_bytes", "input_bytes", "activation_bytes",
                                                "gradient_bytes", "output_bytes", "optimizer_bytes", "temporary_bytes")},

@@ -45,7 +45,7 @@ def render_memory(profile: Profile, *, precision: int = 2) -> str:
         place = "outside the model" if memory.peak_phase is not None else "before the first op"
     live = ", ".join(f"{shown} {size(memory.at_peak.get(key, 0))}" for key, shown in _SHOWN if memory.at_peak.get(key))
     rows = [
-        ("Target", f"{memory.target} (what the run's kernels allocated)"),
+        ("Target", _target(memory.target)),
         ("Peak", f"{size(memory.peak_bytes)}, {place}"),
         ("Live at the peak", live or "nothing"),
         ("Parameters", size(memory.parameter_bytes)),
@@ -56,5 +56,18 @@ def render_memory(profile: Profile, *, precision: int = 2) -> str:
         ("Gradients", size(memory.gradient_bytes)),
         ("Optimizer state", size(memory.optimizer_bytes)),
     ]
+    if memory.reserved_bytes is not None:
+        rows.append(("Reserved (estimate)", f"{size(memory.reserved_bytes)} (the caching allocator's segments at their peak)"))
+    if memory.context_bytes:
+        rows.append(("CUDA context", f"{size(memory.context_bytes)} (a fixed line, as given)"))
+    device = memory.device_bytes
+    if device is not None and memory.context_bytes:
+        rows.append(("Device total", f"{size(device)} (reserved + context)"))
     width = max(len(label) for label, _ in rows) + 2
     return "\n".join(f"{label + ':':<{width}}{value}" for label, value in rows)
+
+
+def _target(target: str) -> str:
+    if target.startswith("cuda"):
+        return f"{target}: as a CUDA device holds it (CUDA's kernels, 512-byte allocator blocks)"
+    return f"{target}: what the run's kernels allocated"

@@ -1,5 +1,9 @@
 """A run's memory, from its storage record: what was live at each op, the peak and where, the
-bytes per category, and each module's activations, outputs and peak. Computed once, here."""
+bytes per category, and each module's activations, outputs and peak. Computed once, here.
+
+Under a CUDA target (``record.cuda_allocator``) each storage counts the bytes of the block the
+CUDA caching allocator gives it (``tree.allocator``: its size rounded up to 512 bytes, or a
+whole unsplit block), and the allocator's segments give the reserved peak."""
 
 from __future__ import annotations
 
@@ -7,8 +11,9 @@ from dataclasses import dataclass
 
 from ..records import Phase
 from ..records.memory import Category, MemoryRecord, MemorySummary, ModuleMemory, StorageLife
+from .allocator import replay
 
-__all__ = ["MemoryFigures", "summarize_memory"]
+__all__ = ["MemoryFigures", "live_bytes", "storage_sizes", "summarize_memory"]
 
 _HELD = (Category.PARAMETER, Category.BUFFER, Category.INPUT)
 
@@ -39,14 +44,16 @@ def category_of(life: StorageLife, forward_end: int) -> Category:
     return Category.TEMPORARY
 
 
-def live_bytes(record: MemoryRecord) -> list[int]:
-    """Bytes live at each tick: index 0 is before the first op, ``i + 1`` during op ``i``."""
+def live_bytes(record: MemoryRecord, sizes: list[int] | None = None) -> list[int]:
+    """Bytes live at each tick: index 0 is before the first op, ``i + 1`` during op ``i``.
+    ``sizes`` gives each storage's bytes (``storage_sizes``); by default its own ``nbytes``."""
     ticks = len(record.paths)
     change = [0] * (ticks + 2)
-    for life in record.storages:
-        change[life.created + 1] += life.nbytes
+    for index, life in enumerate(record.storages):
+        nbytes = life.nbytes if sizes is None else sizes[index]
+        change[life.created + 1] += nbytes
         if life.freed is not None:
-            change[life.freed + 2] -= life.nbytes
+            change[life.freed + 2] -= nbytes
     live, total = [], 0
     for delta in change[: ticks + 1]:
         total += delta
@@ -54,21 +61,31 @@ def live_bytes(record: MemoryRecord) -> list[int]:
     return live
 
 
+def storage_sizes(record: MemoryRecord) -> tuple[list[int], int | None]:
+    """Each storage's bytes as the target holds them, and the reserved peak (None without an
+    allocator model): under a CUDA target, the caching allocator's blocks and segments."""
+    if not record.cuda_allocator:
+        return [life.nbytes for life in record.storages], None
+    replayed = replay([(life.nbytes, life.created, life.freed) for life in record.storages])
+    return replayed.block_bytes, replayed.peak_reserved_bytes
+
+
 def summarize_memory(record: MemoryRecord) -> MemoryFigures:
     """The peak, the bytes by category, and each module's own figures of one run."""
-    live = live_bytes(record)
+    sizes, reserved = storage_sizes(record)
+    live = live_bytes(record, sizes)
     peak_at = max(range(len(live)), key=live.__getitem__)  # the first tick of the highest
     tick = peak_at - 1
     categories = [category_of(life, record.forward_end) for life in record.storages]
     at_peak = {str(c): 0 for c in Category}
     totals = {c: 0 for c in Category}
     own_activation: dict[str, int] = {}
-    for life, category in zip(record.storages, categories):
-        totals[category] += life.nbytes
+    for life, nbytes, category in zip(record.storages, sizes, categories):
+        totals[category] += nbytes
         if life.created <= tick and (life.freed is None or tick <= life.freed):
-            at_peak[str(category)] += life.nbytes
+            at_peak[str(category)] += nbytes
         if category is Category.ACTIVATION and life.path is not None:
-            own_activation[life.path] = own_activation.get(life.path, 0) + life.nbytes
+            own_activation[life.path] = own_activation.get(life.path, 0) + nbytes
     peaks: dict[str, int] = {}
     for path, start, end in record.scopes:
         # A scope with no op of its own (a Dropout(p=0) returns its input) peaks at what is
@@ -89,6 +106,8 @@ def summarize_memory(record: MemoryRecord) -> MemoryFigures:
         output_bytes=totals[Category.OUTPUT],
         optimizer_bytes=totals[Category.OPTIMIZER],
         temporary_bytes=at_peak[str(Category.TEMPORARY)],
+        reserved_bytes=reserved,
+        context_bytes=record.context_bytes,
         record=record,
     )
     return MemoryFigures(summary, own_activation, dict(record.outputs), peaks)
