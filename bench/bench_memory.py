@@ -7,8 +7,9 @@ Two cases, each a whole training step (forward, backward of the sum of the outpu
 - bert-cpu: transformers' BertModel from a BERT-base config, random weights, float32, 1 x 128
   tokens, on the CPU (skipped without transformers).
 
-Per case, interleaved round by round so that drift of the machine hits them alike, and timed in
-process CPU time with one torch thread:
+Per case, interleaved round by round (each round starting with another tool) so that drift of
+the machine and the allocator's page faults hit them alike, and timed in process CPU time with
+one torch thread:
 
 - bare: the step with no tool;
 - counting: ``flopsight.profile(model, ids, backward=True, optimizer=opt)``;
@@ -100,9 +101,13 @@ def run_case(name: str, model: nn.Module, ids: torch.Tensor, rounds: int) -> dic
         run()
     seconds: dict[str, list[float]] = {tool: [] for tool in tools}
     results: dict[str, Any] = {}
-    for _ in range(rounds):
-        for tool, run in tools.items():
-            spent, results[tool] = timed(run)
+    order = list(tools)
+    for round_index in range(rounds):
+        # Each round starts with another tool: the first after a round pays for pages the
+        # allocator gave back, and that cost must not always fall on the same one.
+        shift = round_index % len(order)
+        for tool in order[shift:] + order[:shift]:
+            spent, results[tool] = timed(tools[tool])
             seconds[tool].append(spent)
     profile = results["memory"]
     assert profile.memory is not None

@@ -48,7 +48,9 @@ def profile(
         ignore_modules: module types whose ops are not counted.
         memory: also record every tensor storage of the run: ``profile.memory`` gets the peak,
             where it happened and the bytes per category, each module's node its activation,
-            output and peak bytes (``node.memory``).
+            output and peak bytes (``node.memory``). On a real CUDA device torch.cuda's
+            measured peaks come beside the simulated ones (``memory.measured_peak_bytes``;
+            this resets the device's peak statistics).
         optimizer: with ``backward=True``, also run a real ``optimizer.step()`` on the
             gradients (its state counts as optimizer memory: Adam's two moments and step per
             parameter); the weights, gradients and optimizer state are restored afterwards.

@@ -51,6 +51,8 @@ def capture(
     session = CountingSession(model, ignore_types=ignore_types, backward=backward, meta=on_meta, memory=recorder)
     stepped = _stepped_parameters(optimizer)
     _clear_autocast_cache()
+    cuda = _cuda_device(model) if recorder is not None else None
+    start = _cuda_start(cuda) if cuda is not None else 0
     try:
         with preserved_state(model), training_state_restored(model, stepped, optimizer), session, (
             torch.enable_grad() if backward else contextlib.nullcontext()
@@ -69,11 +71,31 @@ def capture(
                         recorder.mark_optimizer_state(optimizer)
             if recorder is not None:  # the step ends holding its output, gradients and state
                 session.result.memory = recorder.finish()
+                if cuda is not None:
+                    session.result.memory.measured = _cuda_measured(cuda, start)
     finally:
         _clear_autocast_cache()
         if recorder is not None and session.result.memory is None:  # a run that raised
             session.result.memory = recorder.finish()
     return session.result
+
+
+def _cuda_device(model: nn.Module) -> torch.device | None:
+    first = next(iter(model.parameters()), None)
+    return first.device if first is not None and first.device.type == "cuda" else None
+
+
+def _cuda_start(device: torch.device) -> int:
+    """Start a measured window on a real CUDA device (this resets its peak statistics)."""
+    torch.cuda.synchronize(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    return int(torch.cuda.memory_allocated(device))
+
+
+def _cuda_measured(device: torch.device, start: int) -> dict[str, int]:
+    torch.cuda.synchronize(device)
+    return {"start_allocated": start, "peak_allocated": int(torch.cuda.max_memory_allocated(device)),
+            "peak_reserved": int(torch.cuda.max_memory_reserved(device))}
 
 
 def _clear_autocast_cache() -> None:

@@ -78,12 +78,16 @@ class MemoryRecord:
     target: str = ""
     cuda_allocator: bool = False
     context_bytes: int = 0
+    # On a CUDA device, torch.cuda's own figures for the run: allocated at its start, and the
+    # peaks of allocated and reserved bytes during it.
+    measured: dict[str, int] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "target": self.target,
             "cuda_allocator": self.cuda_allocator,
             "context_bytes": self.context_bytes,
+            "measured": None if self.measured is None else dict(self.measured),
             "forward_end": self.forward_end,
             "ticks": {"paths": list(self.paths), "phases": [p.value for p in self.phases]},
             "scopes": [list(scope) for scope in self.scopes],
@@ -104,6 +108,7 @@ class MemoryRecord:
             target=str(data.get("target", "")),
             cuda_allocator=bool(data.get("cuda_allocator", False)),
             context_bytes=int(data.get("context_bytes", 0)),
+            measured=None if data.get("measured") is None else {str(k): int(v) for k, v in data["measured"].items()},
         )
 
 
@@ -153,6 +158,9 @@ class MemorySummary:
         output_bytes: what the model returned.
         optimizer_bytes: optimizer state (0 when no optimizer step ran).
         temporary_bytes: live at the peak and none of the above.
+        measured_peak_bytes, measured_reserved_bytes: on a real CUDA device, what torch.cuda
+            measured during the run, the peak counted as the simulated one is (what the device
+            held at the start replaced by what the record held then); None elsewhere.
         reserved_bytes: under a CUDA target, the peak of the caching allocator's segments (as
             ``torch.cuda.max_memory_reserved()``); None for other targets.
         context_bytes: a fixed line for what the device holds outside the allocator (the CUDA
@@ -176,6 +184,8 @@ class MemorySummary:
     temporary_bytes: int
     reserved_bytes: int | None = None
     context_bytes: int = 0
+    measured_peak_bytes: int | None = None
+    measured_reserved_bytes: int | None = None
     record: MemoryRecord = field(default_factory=MemoryRecord, compare=False, repr=False)
 
     @property
@@ -200,6 +210,8 @@ class MemorySummary:
             "temporary_bytes": self.temporary_bytes,
             "reserved_bytes": self.reserved_bytes,
             "context_bytes": self.context_bytes,
+            "measured_peak_bytes": self.measured_peak_bytes,
+            "measured_reserved_bytes": self.measured_reserved_bytes,
             "record": self.record.to_dict(),
         }
 
@@ -215,7 +227,13 @@ class MemorySummary:
             at_peak={str(k): int(v) for k, v in data.get("at_peak", {}).items()},
             reserved_bytes=None if reserved is None else int(reserved),
             context_bytes=int(data.get("context_bytes", 0)),
+            measured_peak_bytes=_optional_int(data.get("measured_peak_bytes")),
+            measured_reserved_bytes=_optional_int(data.get("measured_reserved_bytes")),
             record=MemoryRecord.from_dict(data.get("record", {})),
             **{key: int(data[key]) for key in ("parameter_bytes", "buffer_bytes", "input_bytes", "activation_bytes",
                                                "gradient_bytes", "output_bytes", "optimizer_bytes", "temporary_bytes")},
         )
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .units import format_bytes
+from .units import format_bytes, format_percent
 
 if TYPE_CHECKING:
     from ..tree.profile import Profile
@@ -63,6 +63,14 @@ def render_memory(profile: Profile, *, precision: int = 2) -> str:
     device = memory.device_bytes
     if device is not None and memory.context_bytes:
         rows.append(("Device total", f"{size(device)} (reserved + context)"))
+    measured = memory.measured_peak_bytes
+    if measured is not None:
+        change = format_percent(abs(memory.peak_bytes - measured), measured)
+        sign = "-" if memory.peak_bytes < measured else "+"
+        rows.append(("Measured peak", f"{size(measured)} (torch.cuda.max_memory_allocated; simulated {sign}{change})"))
+    reserved = memory.measured_reserved_bytes
+    if reserved is not None:
+        rows.append(("Measured reserved", f"{size(reserved)} (torch.cuda.max_memory_reserved)"))
     width = max(len(label) for label, _ in rows) + 2
     return "\n".join(f"{label + ':':<{width}}{value}" for label, value in rows)
 

@@ -108,6 +108,17 @@ def summarize_memory(record: MemoryRecord) -> MemoryFigures:
         temporary_bytes=at_peak[str(Category.TEMPORARY)],
         reserved_bytes=reserved,
         context_bytes=record.context_bytes,
+        **_measured(record, held_at_start=live[0]),
         record=record,
     )
     return MemoryFigures(summary, own_activation, dict(record.outputs), peaks)
+
+
+def _measured(record: MemoryRecord, *, held_at_start: int) -> dict[str, int | None]:
+    """torch.cuda's peaks, comparable to the simulated ones: the device's allocations at the
+    start (the user's tensors too) replaced by what the record held then."""
+    measured = record.measured
+    if measured is None:
+        return {"measured_peak_bytes": None, "measured_reserved_bytes": None}
+    return {"measured_peak_bytes": measured["peak_allocated"] - measured["start_allocated"] + held_at_start,
+            "measured_reserved_bytes": measured["peak_reserved"]}
