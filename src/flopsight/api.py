@@ -103,6 +103,8 @@ def profile(
     metadata = run_metadata(model, backward=backward, ignore_types=ignore_types, args=args, kwargs=kwargs)
     if optimizer is not None:
         metadata["optimizer"] = type(optimizer).__name__
+    if result.memory is not None:
+        metadata["memory_target"] = result.memory.target
     return build_profile(model, result, metadata=metadata, ignore_types=ignore_types, profile_type=PrintableProfile)
 
 
