@@ -347,3 +347,27 @@ def test_no_op_is_left_uncounted(model_type: str) -> None:
     assert ("cpu", "no_grad") in completed and ("meta", "no_grad") in completed
     for key, result in completed.items():
         assert result.uncounted_ops == {}, key
+
+
+@pytest.mark.parametrize("model_type", _cases("runs"))
+def test_memory_is_recorded_on_every_architecture(model_type: str) -> None:
+    """Every architecture that runs on meta runs with memory recorded too (CUDA target), and its
+    figures hold together: the peak is its categories at the peak; the model and inputs are
+    live through it; the root's activations are the sum of every module's own."""
+    runs = _get(model_type)
+    if isinstance(runs.profiles.get(("meta", "grad")), Exception):
+        pytest.skip(f"{model_type} does not run in grad mode on meta")
+    case = next(c for c in CASES if c.model_type == model_type)
+    model = _build(case, "meta")
+    inputs = _inputs(case, model, "meta")
+    with _on_device("meta"), torch.enable_grad():
+        profile = flopsight.profile(model, kwargs=_with_no_cache(model, inputs), memory=True)
+    memory = profile.memory
+    assert memory is not None and memory.target == "cuda (simulated on meta)"
+    assert memory.peak_bytes == sum(memory.at_peak.values())
+    assert memory.at_peak["parameter"] == memory.parameter_bytes and memory.at_peak["input"] == memory.input_bytes
+    nodes = [node for node in profile.root.walk() if node.alias_of is None]
+    assert profile.root.memory is not None
+    assert profile.root.memory.activation_bytes == memory.activation_bytes
+    assert sum(node.memory.own_activation_bytes for node in nodes if node.memory) == memory.activation_bytes
+    assert all(node.memory is None or node.memory.peak_bytes <= memory.peak_bytes for node in nodes)

@@ -175,8 +175,8 @@ def _sum_of_floating_outputs(output: Any) -> torch.Tensor:
 
 
 def uses_meta(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
-    """Whether the run is on meta: a meta parameter or input (integer inputs may stay real)."""
-    first = next(iter(model.parameters()), None)
-    if first is not None and first.device.type == "meta":
+    """Whether the run is on meta: a meta parameter or input (integer inputs may stay real, and
+    a model built on meta may keep a parameter its code made on the CPU: XLNet's mask_emb)."""
+    if any(p.device.type == "meta" for p in model.parameters()):
         return True
     return any(t.device.type == "meta" for t in tensors_in(args) + tensors_in(kwargs))

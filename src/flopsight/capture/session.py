@@ -140,8 +140,7 @@ class CountingSession:
 
 
 def _parameters_on_meta(model: nn.Module) -> bool:
-    first = next(iter(model.parameters()), None)
-    return first is not None and first.device.type == "meta"
+    return any(p.device.type == "meta" for p in model.parameters())
 
 
 @contextlib.contextmanager
