@@ -43,12 +43,16 @@ class Checkpointed(nn.Module):
         return checkpoint(self.block, x, use_reentrant=False, context_fn=contexts)
 
 
-@pytest.mark.parametrize("device", ["cpu", "meta"])
-def test_the_policy_keeps_the_matmul_outputs_and_recomputes_the_relu(device: str) -> None:
+def profile_block(*, selective: bool, device: str) -> flopsight.Profile:
     torch.manual_seed(0)
     x = torch.randn(8, 64, device=device)
-    p = flopsight.profile(Checkpointed(selective=True).to(device), x, backward=True, memory=True,
-                          memory_target="as-run")
+    return flopsight.profile(Checkpointed(selective=selective).to(device), x, backward=True, memory=True,
+                             memory_target="as-run")
+
+
+@pytest.mark.parametrize("device", ["cpu", "meta"])
+def test_the_policy_keeps_the_matmul_outputs_and_recomputes_the_relu(device: str) -> None:
+    p = profile_block(selective=True, device=device)
     assert p.memory is not None
     # Saved by the policy: fc1's addmm output h [8, 256] (fc2's addmm output is the model's
     # output, counted as output). Recomputed in backward: the ReLU, one FLOP per element of h.
@@ -60,10 +64,7 @@ def test_the_policy_keeps_the_matmul_outputs_and_recomputes_the_relu(device: str
 
 @pytest.mark.parametrize("device", ["cpu", "meta"])
 def test_a_full_checkpoint_holds_only_its_input(device: str) -> None:
-    torch.manual_seed(0)
-    x = torch.randn(8, 64, device=device)
-    p = flopsight.profile(Checkpointed(selective=False).to(device), x, backward=True, memory=True,
-                          memory_target="as-run")
+    p = profile_block(selective=False, device=device)
     assert p.memory is not None
     # The checkpoint keeps x, an input of the model: no activation of its own. In backward torch
     # recomputes until every saved tensor is back: fc1 (2 x MACs + its bias) and the ReLU, whose

@@ -216,6 +216,8 @@ def storages_of(tensor: torch.Tensor) -> list[torch.UntypedStorage]:
 
 
 def _tensors(value: Any) -> Iterator[torch.Tensor]:
+    """An op's output tensors. Ops return tensors, or lists and tuples of them: this per-op walk
+    stays this short; a module's outputs (model output objects) go through ``tensors_in``."""
     if isinstance(value, torch.Tensor):
         yield value
     elif isinstance(value, (list, tuple)):

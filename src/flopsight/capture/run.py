@@ -13,7 +13,7 @@ from ..records import CaptureResult
 from .memory import MemoryRecorder, MemoryTarget
 from .preserved import preserved_state, training_state_restored
 from .session import CountingSession
-from .tensors import tensors_in
+from .tensors import tensors_in, uses_meta
 
 LossFn = Callable[[Any], torch.Tensor]
 
@@ -172,11 +172,3 @@ def _sum_of_floating_outputs(output: Any) -> torch.Tensor:
     for tensor in floating[1:]:
         total = total + tensor.sum()
     return total
-
-
-def uses_meta(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
-    """Whether the run is on meta: a meta parameter or input (integer inputs may stay real, and
-    a model built on meta may keep a parameter its code made on the CPU: XLNet's mask_emb)."""
-    if any(p.device.type == "meta" for p in model.parameters()):
-        return True
-    return any(t.device.type == "meta" for t in tensors_in(args) + tensors_in(kwargs))

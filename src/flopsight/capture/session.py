@@ -33,6 +33,7 @@ from .counting_mode import CountingMode
 from .memory import MemoryRecorder
 from .module_tracker import ModuleTracker
 from .root_calls import RootCalls
+from .tensors import uses_meta
 
 __all__ = ["CountingSession", "eager_flex_attention"]
 
@@ -121,7 +122,7 @@ class CountingSession:
 
     def _install(self) -> None:
         self.tracker.install()
-        meta = self._meta if self._meta is not None else _parameters_on_meta(self.model)
+        meta = self._meta if self._meta is not None else uses_meta(self.model, (), {})
         modes = contextlib.ExitStack()
         try:
             if meta:
@@ -137,10 +138,6 @@ class CountingSession:
         modes, self._modes = self._modes, None
         if modes is not None:
             modes.close()
-
-
-def _parameters_on_meta(model: nn.Module) -> bool:
-    return any(p.device.type == "meta" for p in model.parameters())
 
 
 @contextlib.contextmanager

@@ -1,4 +1,4 @@
-"""Every tensor in a model's inputs or outputs, however they are nested."""
+"""Every tensor in a model's inputs or outputs, however they are nested, and whether a run is on meta."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["tensors_in"]
+__all__ = ["tensors_in", "uses_meta"]
 
 
 def tensors_in(value: Any) -> list[torch.Tensor]:
@@ -27,3 +27,11 @@ def tensors_in(value: Any) -> list[torch.Tensor]:
             seen.add(id(item))
             pending.extend(v for v in vars(item).values() if isinstance(v, (torch.Tensor, list, tuple, dict)))
     return found
+
+
+def uses_meta(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """Whether the run is on meta: a meta parameter or input (integer inputs may stay real, and
+    a model built on meta may keep a parameter its code made on the CPU: XLNet's mask_emb)."""
+    if any(p.device.type == "meta" for p in model.parameters()):
+        return True
+    return any(t.device.type == "meta" for t in tensors_in(args) + tensors_in(kwargs))
