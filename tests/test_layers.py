@@ -23,7 +23,7 @@ LAYERS: list[set[str]] = [
     {"timing"},
     {"report"},
     {"api"},
-    {"training", "compat", "hf", "examples"},
+    {"training", "compat", "hf", "examples", "distributed"},
     {"cli"},
 ]
 LAYER = {piece: index for index, pieces in enumerate(LAYERS) for piece in pieces}
