@@ -13,6 +13,7 @@ from .errors import FlopsightError, InputError, ModuleNotFound, RegistrationErro
 
 if TYPE_CHECKING:
     from .api import profile
+    from .distributed.gather import gather
     from .costs import mark_free, register_cost, unregister_cost
     from .records import OpCost, Phase, TimingResult
     from .report import render_text
@@ -27,6 +28,7 @@ __version__ = "0.1.0"
 # public name -> the submodule that defines it
 _LAZY = {
     "profile": "api",
+    "gather": "distributed.gather",
     "mark_free": "costs", "register_cost": "costs", "unregister_cost": "costs",
     "OpCost": "records", "Phase": "records", "TimingResult": "records",
     "render_text": "report",
@@ -52,6 +54,7 @@ __all__ = [
     "Profile",
     "RegistrationError",
     "__version__",
+    "gather",
     "mark_free",
     "profile",
     "register_cost",

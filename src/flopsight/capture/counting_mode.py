@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import torch
@@ -10,6 +11,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from ..costs import REGISTRY
 from ..costs.registry import Communication
 from ..records import CaptureResult, OpCost, OpTotals, Phase
+from .collectives import CollectiveRecorder
 from .composite_split import CompositeSplit, composite_split
 from .memory import MemoryRecorder
 from .module_tracker import ModuleTracker
@@ -17,6 +19,8 @@ from .module_tracker import ModuleTracker
 _current_graph_task_id = torch._C._current_graph_task_id
 _current_autograd_node = torch._C._current_autograd_node
 _peek_sequence_nr = torch._C._autograd._get_sequence_nr
+_active_fake_mode = torch._C._get_dispatch_mode
+_FAKE = torch._C._TorchDispatchModeKey.FAKE
 
 
 class CountingMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
@@ -27,6 +31,12 @@ class CountingMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
     every forward op labels the node it just created (sequence number = counter - 1) with the
     running module's path. Forward ops re-run inside backward (activation checkpointing) go to
     the tracker's ``top`` as RECOMPUTE.
+
+    DTensor ops are handed back to DTensor (``NotImplemented``, as MemTracker does): DTensor
+    redistributes, runs the op on its local shards and those local ops come back here, so a
+    rank is charged its own computation, never the global logical shape. The ops DTensor runs
+    on fake tensors to propagate shardings (``_propagate_tensor_meta``, under a fake mode it
+    enters for that) are not the run's and are not counted. Collectives go to ``collectives``.
     """
 
     # Higher-order ops (flex_attention) come here whole; one with a formula is priced as one op,
@@ -44,9 +54,29 @@ class CountingMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
         self._resolve = REGISTRY.resolve
         self._names: dict[Any, str] = {}  # str(OpOverload) costs 2 us; named once per op
         self._splits: dict[Any, CompositeSplit] = {}  # asked of the dispatcher once per op
+        self.collectives = CollectiveRecorder(result.collectives, result.process_groups)
+        self._defers: dict[Any, bool] = {}  # per tuple of subclass types: is a DTensor among them
+        self._dtensor_seen = False
+        self._fake_mode: Any = None  # the fake mode the run itself is under, and how deep
+        self._fake_depth = 0
+
+    def note_fake_mode(self) -> None:
+        """Remember the fake mode (if any) the run is under, so that ops under another fake
+        mode, or under the same one entered again, are known for DTensor's propagation."""
+        self._fake_mode = _active_fake_mode(_FAKE)
+        self._fake_depth = len(getattr(self._fake_mode, "enter_stack", ()))
 
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
+        if types:
+            defer = self._defers.get(types)
+            if defer is None:
+                defer = self._defers[types] = _has_dtensor(types)
+            if defer:
+                self._dtensor_seen = True
+                return NotImplemented
+        if self._dtensor_seen and self._propagating_shardings():
+            return func(*args, **kwargs)
         split = self._splits.get(func)
         if split is None:
             split = self._splits[func] = composite_split(func)
@@ -60,15 +90,18 @@ class CountingMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
             self._memory.op_ran(out, None if path is ModuleTracker.OUTSIDE else path, phase)
         if self._label_nodes and phase is not Phase.BACKWARD:
             self._node_paths.setdefault(_peek_sequence_nr() - 1, path)
+        if formula is Communication.COMMUNICATION:  # 0 FLOPs, but what it moved is reported apart
+            self._count(self._result.communication, func)
+            # A collective no module issued (DDP's bucket all-reduce from a gradient hook, FSDP2's
+            # final reduce-scatter) is the root's.
+            self.collectives.record(func, args, kwargs, out, path if isinstance(path, str) else "", phase)
+            return out
         if path is None or path is ModuleTracker.OUTSIDE:
             return out
         if isinstance(formula, bool):  # known free
             return out
         if formula is None:
             self._count(self._result.uncounted, func)
-            return out
-        if formula is Communication.COMMUNICATION:  # 0 FLOPs, but what it moved is reported apart
-            self._count(self._result.communication, func)
             return out
         if "out" in kwargs:  # an out= overload: the op's result is that same tensor
             kwargs = {k: v for k, v in kwargs.items() if k != "out"}
@@ -77,6 +110,12 @@ class CountingMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
         if cost.upper_bound:
             self._count(self._result.bounded, func)
         return out
+
+    def _propagating_shardings(self) -> bool:
+        fake = _active_fake_mode(_FAKE)
+        if fake is None:
+            return False
+        return fake is not self._fake_mode or len(fake.enter_stack) > self._fake_depth
 
     def _where(self) -> tuple[str | None, Phase]:
         top = self._tracker.top
@@ -106,3 +145,8 @@ class CountingMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
         if name is None:
             name = self._names[func] = str(func)
         return name
+
+
+def _has_dtensor(types: Any) -> bool:
+    tensor_module = sys.modules.get("torch.distributed.tensor")  # none made unless it is imported
+    return tensor_module is not None and any(issubclass(t, tensor_module.DTensor) for t in types)

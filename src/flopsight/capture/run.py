@@ -13,6 +13,7 @@ from ..records import CaptureResult
 from .memory import MemoryRecorder, MemoryTarget
 from .preserved import preserved_state, training_state_restored
 from .session import CountingSession
+from .sharded import is_distributed
 from .tensors import tensors_in, uses_meta
 
 LossFn = Callable[[Any], torch.Tensor]
@@ -50,16 +51,21 @@ def capture(
                                   target=memory_target)
     session = CountingSession(model, ignore_types=ignore_types, backward=backward, meta=on_meta, memory=recorder)
     stepped = _stepped_parameters(optimizer)
+    # A sharded or replicated model's backward runs as loss.backward() (its hooks communicate
+    # on .grad): every .grad it writes, inputs' too, is put back afterwards.
+    through_grad = backward and is_distributed(model)
+    restored = _unique(stepped + (list(model.parameters()) + [t for t in tensors_in(args) + tensors_in(kwargs)
+                                                              if t.requires_grad] if through_grad else []))
     _clear_autocast_cache()
     cuda = _cuda_device(model) if recorder is not None else None
     start = _cuda_start(cuda) if cuda is not None else 0
     try:
-        with preserved_state(model), training_state_restored(model, stepped, optimizer), session, (
+        with preserved_state(model), training_state_restored(model, restored, optimizer), session, (
             torch.enable_grad() if backward else contextlib.nullcontext()
         ):
             output = model(*args, **kwargs)
             if backward:
-                targets, gradients = _run_backward(model, args, kwargs, output, loss_fn)
+                targets, gradients = _run_backward(model, args, kwargs, output, loss_fn, through_grad=through_grad)
                 if recorder is not None:
                     recorder.mark_gradients(gradients)
                 if optimizer is not None:
@@ -127,7 +133,7 @@ def _optimizer_step(optimizer: torch.optim.Optimizer, stepped: list[torch.Tensor
 
 
 def _run_backward(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any,
-                  loss_fn: LossFn | None) -> tuple[list[torch.Tensor], tuple[torch.Tensor | None, ...]]:
+                  loss_fn: LossFn | None, *, through_grad: bool = False) -> tuple[list[torch.Tensor], tuple[torch.Tensor | None, ...]]:
     loss = loss_fn(output) if loss_fn is not None else _sum_of_floating_outputs(output)
     if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
         raise InputError("loss_fn must return a single-element tensor; got "
@@ -136,7 +142,18 @@ def _run_backward(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any
     if not loss.requires_grad or not wrt:
         raise InputError("backward=True but nothing requires grad: the model has no trainable "
                          "parameters and no input requires grad")
-    return wrt, torch.autograd.grad(loss, wrt, allow_unused=True)
+    if not through_grad:
+        return wrt, torch.autograd.grad(loss, wrt, allow_unused=True)
+    # After loss.backward() FSDP2 has put the sharded parameters back, with their gradients.
+    targets = _unique(list(model.parameters()) + [t for t in wrt if not isinstance(t, nn.Parameter)])
+    for tensor in targets:
+        tensor.grad = None
+    loss.backward()  # type: ignore[no-untyped-call]
+    return targets, tuple(t.grad for t in targets)
+
+
+def _unique(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
+    return list({id(t): t for t in tensors}.values())
 
 
 def gradient_targets(loss: torch.Tensor, inputs: list[torch.Tensor]) -> list[torch.Tensor]:

@@ -29,6 +29,7 @@ from torch import nn
 from ..errors import InputError
 from ..records import CaptureResult
 from .attention_on_meta import MetaAttentionMode
+from .collectives import mesh_dims_of
 from .counting_mode import CountingMode
 from .memory import MemoryRecorder
 from .module_tracker import ModuleTracker
@@ -128,6 +129,8 @@ class CountingSession:
             if meta:
                 modes.enter_context(MetaAttentionMode(cuda_kernels=self.memory is not None and self.memory.cuda_on_meta))
             modes.enter_context(eager_flex_attention())
+            self.mode.note_fake_mode()
+            self.mode.collectives.mesh_dims = mesh_dims_of(self.model)
             modes.enter_context(self.mode)
         except BaseException:
             modes.close()

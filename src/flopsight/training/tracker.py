@@ -13,6 +13,7 @@ from ..api import module_types, session_metadata
 from ..capture import CountingSession, RecordedCall
 from ..errors import InputError
 from ..records import CaptureResult, OpTotals, TimingResult
+from ..records.communication import CommTotals
 from ..report import format_duration, render_text
 from ..report.printable import Profile as PrintableProfile
 from ..report.timing import render_timing
@@ -212,6 +213,11 @@ def _average(model: nn.Module, results: list[CaptureResult], ignore_types: tuple
             _add_calls(getattr(summed, listed), getattr(result, listed))
         for path, calls in result.forward_calls.items():
             summed.forward_calls[path] = summed.forward_calls.get(path, 0) + calls
+        for key, per_group in result.collectives.items():
+            target_comm = summed.collectives.setdefault(key, {})
+            for group_key, moved in per_group.items():
+                target_comm[group_key] = target_comm.get(group_key, CommTotals()) + moved
+        summed.process_groups.update(result.process_groups)
     summed.charges = {
         key: {op: OpTotals(calls=t.calls // n, macs=t.macs // n, flops=t.flops // n, bytes_read=t.bytes_read // n,
                            bytes_written=t.bytes_written // n, masked_flops=t.masked_flops // n)
@@ -221,6 +227,10 @@ def _average(model: nn.Module, results: list[CaptureResult], ignore_types: tuple
     for listed in ("uncounted", "communication", "bounded"):
         setattr(summed, listed, _calls_per_step(getattr(summed, listed), n))
     summed.forward_calls = {path: calls // n for path, calls in summed.forward_calls.items()}
+    summed.collectives = {
+        key: {group_key: CommTotals(m.calls // n, m.payload_bytes // n, m.bus_bytes / n) for group_key, m in per_group.items()}
+        for key, per_group in summed.collectives.items()
+    }
     return build_profile(model, summed, ignore_types=ignore_types, profile_type=PrintableProfile,
                          metadata=session_metadata(model, summed, ignore_types, steps_averaged=n, counted_steps=list(steps)))
 

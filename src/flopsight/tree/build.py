@@ -7,6 +7,8 @@ from typing import Any
 from torch import nn
 
 from ..records import CaptureResult
+from ..capture.sharded import describe_job
+from ..records.distributed import DistributedInfo
 from .memory import MemoryFigures, summarize_memory
 from .module_node import ModuleNode
 from .parameters import count_parameters
@@ -20,14 +22,19 @@ def build_profile(
     metadata: dict[str, Any],
     ignore_types: tuple[type, ...] = (),
     profile_type: type[Profile] = Profile,
+    distributed: DistributedInfo | None = None,
 ) -> Profile:
     """The Profile of ``model`` for one capture: structure and parameters read from the model,
     costs from the capture's per-(module, phase) charges. ``profile_type`` is the class made:
-    the library passes the printable one (``flopsight.report.printable.Profile``)."""
+    the library passes the printable one (``flopsight.report.printable.Profile``).
+    ``distributed`` says where the run sat in a job; None reads it from torch.distributed."""
     counts = count_parameters(model)
     charges_by_path: dict[str, dict[Any, Any]] = {}
     for (charged_path, phase), ops in result.charges.items():
         charges_by_path.setdefault(charged_path, {})[phase] = ops
+    comm_by_path: dict[str, dict[Any, Any]] = {}
+    for (charged_path, phase), per_key in result.collectives.items():
+        comm_by_path.setdefault(charged_path, {})[phase] = per_key
     first_path: dict[int, str] = {}
     for path, module in model.named_modules():
         first_path.setdefault(id(module), path)
@@ -42,8 +49,12 @@ def build_profile(
             own_buffers=counts.buffers.get(path, 0),
             calls=result.forward_calls.get(path, 0),
             ignored=bool(ignore_types) and isinstance(module, ignore_types),
+            own_param_bytes=counts.param_bytes.get(path, 0),
+            own_local_params=counts.local_params.get(path),
+            own_local_param_bytes=counts.local_param_bytes.get(path),
         )
         node.own_ops.update(charges_by_path.get(path, {}))
+        node.own_comm.update(comm_by_path.get(path, {}))
         # Not named_children(): it yields a module held twice by one parent only once, and the
         # second attribute would be missing from the tree (and from Profile.module).
         for attribute, child in module._modules.items():
@@ -71,6 +82,8 @@ def build_profile(
         bounded_ops=dict(sorted(result.bounded.items(), key=lambda item: -item[1])),
         tied_parameters=counts.tied,
         metadata=metadata,
+        process_groups=dict(result.process_groups),
+        distributed=distributed if distributed is not None else describe_job(model),
     )
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from ..records import ZERO, ModuleTiming, OpCost, OpTotals, Phase
+from ..records.communication import CommKey, CommTotals, comm_key_from_text, comm_key_text
 from ..records.memory import ModuleMemory
 
 PHASES = (Phase.FORWARD, Phase.BACKWARD, Phase.RECOMPUTE)
@@ -23,6 +24,10 @@ class ModuleNode:
     Each instrument's results are optional fields of the node: ``timing`` is the module's
     measured latency per iteration (forward, backward), None when the run was not timed;
     ``memory`` its activation, output and peak bytes, None when memory was not recorded.
+
+    In a distributed run, ``own_local_params`` / ``own_local_param_bytes`` are the parts of
+    its own parameters this rank holds (None: it holds them whole), beside the global counts;
+    ``own_comm`` the collectives it issued, per phase, by (kind, process group).
     """
 
     name: str
@@ -38,7 +43,15 @@ class ModuleNode:
     children: list["ModuleNode"] = field(default_factory=list)
     timing: ModuleTiming | None = None
     memory: ModuleMemory | None = None
+    own_param_bytes: int = 0
+    own_local_params: int | None = None
+    own_local_param_bytes: int | None = None
+    own_comm: dict[Phase, dict[CommKey, CommTotals]] = field(default_factory=dict)
     # Filled by finalize(): inclusive sums over the subtree.
+    param_bytes: int = 0
+    local_params: int = 0
+    local_param_bytes: int = 0
+    comm: dict[Phase, dict[CommKey, CommTotals]] = field(default_factory=dict)
     trainable_params: int = 0
     frozen_params: int = 0
     buffers: int = 0
@@ -105,6 +118,12 @@ class ModuleNode:
         self.trainable_params = self.own_trainable_params + sum(c.trainable_params for c in counted)
         self.frozen_params = self.own_frozen_params + sum(c.frozen_params for c in counted)
         self.buffers = self.own_buffers + sum(c.buffers for c in counted)
+        self.param_bytes = self.own_param_bytes + sum(c.param_bytes for c in counted)
+        own_local = self.own_params if self.own_local_params is None else self.own_local_params
+        own_local_bytes = self.own_param_bytes if self.own_local_param_bytes is None else self.own_local_param_bytes
+        self.local_params = own_local + sum(c.local_params for c in counted)
+        self.local_param_bytes = own_local_bytes + sum(c.local_param_bytes for c in counted)
+        self.comm = _sum_comm([self.own_comm] + [c.comm for c in counted])
         self.costs = {}
         for phase in PHASES:
             total = self.own_costs[phase]
@@ -136,6 +155,12 @@ class ModuleNode:
             "children": [c.to_dict() for c in self.children],
             **({} if self.timing is None else {"timing": self.timing.to_dict()}),
             **({} if self.memory is None else {"memory": self.memory.to_dict()}),
+            **({} if not self.own_param_bytes else {"own_param_bytes": self.own_param_bytes}),
+            **({} if self.own_local_params is None else {"own_local_params": self.own_local_params,
+                                                         "own_local_param_bytes": self.own_local_param_bytes}),
+            **({} if not self.own_comm else {"own_comm": {
+                phase.value: {comm_key_text(key): t.to_dict() for key, t in per_key.items()}
+                for phase, per_key in self.own_comm.items()}}),
         }
 
     @classmethod
@@ -157,6 +182,12 @@ class ModuleNode:
             children=[cls.from_dict(c) for c in data.get("children", [])],
             timing=None if data.get("timing") is None else ModuleTiming.from_dict(data["timing"]),
             memory=None if data.get("memory") is None else ModuleMemory.from_dict(data["memory"]),
+            own_param_bytes=int(data.get("own_param_bytes", 0)),
+            own_local_params=None if data.get("own_local_params") is None else int(data["own_local_params"]),
+            own_local_param_bytes=(None if data.get("own_local_param_bytes") is None
+                                   else int(data["own_local_param_bytes"])),
+            own_comm={Phase(phase): {comm_key_from_text(key): CommTotals.from_dict(t) for key, t in per_key.items()}
+                      for phase, per_key in data.get("own_comm", {}).items()},
         )
         return node
 
@@ -169,6 +200,16 @@ def _sum_ops(ops: dict[str, OpTotals]) -> OpCost:
         bytes_written=sum(t.bytes_written for t in ops.values()),
         masked_flops=sum(t.masked_flops for t in ops.values()),
     )
+
+
+def _sum_comm(parts: list[dict[Phase, dict[CommKey, CommTotals]]]) -> dict[Phase, dict[CommKey, CommTotals]]:
+    total: dict[Phase, dict[CommKey, CommTotals]] = {}
+    for part in parts:
+        for phase, per_key in part.items():
+            into = total.setdefault(phase, {})
+            for key, totals in per_key.items():
+                into[key] = into.get(key, CommTotals()) + totals
+    return total
 
 
 def _rate(flops: int, seconds: float) -> float | None:

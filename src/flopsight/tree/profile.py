@@ -9,6 +9,8 @@ from typing import Any, Iterator, TypeVar
 
 from ..errors import InputError, ModuleNotFound
 from ..records import OpCost, OpTotals, Phase, TimingResult
+from ..records.communication import CommKey, CommTotals, ProcessGroupInfo
+from ..records.distributed import DistributedInfo
 from ..records.memory import MemorySummary
 from .achieved import Achieved, achieved
 from .memory_timeline import memory_timeline
@@ -37,6 +39,9 @@ class Profile:
         peak_tflops: the dense peak given for MFU; None looks it up from the timed device.
         memory: when memory was recorded, the run's peak, where it happened and the bytes per
             category; each module's activation, output and peak bytes are on its node.
+        process_groups: the process groups the run communicated in, by name.
+        distributed: in a distributed run (real or simulated), the rank and the job's mesh;
+            ``params`` is then the global unique count and ``local_params`` this rank's shards.
 
     Each instrument's results are optional fields of the same nodes and of the Profile, so a
     Profile read back with ``from_dict`` renders exactly like the measured one.
@@ -51,6 +56,8 @@ class Profile:
     run_timing: TimingResult | None = None
     peak_tflops: float | None = None
     memory: MemorySummary | None = None
+    process_groups: dict[str, ProcessGroupInfo] = field(default_factory=dict)
+    distributed: DistributedInfo | None = None
     _index: dict[str, ModuleNode] = field(default_factory=dict, repr=False)
     # A shared module's other positions: alias path -> the path its node lives at.
     _aliases: dict[str, str] = field(default_factory=dict, repr=False)
@@ -75,6 +82,31 @@ class Profile:
     @property
     def buffers(self) -> int:
         return self.root.buffers
+
+    @property
+    def param_bytes(self) -> int:
+        """Bytes of every parameter, whole (global), each counted once."""
+        return self.root.param_bytes
+
+    @property
+    def local_params(self) -> int:
+        """Parameter elements this rank holds: the local shards of sharded parameters, and
+        replicated ones whole. Equal to ``params`` in a run that shards nothing."""
+        return self.root.local_params
+
+    @property
+    def local_param_bytes(self) -> int:
+        return self.root.local_param_bytes
+
+    def communication(self, phase: Phase | str | None = None) -> dict[CommKey, CommTotals]:
+        """What the run's collectives moved, by (kind, process group name), for one phase or
+        all; the largest bus bytes first. Each module's are on its node (``node.comm``)."""
+        phases = list(self.root.comm) if phase is None else [Phase(phase)]
+        totals: dict[CommKey, CommTotals] = {}
+        for ph in phases:
+            for key, t in self.root.comm.get(ph, {}).items():
+                totals[key] = totals.get(key, CommTotals()) + t
+        return dict(sorted(totals.items(), key=lambda item: -item[1].bus_bytes))
 
     @property
     def forward(self) -> OpCost:
@@ -245,8 +277,19 @@ class Profile:
             "tied_parameters": [list(pair) for pair in self.tied_parameters],
             **self._timing_dict(),
             **self._memory_dict(),
+            **self._distributed_dict(),
             "root": self.root.to_dict(),
         }
+
+    def _distributed_dict(self) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        if self.process_groups:
+            found["process_groups"] = {name: g.to_dict() for name, g in self.process_groups.items()}
+        if self.distributed is not None:
+            found["distributed"] = self.distributed.to_dict()
+        if self.local_params != self.params:  # derived; written for readers of the JSON only
+            found["summary_local"] = {"local_params": self.local_params, "local_param_bytes": self.local_param_bytes}
+        return found
 
     def _memory_dict(self) -> dict[str, Any]:
         if self.memory is None:
@@ -286,6 +329,8 @@ class Profile:
             run_timing=None if data.get("timing") is None else TimingResult.from_dict(data["timing"]),
             peak_tflops=_given_peak(data.get("achieved") or {}),
             memory=None if data.get("memory") is None else MemorySummary.from_dict(data["memory"]),
+            process_groups={name: ProcessGroupInfo.from_dict(g) for name, g in data.get("process_groups", {}).items()},
+            distributed=None if data.get("distributed") is None else DistributedInfo.from_dict(data["distributed"]),
         )
 
 

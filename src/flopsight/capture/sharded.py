@@ -1,0 +1,104 @@
+"""Whether a model is sharded or replicated across ranks, and a parameter's local and global size.
+
+A DTensor parameter (FSDP2 ``fully_shard``, tensor parallel) holds its local shard
+(``to_local()``) and reports the global logical shape; an FSDP1 ``FlatParameter`` holds this
+rank's shard of the flattened, padded parameters of its wrapper and records their original
+sizes; a DDP replica's parameters are whole on every rank.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import torch
+from torch import nn
+
+from ..records.distributed import DistributedInfo
+
+__all__ = ["describe_job", "global_numel", "is_distributed", "is_sharded", "local_numel"]
+
+
+def _dtensor_type() -> type | None:
+    module = sys.modules.get("torch.distributed.tensor")  # no DTensor exists unless it is imported
+    return None if module is None else module.DTensor
+
+
+def is_distributed(model: nn.Module) -> bool:
+    """Whether ``model`` is wrapped or sharded for a distributed run: DDP, FSDP1, FSDP2, or
+    any DTensor parameter. Such a model's backward must run as ``loss.backward()``: its
+    gradient hooks (DDP's bucket all-reduces, FSDP's reduce-scatters) fire on the gradients
+    accumulated into ``.grad``, which ``torch.autograd.grad`` never writes."""
+    if "torch.distributed" not in sys.modules:
+        return False
+    dtensor = _dtensor_type()
+    if dtensor is not None and any(isinstance(p, dtensor) for p in model.parameters()):
+        return True
+    wrappers = _wrapper_types()
+    return any(isinstance(m, wrappers) for m in model.modules())
+
+
+def _wrapper_types() -> tuple[type, ...]:
+    found: list[type] = []
+    parallel = sys.modules.get("torch.nn.parallel")
+    if parallel is not None:
+        found.append(parallel.DistributedDataParallel)
+    for name, attribute in (("torch.distributed.fsdp", "FullyShardedDataParallel"), ("torch.distributed.fsdp", "FSDPModule")):
+        module = sys.modules.get(name)
+        if module is not None and hasattr(module, attribute):
+            found.append(getattr(module, attribute))
+    return tuple(found)
+
+
+def local_numel(param: torch.Tensor) -> int:
+    """Elements this rank holds (FSDP1's padding included: it is allocated)."""
+    dtensor = _dtensor_type()
+    if dtensor is not None and isinstance(param, dtensor):
+        return int(param.to_local().numel())  # type: ignore[attr-defined]
+    return int(param.numel())
+
+
+def global_numel(param: torch.Tensor) -> int:
+    """Elements of the logical parameter across ranks (each counted once)."""
+    numels = getattr(param, "_numels", None)  # an FSDP1 FlatParameter: its original parameters
+    if numels is not None:
+        return int(sum(numels))
+    return int(param.numel())
+
+
+def is_sharded(param: torch.Tensor) -> bool:
+    return local_numel(param) != global_numel(param)
+
+
+def describe_job(model: nn.Module) -> DistributedInfo | None:
+    """This rank and the job's mesh, when torch.distributed is initialized; else None.
+
+    The mesh is read from the DeviceMeshes of the model's DTensor parameters (their root mesh,
+    so a tensor-parallel submesh and FSDP's data-parallel one give one 2-D mesh); a model with
+    no DTensor parameter (DDP, FSDP1) is data parallel over the whole world.
+    """
+    if "torch.distributed" not in sys.modules:
+        return None
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()):
+        return None
+    mesh: dict[str, int] = {}
+    coordinate: dict[str, int] = {}
+    dtensor = _dtensor_type()
+    roots = {}
+    if dtensor is not None:
+        for p in model.parameters():
+            if isinstance(p, dtensor):
+                root = p.device_mesh._get_root_mesh()  # type: ignore[attr-defined]
+                roots[id(root)] = root
+    for root in roots.values():
+        for dim, name in enumerate(root.mesh_dim_names or ()):
+            mesh.setdefault(str(name), int(root.size(dim)))
+            local = root.get_local_rank(dim)
+            coordinate.setdefault(str(name), int(local))
+    if not mesh:
+        world = dist.get_world_size()
+        mesh = {"dp": world}
+        coordinate = {"dp": dist.get_rank()}
+    return DistributedInfo(rank=dist.get_rank(), world_size=dist.get_world_size(), backend=str(dist.get_backend()),
+                           mesh=mesh, mesh_coordinate=coordinate)
