@@ -8,6 +8,7 @@ down) over tp, then FSDP splits dim 0 of that shard over dp in ``torch.chunk`` p
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import pytest
 import torch.distributed as dist
@@ -106,6 +107,76 @@ def test_matmul_flops_are_per_rank_batch_under_fsdp() -> None:
     # backward: the input's and the weight's gradients, each one product of the same size (down's
     # input feeds nothing else, so no gradient sum is charged here, unlike gate_proj's)
     assert down.backward is not None and down.backward.flops == 2 * 2 * batch * SEQ * INTERMEDIATE * HIDDEN
+
+
+def test_tp_flops_are_the_local_shards() -> None:
+    # ColwiseParallel gate_proj keeps I/tp output columns, RowwiseParallel down_proj H x I/tp
+    tp, batch = 2, 2
+    sim = simulate(tiny_llama(), tp=tp, batch_size=batch, seq_len=SEQ, backward=True)
+    down = sim.rank_profile.module("model.layers.0.mlp.down_proj")
+    # [batch * seq, I/tp] @ [I/tp, H], 2 FLOPs per MAC
+    assert down.forward.flops == 2 * batch * SEQ * (INTERMEDIATE // tp) * HIDDEN
+    assert down.backward.flops == 2 * 2 * batch * SEQ * (INTERMEDIATE // tp) * HIDDEN
+
+
+def test_the_collectives_of_fsdp_and_tp_by_hand() -> None:
+    tp, dp, batch = 2, 2, 2
+    sim = simulate(tiny_llama(), dp=dp, tp=tp, fsdp=True, batch_size=batch, seq_len=SEQ, backward=True)
+    profile = sim.rank_profile
+
+    def rows(node: Any) -> dict[tuple[str, str, str | None], tuple[int, int]]:
+        return {(phase.value, kind.value, profile.process_groups[group].mesh_dim): (t.calls, t.payload_bytes)
+                for phase, by_key in node.comm.items() for (kind, group), t in by_key.items()}
+
+    # FSDP gathers a layer's TP shards (q, o: H*H/tp; k, v: 32*H/tp; gate, up, down: I*H/tp;
+    # two norms of H, not TP-split) in bf16, and reduce-scatters their gradients, the same size.
+    layer_shards = 2 * HIDDEN * HIDDEN // tp + 2 * KV_WIDTH * HIDDEN // tp + 3 * INTERMEDIATE * HIDDEN // tp + 2 * HIDDEN
+    assert layer_shards == 18_560
+    root_shards = 2 * EMBEDDING // tp + HIDDEN  # embedding and head rows over tp, the final norm
+    gathered = (2 * layer_shards + root_shards) * 2
+    # TP all-reduces [batch, seq, H] bf16: forward the partial outputs of o and down (and the
+    # embedding's), backward the input gradients of q, k, v, gate, up (and the head's).
+    activation = batch * SEQ * HIDDEN * 2
+    logits = batch * SEQ * VOCAB * 2  # the head's output, all-gathered over tp
+    assert rows(profile.root) == {
+        ("forward", "all_gather", "dp"): (3, gathered),  # 2 layers and the root's group
+        ("forward", "all_reduce", "tp"): (2 * 2 + 1, (2 * 2 + 1) * activation),
+        ("forward", "all_gather", "tp"): (1, logits),
+        ("backward", "all_gather", "dp"): (3, gathered),  # resharded after forward: gathered again
+        ("backward", "reduce_scatter", "dp"): (3, gathered),
+        ("backward", "all_reduce", "tp"): (2 * 5 + 1, (2 * 5 + 1) * activation),
+    }
+    # Layer 0's own: its backward gather is issued earlier, by FSDP's prefetch from layer 1.
+    assert rows(profile.module("model.layers.0")) == {
+        ("forward", "all_gather", "dp"): (1, layer_shards * 2),
+        ("forward", "all_reduce", "tp"): (2, 2 * activation),
+        ("backward", "reduce_scatter", "dp"): (1, layer_shards * 2),
+        ("backward", "all_reduce", "tp"): (5, 5 * activation),
+    }
+
+
+def test_the_profile_says_where_the_rank_sits() -> None:
+    sim = simulate(tiny_llama(), dp=2, tp=2, pp=2, fsdp=True, rank=5, seq_len=SEQ)
+    info = sim.rank_profile.distributed
+    assert info is not None
+    # rank 5 = pp 1 * (2 * 2) + dp 0 * 2 + tp 1
+    assert (info.rank, info.world_size, info.backend) == (5, 8, "fake")
+    assert info.mesh == {"pp": 2, "dp": 2, "tp": 2}
+    assert (info.mesh_coordinate, info.pipeline_stage) == ({"pp": 1, "dp": 0, "tp": 1}, 1)
+    # the Profile's own count of the local shards agrees with the model's parameters
+    assert sim.rank_profile.local_params == sim.figures.rank_stage.local_params
+
+
+def test_the_job_has_every_rank_each_standing_for_its_stage() -> None:
+    sim = simulate(tiny_llama(), dp=2, pp=2, batch_size=2, seq_len=SEQ, backward=True)
+    job = sim.job()
+    assert (job.world_size, job.mesh) == (4, {"pp": 2, "dp": 2, "tp": 1})
+    assert job.params_of_model == MODEL_PARAMS
+    assert job.pipeline_bubble == pytest.approx(1 / 3)  # (2 - 1) / (2 + 2 - 1)
+    # ranks 0, 1 run stage 0 (rank 0 simulated), ranks 2, 3 stage 1 (rank 2 simulated)
+    assert [r.simulated_as for r in job.ranks] == [None, 0, None, 2]
+    per_microbatch = sum(s.forward_flops + s.backward_flops for s in sim.figures.stages)
+    assert job.total_flops == 2 * per_microbatch  # two dp ranks per stage, one microbatch each
 
 
 def test_pipeline_stage_flops_add_up_to_the_unsplit_run_plus_each_stages_rotary() -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..records.distributed import DistributedInfo
+
 SCHEMA_VERSION = 1
 
 
@@ -32,6 +34,21 @@ class MeshShape:
     def stage_of(self, rank: int) -> int:
         """Pipeline stage of ``rank``: pp is the outermost mesh dim."""
         return rank // self.ranks_per_stage
+
+    def coordinate(self, rank: int) -> dict[str, int]:
+        """``rank``'s index along pp, dp and tp (row-major, tp innermost).
+
+        Example:
+            >>> MeshShape(pp=2, dp=2, tp=2).coordinate(5)
+            {'pp': 1, 'dp': 0, 'tp': 1}
+        """
+        return {"pp": rank // self.ranks_per_stage, "dp": rank // self.tp % self.dp, "tp": rank % self.tp}
+
+    def describe(self, rank: int) -> DistributedInfo:
+        """Where ``rank`` sits in the simulated job, as a Profile records it."""
+        return DistributedInfo(rank=rank, world_size=self.world_size, backend="fake",
+                               mesh={"pp": self.pp, "dp": self.dp, "tp": self.tp},
+                               mesh_coordinate=self.coordinate(rank), pipeline_stage=self.stage_of(rank))
 
     def to_dict(self) -> dict[str, int]:
         return {"pp": self.pp, "dp": self.dp, "tp": self.tp, "world_size": self.world_size}

@@ -22,7 +22,9 @@ from torch import nn
 from ..api import profile
 from ..errors import FlopsightError, InputError
 from ..hf.errors import DeviceError, first_line
+from ..records.distributed import DistributedInfo
 from ..tree import Profile
+from ..tree.job import JobProfile
 from .fake_world import fake_world
 from .figures import JobFigures, MeshShape, StageFigures
 from .pipeline import StagePlan, bubble_fraction, build_stage, hidden_state_bytes, split_layers, stage_inputs
@@ -47,6 +49,18 @@ class Simulation:
     def rank_profile(self) -> Profile:
         """The Profile of the rank asked for (its stage's)."""
         return self.profiles[self.figures.mesh.stage_of(self.figures.rank)]
+
+    def job(self) -> JobProfile:
+        """Every rank of the job: each stage's simulated rank stands for the others of its stage.
+
+        With pp > 1 each stage was profiled on one microbatch, so the job's FLOPs and
+        collectives are per microbatch; a step runs ``figures.microbatches`` of them.
+        """
+        stand_ins = {rank: stage.simulated_rank for stage in self.figures.stages
+                     for rank in range(*stage.ranks) if rank != stage.simulated_rank}
+        bubble = self.figures.bubble_fraction if self.figures.mesh.pp > 1 else None
+        return JobProfile.from_profiles(self.profiles, world_size=self.figures.mesh.world_size, stand_ins=stand_ins,
+                                        pipeline_bubble=bubble)
 
 
 def simulate(
@@ -211,7 +225,9 @@ class _StageRun:
                                       backward=self.backward, token_id=TEXT_TOKEN_ID)
                 measured = self._profile(stage, kwargs)
         message = hidden_state_bytes(self.microbatch, self.seq_len, int(self.config.hidden_size), dtype)
-        measured.metadata["simulation"] = {**self.mesh.to_dict(), "stage": plan.index, "simulated_rank": simulated}
+        # Said here, not read from the parameters' meshes: a stage with no sharded parameter
+        # (pp only) has no DTensor to read the mesh from, and no parameter knows its stage.
+        measured.distributed = self.mesh.describe(simulated)
         backward_flops = measured.backward.flops if measured.backward is not None else 0
         figures = StageFigures(
             stage=plan.index, layers=(plan.layers.start, plan.layers.stop),
