@@ -177,15 +177,24 @@ def _describe(group: Any, mesh_dim: str | None) -> ProcessGroupInfo:
 
 def mesh_dims_of(model: torch.nn.Module) -> dict[str, str]:
     """Group name -> mesh dimension name, for every DeviceMesh the model's DTensor parameters
-    live on (FSDP2 and tensor-parallel parameters are DTensors)."""
+    live on (FSDP2 and tensor-parallel parameters are DTensors), and the root meshes they were
+    cut from."""
     import sys
 
     tensor_module = sys.modules.get("torch.distributed.tensor")
     if tensor_module is None:  # nothing made a DTensor in this process
         return {}
-    meshes = {id(p.device_mesh): p.device_mesh for p in model.parameters() if isinstance(p, tensor_module.DTensor)}
+    meshes: dict[int, Any] = {}
+    for p in model.parameters():
+        if isinstance(p, tensor_module.DTensor):
+            for mesh in (p.device_mesh._get_root_mesh(), p.device_mesh):
+                meshes.setdefault(id(mesh), mesh)
     names: dict[str, str] = {}
     for mesh in meshes.values():
         for dim, dim_name in enumerate(mesh.mesh_dim_names or ()):
-            names.setdefault(str(mesh.get_group(dim).group_name), str(dim_name))
+            try:
+                group = mesh.get_group(dim)
+            except RuntimeError:  # a mesh FSDP2 concatenated, whose groups torch resolves lazily
+                continue
+            names.setdefault(str(group.group_name), str(dim_name))
     return names
