@@ -35,7 +35,7 @@ class _Formats:
     def count(self, value: float, suffix: str) -> str:
         return format_count(value, unit=self.unit, precision=self.precision, suffix=suffix)
 
-    def params(self, value: int) -> str:
+    def params(self, value: float) -> str:
         return format_params(value, unit=self.param_unit, precision=self.precision)
 
     def size(self, value: float) -> str:
@@ -168,10 +168,11 @@ def _rank_table(job: JobProfile, fmt: _Formats, max_ranks: int | None) -> list[s
         if staged:
             row.append("" if total or first.pipeline_stage is None else str(first.pipeline_stage))
 
+        # A collapsed row shows one rank (its first); the total row sums every rank.
         def summed(value: Callable[[RankFigures], float]) -> float:
-            return float(sum(value(r) for r in group)) if total else float(value(first))
+            return sum(value(r) for r in group) if total else value(first)
 
-        row += [fmt.params(int(summed(lambda r: r.local_params))), fmt.size(summed(lambda r: r.local_param_bytes)),
+        row += [fmt.params(summed(lambda r: r.local_params)), fmt.size(summed(lambda r: r.local_param_bytes)),
                 fmt.count(summed(lambda r: r.forward.flops), "FLOPs")]
         if backward:
             row.append(fmt.count(summed(lambda r: r.backward.flops), "FLOPs"))
