@@ -75,7 +75,7 @@ def test_ddp_every_rank_holds_the_whole_model_and_all_reduces_its_gradients(two_
         assert (figures.params, figures.local_params, figures.local_param_bytes) == (MLP_PARAMS, MLP_PARAMS, MLP_PARAMS * F32)
         assert (figures.forward.macs, figures.backward.macs) == (MLP_FWD_MACS, MLP_BWD_MACS)
         payload = MLP_PARAMS * F32  # every gradient, in however many buckets
-        (calls, moved, bus), = [v for k, v in _comm(figures).items() if k[0] == "all_reduce"]
+        (calls, moved, bus), = [v for k, v in _comm(figures).items() if k[:2] == ("all_reduce", "dp")]
         assert (moved, bus) == (payload, 2 * (2 - 1) / 2 * payload)
 
 
@@ -97,14 +97,14 @@ def test_fsdp2_shards_every_parameter_and_gathers_them_back(two_ranks: list[dict
         all_gather = gathered_first + gathered_root + gathered_first
         reduce_scatter = gathered_first + gathered_root
         scale = (world - 1) / world
-        assert _comm(figures) == {("all_gather", "world", world): (3, all_gather, scale * all_gather),
-                                  ("reduce_scatter", "world", world): (2, reduce_scatter, scale * reduce_scatter)}
+        assert _comm(figures) == {("all_gather", "dp", world): (3, all_gather, scale * all_gather),
+                                  ("reduce_scatter", "dp", world): (2, reduce_scatter, scale * reduce_scatter)}
 
 
 def test_fsdp2_without_reshard_after_forward_gathers_once(two_ranks: list[dict[str, Any]]) -> None:
     figures = _figures(two_ranks, "fsdp_no_reshard", 0)
     first, root = HIDDEN * FEATURES + HIDDEN, OUT * HIDDEN + OUT
-    assert _comm(figures)[("all_gather", "world", 2)] == (2, (first + root) * F32, (first + root) * F32 / 2)
+    assert _comm(figures)[("all_gather", "dp", 2)] == (2, (first + root) * F32, (first + root) * F32 / 2)
 
 
 @pytest.mark.parametrize("world", [2, 4])
