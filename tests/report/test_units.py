@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 import flopsight
-from flopsight.report.units import format_count, format_duration, format_number, format_params, format_percent
+from flopsight.report.units import (
+    format_count,
+    format_duration,
+    format_number,
+    format_params,
+    format_percent,
+    format_ranks,
+)
 
 
 @pytest.mark.parametrize(
@@ -96,3 +103,23 @@ def test_unknown_unit_is_refused(bad: str) -> None:
 
 def test_format_duration_as_deepspeed_prints_it() -> None:
     assert format_duration(0.01234) == "12.34 ms" and format_duration(2.5e-5) == "25.0 us"
+
+
+@pytest.mark.parametrize(
+    ("ranks", "expected"),
+    [
+        ([3, 1, 2, 0, 8], "0-3, 8"),  # sorted, consecutive runs joined
+        (range(4, 8), "4-7"),  # a tp group of a 2 x 4 mesh
+        (range(1, 1024, 4), "1, 5, ..., 1021"),  # a dp group: every 4th rank
+        ([1, 5], "1, 5"),  # a stride of two ranks is short enough as it is
+        ([7], "7"),
+        ([], "none"),
+        ([0, 2, 3, 5, 7, 8, 10], "0, 2-3, 5, 7-8, 10"),
+    ],
+)
+def test_format_ranks(ranks: list[int], expected: str) -> None:
+    assert format_ranks(ranks) == expected
+
+
+def test_format_ranks_stops_after_limit_pieces() -> None:
+    assert format_ranks([0, 2, 3, 5, 7, 8, 10], limit=3) == "0, 2-3, 5, ..."

@@ -177,15 +177,43 @@ def _describe(group: Any, mesh_dim: str | None) -> ProcessGroupInfo:
 
 def mesh_dims_of(model: torch.nn.Module) -> dict[str, str]:
     """Group name -> mesh dimension name, for every DeviceMesh the model's DTensor parameters
-    live on (FSDP2 and tensor-parallel parameters are DTensors)."""
+    live on (FSDP2 and tensor-parallel parameters are DTensors), and the root meshes they were
+    cut from. A data-parallel wrapper's group (DDP, FSDP1, FSDP2 on its default unnamed 1-D
+    mesh) is "dp", as the job's mesh reads it (``describe_job``)."""
     import sys
 
+    names: dict[str, str] = {}
+    for module in model.modules():
+        group = getattr(module, "process_group", None)  # DDP's and FSDP1's
+        if group is not None and _is_data_parallel_wrapper(module):
+            names.setdefault(str(group.group_name), "dp")
     tensor_module = sys.modules.get("torch.distributed.tensor")
     if tensor_module is None:  # nothing made a DTensor in this process
-        return {}
-    meshes = {id(p.device_mesh): p.device_mesh for p in model.parameters() if isinstance(p, tensor_module.DTensor)}
-    names: dict[str, str] = {}
+        return names
+    meshes: dict[int, Any] = {}
+    for p in model.parameters():
+        if isinstance(p, tensor_module.DTensor):
+            for mesh in (p.device_mesh._get_root_mesh(), p.device_mesh):
+                meshes.setdefault(id(mesh), mesh)
+    fully_sharded = _has_fully_sharded(model)
     for mesh in meshes.values():
-        for dim, dim_name in enumerate(mesh.mesh_dim_names or ()):
-            names.setdefault(str(mesh.get_group(dim).group_name), str(dim_name))
+        dim_names = mesh.mesh_dim_names or (("dp",) if fully_sharded and mesh.ndim == 1 else ())
+        for dim, dim_name in enumerate(dim_names):
+            try:
+                group = mesh.get_group(dim)
+            except RuntimeError:  # a mesh FSDP2 concatenated, whose groups torch resolves lazily
+                continue
+            names.setdefault(str(group.group_name), str(dim_name))
     return names
+
+
+def _is_data_parallel_wrapper(module: torch.nn.Module) -> bool:
+    return type(module).__name__ in ("DistributedDataParallel", "FullyShardedDataParallel")
+
+
+def _has_fully_sharded(model: torch.nn.Module) -> bool:
+    import sys
+
+    fsdp = sys.modules.get("torch.distributed.fsdp")
+    wrapper = getattr(fsdp, "FSDPModule", None) if fsdp is not None else None
+    return wrapper is not None and any(isinstance(m, wrapper) for m in model.modules())

@@ -9,6 +9,7 @@ sizes; a DDP replica's parameters are whole on every rank.
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import torch
 from torch import nn
@@ -92,13 +93,35 @@ def describe_job(model: nn.Module) -> DistributedInfo | None:
                 root = p.device_mesh._get_root_mesh()  # type: ignore[attr-defined]
                 roots[id(root)] = root
     for root in roots.values():
+        # Read from the mesh's rank layout: get_local_rank would resolve a process group and
+        # get_coordinate answers for the rank the mesh was made on, both wrong for a mesh torch
+        # keeps from an earlier (simulated) world in the same process.
+        place = _place_in(root, dist.get_rank())
         for dim, name in enumerate(root.mesh_dim_names or ()):
             mesh.setdefault(str(name), int(root.size(dim)))
-            local = root.get_local_rank(dim)
-            coordinate.setdefault(str(name), int(local))
+            if dim < len(place):
+                coordinate.setdefault(str(name), int(place[dim]))
     if not mesh:
         world = dist.get_world_size()
         mesh = {"dp": world}
         coordinate = {"dp": dist.get_rank()}
     return DistributedInfo(rank=dist.get_rank(), world_size=dist.get_world_size(), backend=str(dist.get_backend()),
                            mesh=mesh, mesh_coordinate=coordinate)
+
+
+def _place_in(mesh: Any, rank: int) -> list[int]:
+    """``rank``'s index along each dimension of ``mesh`` (read outside any fake mode: the
+    layout is a real tensor of ranks)."""
+    from torch._subclasses.fake_tensor import unset_fake_temporarily
+
+    with unset_fake_temporarily():
+        layout = mesh.mesh.tolist()
+    def find(block: Any, prefix: list[int]) -> list[int] | None:
+        if not isinstance(block, list):
+            return prefix if block == rank else None
+        for index, inner in enumerate(block):
+            hit = find(inner, prefix + [index])
+            if hit is not None:
+                return hit
+        return None
+    return find(layout, []) or []

@@ -64,7 +64,8 @@ class ProcessGroupInfo:
 
     @property
     def label(self) -> str:
-        """How reports name the group: its mesh dimension, else "world" or the group name."""
+        """How reports name the group: its mesh dimension ("world" for the default group, as
+        capture names it), else "group N"."""
         if self.mesh_dim is not None:
             return self.mesh_dim
         return f"group {self.name}"

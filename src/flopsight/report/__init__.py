@@ -3,9 +3,12 @@
 ``render_text`` is what ``print(profile)`` shows; its parts (summary header, annotated module
 tree, per-depth top-k) are usable alone, and ``units`` holds the one number formatter.
 ``render`` picks one of the command line's formats (text, json, csv, markdown) for a Profile
-or a ``GenerationReport``; ``render_report`` is the DeepSpeed-shaped layout.
+or a ``GenerationReport``; ``render_report`` is the DeepSpeed-shaped layout. A distributed
+run adds ``render_communication`` (one rank's collectives per module) and ``render_job`` /
+``render_job_json`` (every rank of a job, from ``flopsight.gather``).
 """
 
+from .communication import render_communication
 from .csv_format import render_profile_csv
 from .deepspeed import depth_and_top, render_latency_section, render_report
 from .formats import FORMATS, RenderOptions, render
@@ -17,6 +20,7 @@ from .generation import (
     render_generation_text,
 )
 from .header import render_header
+from .job import render_job, render_job_json
 from .json_format import render_profile_json
 from .markdown import render_profile_markdown
 from .summary import render_summary
@@ -40,11 +44,14 @@ __all__ = [
     "format_params",
     "format_percent",
     "render",
+    "render_communication",
     "render_generation_csv",
     "render_generation_json",
     "render_generation_markdown",
     "render_generation_text",
     "render_header",
+    "render_job",
+    "render_job_json",
     "render_latency_section",
     "render_profile_csv",
     "render_profile_json",

@@ -1,6 +1,8 @@
 """A Profile as JSON: ``Profile.to_dict()``, which ``Profile.from_dict`` reads back.
 
-Its metadata also says where the model came from and what the inputs were.
+Its metadata also says where the model came from and what the inputs were; a rank of a
+distributed run also writes its rank, mesh, process groups and each module's collectives.
+A whole job's JSON is ``render_job_json`` (``report/job.py``).
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .units import format_count, format_params
+from .mesh import rank_text
+from .units import format_bytes, format_count, format_params
 
 if TYPE_CHECKING:
     from ..tree.profile import Profile
@@ -25,7 +26,9 @@ def render_summary(
     causal-effective forward FLOPs when a mask discarded work, backward (measured, or "not
     measured" with the 2 x forward estimate beside it), forward + backward, recomputation when
     there was any, every uncounted op with its call count, communication ops and ops priced
-    by an upper bound when there are any, and the counting conventions.
+    by an upper bound when there are any, and the counting conventions. A profile of one rank
+    of a distributed run also says which rank of which mesh, what this rank holds of the
+    parameters (its local shards) and what its collectives moved.
 
     Args:
         profile: a measured Profile or one read back with ``Profile.from_dict``.
@@ -59,10 +62,19 @@ def render_summary(
         rows.append(("Model", str(meta["model_type"])))
     if meta.get("inputs"):
         rows.append(("Inputs", _describe_inputs(meta["inputs"])))
+    info = profile.distributed
+    if info is not None:
+        rows.append(("Rank", rank_text(info)))
     rows += [
         ("Params", params(profile.params)),
         ("  trainable", params(profile.trainable_params)),
         ("  frozen", params(profile.frozen_params)),
+    ]
+    if info is not None:
+        # Params above are the model's, each counted once; this is what this rank holds of them.
+        local = f"{params(profile.local_params)} ({format_bytes(profile.local_param_bytes, precision=precision)})"
+        rows.append(("Params on this rank (local shards)", local))
+    rows += [
         ("Buffers", params(profile.buffers)),
         ("Tied parameters", _tied(len(profile.tied_parameters))),
         ("Forward MACs", count(forward.macs, "MACs")),
@@ -101,6 +113,7 @@ def render_summary(
     rows.append(("Uncounted ops", f"{len(uncounted)} (no cost formula; charged 0 FLOPs)" if uncounted else "none"))
     # Never hidden: each op with no formula is listed, however many there are.
     rows += [(f"  {op}", _calls(calls)) for op, calls in uncounted]
+    rows += _communication(profile, precision)
     rows += _listed("Communication ops", "0 FLOPs; collectives and waits", profile.communication_ops)
     rows += _listed("Upper-bound ops", "priced by an upper bound: what they need was unknown", profile.bounded_ops)
 
@@ -108,6 +121,17 @@ def render_summary(
     lines = [f"{label + ':':<{width}}{value}" for label, value in rows]
     lines += _conventions(meta.get("conventions"))
     return "\n".join(lines)
+
+
+def _communication(profile: Profile, precision: int) -> list[tuple[str, str]]:
+    """"Communication: N calls, X payload, Y bus bytes" when the run issued collectives."""
+    totals = list(profile.communication().values())
+    if not totals:
+        return []
+    calls = sum(t.calls for t in totals)
+    payload = format_bytes(sum(t.payload_bytes for t in totals), precision=precision)
+    bus = format_bytes(sum(t.bus_bytes for t in totals), precision=precision)
+    return [("Communication", f"{_calls(calls)}, {payload} payload, {bus} bus bytes")]
 
 
 def _listed(label: str, note: str, calls_by_op: dict[str, int]) -> list[tuple[str, str]]:

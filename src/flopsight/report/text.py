@@ -1,10 +1,12 @@
-"""The full text report: summary header, annotated module tree, and optionally the top-k view."""
+"""The full text report: summary header, memory and communication when recorded, annotated module
+tree, and optionally the top-k view."""
 
 from __future__ import annotations
 
 import textwrap
 from typing import TYPE_CHECKING, Literal
 
+from .communication import render_communication
 from .memory import render_memory
 from .summary import render_summary
 from .topk import render_top
@@ -80,6 +82,10 @@ def render_text(
     ]
     if profile.memory is not None:
         sections.append(_titled("Memory", _fit(render_memory(profile, precision=precision), width)))
+    # The table fits itself to the width; wrapping its lines would break its columns.
+    communication = render_communication(profile, precision=precision, width=width)
+    if communication:
+        sections.append(_titled("Communication", communication))
     sections += [
         _titled("Per module", _prose(legend, width) + "\n" + _prose(_TREE_NOTE, width) + "\n\n" + tree),
     ]

@@ -14,6 +14,7 @@ from ..errors import InputError
 
 __all__ = [
     "COUNT_UNITS", "PARAM_UNITS", "format_bytes", "format_count", "format_duration", "format_number", "format_params", "format_percent",
+    "format_ranks",
 ]
 
 # Powers of 1000, smallest first; "" is the plain number.
@@ -159,6 +160,37 @@ def format_duration(seconds: float, *, precision: int = 2) -> str:
         if seconds >= scale:
             break
     return f"{round(seconds / scale, precision)} {unit}"
+
+
+def format_ranks(ranks: Sequence[int], *, limit: int = 8) -> str:
+    """Ranks as short ranges: consecutive runs as ``a-b``, an even stride as ``a, b, ..., z``,
+    and past ``limit`` pieces the rest as ``...``.
+
+    Example:
+        >>> format_ranks([0, 1, 2, 3, 8])
+        '0-3, 8'
+        >>> format_ranks(range(0, 32, 4))
+        '0, 4, ..., 28'
+        >>> format_ranks(range(0, 40, 2), limit=3)
+        '0, 2, ..., 38'
+        >>> format_ranks([])
+        'none'
+    """
+    chosen = sorted(set(ranks))
+    if not chosen:
+        return "none"
+    steps = {b - a for a, b in zip(chosen, chosen[1:])}
+    # A data-parallel group of a 2-D mesh is every tp-th rank: name its first, second and last.
+    if len(chosen) >= 4 and len(steps) == 1 and steps != {1}:
+        return f"{chosen[0]}, {chosen[1]}, ..., {chosen[-1]}"
+    runs: list[list[int]] = []
+    for rank in chosen:
+        if runs and rank == runs[-1][1] + 1:
+            runs[-1][1] = rank
+        else:
+            runs.append([rank, rank])
+    pieces = [str(first) if first == last else f"{first}-{last}" for first, last in runs]
+    return ", ".join(pieces[:limit] + (["..."] if len(pieces) > limit else []))
 
 
 def _resolve_unit(unit: str, units: Sequence[str]) -> str:

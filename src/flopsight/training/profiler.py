@@ -18,7 +18,9 @@ from ..report import format_count, format_duration, format_params, render_latenc
 from ..report.printable import Profile as PrintableProfile
 from ..timing.replay import time_calls
 from ..tree import Achieved, Profile, achieved
+from ..distributed.gather import gather
 from ..tree.build import build_profile
+from ..tree.job import JobProfile
 from ..uncounted_warning import warn_if_uncounted
 
 __all__ = ["FlopsProfiler"]
@@ -104,6 +106,14 @@ class FlopsProfiler:
         if self._profile is None:
             raise InputError("no profile yet: call start_profile(), run the model, then stop_profile()")
         return self._profile
+
+    def gather(self, *, dst: int = 0, group: Any = None) -> JobProfile | None:
+        """Every rank's figures of the last window on rank ``dst`` (call it on every rank, after
+        ``stop_profile()``): the per-rank table, the totals and the mesh (``flopsight.gather``).
+        Returns the ``JobProfile`` on ``dst``, None elsewhere."""
+        if self.started:  # the gather's own collective would be counted in the window
+            raise InputError("gather() after stop_profile(): the window is still open")
+        return gather(self.profile, dst=dst, group=group)
 
     def _build(self, session: CountingSession, result: CaptureResult) -> Profile:
         result.forward_calls = dict(session.tracker.forward_calls)

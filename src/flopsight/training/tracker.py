@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from types import TracebackType
-from typing import Iterable
+from typing import Any, Iterable
 
 import torch
 from torch import nn
@@ -20,7 +20,9 @@ from ..report.timing import render_timing
 from ..timing.device_info import batch_and_tokens, timed_device
 from ..timing.step_timer import StepSample, StepTimer, step_timing
 from ..tree import Achieved, Profile, achieved
+from ..distributed.gather import gather
 from ..tree.build import build_profile
+from ..tree.job import JobProfile
 
 __all__ = ["Tracker", "track"]
 
@@ -107,6 +109,14 @@ class Tracker:
         if self._average is None or self._average.metadata["steps_averaged"] != len(self.step_profiles):
             self._average = _average(self.model, self._results, self._ignore_types, self._counted)
         return self._average
+
+    def gather(self, *, dst: int = 0, group: Any = None) -> JobProfile | None:
+        """Every rank's per-step average on rank ``dst`` (call it on every rank, after the
+        counted steps): the per-rank table, totals and mesh (``flopsight.gather``). Returns
+        the ``JobProfile`` on ``dst``, None elsewhere."""
+        if self._session is not None:  # the gather's own collective would be counted in the step
+            raise InputError("gather() after the counted steps: a counted step is still running")
+        return gather(self.profile, dst=dst, group=group)
 
     @property
     def timing(self) -> TimingResult | None:
