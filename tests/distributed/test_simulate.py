@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 import torch.distributed as dist
 
-from tiny_llama import (EMBEDDING, HIDDEN, INTERMEDIATE, KV_WIDTH, LAYER_PARAMS, MODEL_PARAMS, VOCAB, tiny_llama)
+from tiny_llama import (EMBEDDING, HIDDEN, INTERMEDIATE, KV_WIDTH, LAYER_PARAMS, MODEL_PARAMS, VOCAB, tiny_llama,
+                        transformers)
 
 from flopsight.distributed import JobFigures, simulate
 from flopsight.distributed.pipeline import DecoderStage
@@ -245,6 +246,15 @@ def test_a_job_that_does_not_fit_is_refused_in_one_line(job: dict[str, int], mes
         simulate(tiny_llama(), seq_len=SEQ, **job)  # type: ignore[arg-type]
     assert "\n" not in str(refused.value)
     assert not dist.is_initialized()
+
+
+def test_a_sequence_past_the_sliding_window_is_refused() -> None:
+    windowed = transformers.MistralConfig(hidden_size=HIDDEN, num_attention_heads=4, num_key_value_heads=2,
+                                          intermediate_size=INTERMEDIATE, vocab_size=VOCAB, num_hidden_layers=1,
+                                          sliding_window=SEQ)
+    assert simulate(windowed, seq_len=SEQ).figures.seq_len == SEQ  # within the window: plain causal
+    with pytest.raises(InputError, match=f"window {SEQ}"):
+        simulate(windowed, seq_len=SEQ + 1)
 
 
 def test_a_model_without_the_llama_layout_is_refused() -> None:

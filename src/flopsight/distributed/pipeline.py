@@ -89,7 +89,9 @@ class DecoderStage(nn.Module):
     ids 0..seq-1, the rotary embedding computed once and given to every layer, and no attention
     mask, so each layer's SDPA runs causal (``is_causal``), as a packed pretraining batch does.
     Hugging Face's own mask code cannot run here: on fake tensors it cannot read the mask's
-    values, so it would build a dense [seq, seq] mask instead of the causal flag.
+    values, so it would build a dense [seq, seq] mask instead of the causal flag. A
+    sliding-window layer (Mistral, Qwen2 with ``use_sliding_window``) computes the same only
+    while the sequence fits in its window, which ``simulate`` checks.
 
     The first stage takes ``input_ids`` [batch, seq]; later stages take ``hidden_states``
     [batch, seq, hidden] from the stage before. The last stage returns the logits, the others

@@ -132,6 +132,7 @@ def simulate(
 
     config = _config(model, trust_remote_code=trust_remote_code)
     check_tensor_parallel(config, tp)
+    _check_attention_window(config, seq_len or DEFAULT_SEQ_LEN)
     meta_model = build_model(config, dtype=dtype)
     _check_layout(meta_model)
     plans = split_layers(len(meta_model.model.layers), pp)  # type: ignore[union-attr,arg-type]
@@ -191,6 +192,18 @@ def _check_layout(model: nn.Module) -> None:
     if missing or getattr(inner, "embed_tokens", None) is None or getattr(model, "lm_head", None) is None:
         raise InputError(f"simulate needs a Llama-layout decoder (model.layers[i].self_attn.q_proj, mlp.gate_proj, "
                          f"embed_tokens, lm_head); {type(model).__name__} has another layout")
+
+
+def _check_attention_window(config: Any, seq_len: int) -> None:
+    """Every layer runs causal over the whole sequence (``DecoderStage``), which is what a
+    sliding-window layer computes only while the sequence fits in its window."""
+    window = getattr(config, "sliding_window", None)
+    layer_types = getattr(config, "layer_types", None)
+    if not window or (layer_types is not None and "sliding_attention" not in layer_types):
+        return
+    if seq_len > window:
+        raise InputError(f"the model's sliding-window attention (window {window}) is not simulated past its window; "
+                         f"use seq_len <= {window}")
 
 
 @dataclass(frozen=True, slots=True)
