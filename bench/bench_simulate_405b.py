@@ -36,6 +36,7 @@ def peak_rss_mib() -> float:
 
 def run_simulate(seq_len: int) -> dict[str, Any]:
     from flopsight.distributed import simulate
+    from flopsight.tree.job import comm_rows
 
     start = time.perf_counter()
     sim = simulate(MODEL, dp=DP, tp=TP, fsdp=True, backward=True, seq_len=seq_len)
@@ -46,8 +47,9 @@ def run_simulate(seq_len: int) -> dict[str, Any]:
         "tool": "simulate", "wall_s": wall, "world_size": sim.figures.mesh.world_size,
         "params_global": profile.params, "params_local": stage.local_params,
         "forward_flops": profile.forward.flops,
-        "backward_flops": profile.backward.flops if profile.backward else 0,
-        "communication_ops": profile.communication_ops,
+        "backward_flops": profile.backward.flops,
+        "comm": [[kind.value, label, size, t.calls, t.payload_bytes, t.bus_bytes]
+                 for (kind, label, size), t in comm_rows(profile).items()],
     }
 
 
@@ -118,9 +120,13 @@ def main() -> None:
     print(f"  params      {sim['params_local']:>22,} stored on rank 0 (of {sim['params_global']:,})")
     flops = sim["forward_flops"] + sim["backward_flops"]
     print(f"  FLOPs       {flops:>22,} (forward {sim['forward_flops']:,}, backward {sim['backward_flops']:,})")
-    print(f"  collectives {sim['communication_ops']}")
+    for kind, label, size, calls, payload, bus in sim["comm"]:
+        print(f"  {kind:<14} over {label} ({size:>3} ranks): {calls:>4} calls, {payload / 2**30:8.2f} GiB payload, "
+              f"{bus / 2**30:8.2f} GiB bus")
     print(f"FlopCounterMode: {counter['wall_s']:6.1f} s  peak RSS {counter['peak_rss_mib']:7.0f} MiB")
-    print(f"  FLOPs       {counter['total_flops']:>22,} (DTensor's global shapes: the TP group's, not one rank's)")
+    ratio = counter["total_flops"] / flops
+    print(f"  FLOPs       {counter['total_flops']:>22,} ({ratio:.2f} x rank 0's: DTensor's global shapes, "
+          f"the whole TP group's work)")
 
 
 if __name__ == "__main__":

@@ -222,6 +222,8 @@ class _StageRun:
         """Build, parallelize and profile stage ``plan`` as rank ``simulated``."""
         from torch._subclasses.fake_tensor import FakeTensorMode
 
+        from ..hf.inputs import TEXT_TOKEN_ID
+
         dtype = next(meta_model.parameters()).dtype
         with fake_world(self.mesh.world_size, simulated):
             stage = build_stage(meta_model, plan)
@@ -231,8 +233,6 @@ class _StageRun:
             local = local_parameters(stage)
             with FakeTensorMode(allow_non_fake_inputs=True), _quiet_fsdp_view_warning():
                 stage.to_empty(device="cpu")
-                from ..hf.inputs import TEXT_TOKEN_ID
-
                 kwargs = stage_inputs(plan, microbatch=self.microbatch, seq_len=self.seq_len,
                                       hidden_size=int(self.config.hidden_size), dtype=dtype,
                                       backward=self.backward, token_id=TEXT_TOKEN_ID)
@@ -241,12 +241,11 @@ class _StageRun:
         # Said here, not read from the parameters' meshes: a stage with no sharded parameter
         # (pp only) has no DTensor to read the mesh from, and no parameter knows its stage.
         measured.distributed = self.mesh.describe(simulated)
-        backward_flops = measured.backward.flops if measured.backward is not None else 0
         figures = StageFigures(
             stage=plan.index, layers=(plan.layers.start, plan.layers.stop),
             ranks=(plan.index * self.mesh.ranks_per_stage, (plan.index + 1) * self.mesh.ranks_per_stage),
             simulated_rank=simulated, local_params=sum(local.values()), params=params,
-            forward_flops=measured.forward.flops, backward_flops=backward_flops,
+            forward_flops=measured.forward.flops, backward_flops=measured.backward.flops,
             send_forward_bytes=0 if plan.has_head else message,
             send_backward_bytes=message if self.backward and not plan.has_embedding else 0,
         )
