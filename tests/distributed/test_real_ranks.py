@@ -30,7 +30,10 @@ from flopsight.tree.job import JobProfile, RankFigures  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # FSDP2 warns of view outputs
 
-TWO_RANK_CONFIGS = ("ddp", "fsdp", "fsdp_no_reshard", "tp_mlp", "tp_attention")
+TWO_RANK_CONFIGS = ("ddp", "fsdp", "fsdp_no_reshard", "fsdp1", "tp_mlp", "tp_attention")
+# FSDP1 and DDP are not simulated: FSDP1 builds its FlatParameters from real storage, and DDP's
+# reducer fails on the fake backend (below)
+SIMULATED_TWO_RANK_CONFIGS = ("ddp", "fsdp", "fsdp_no_reshard", "tp_mlp", "tp_attention")
 FOUR_RANK_CONFIGS = ("fsdp_tp", "fsdp", "tp_mlp")
 F32 = 4
 MLP_PARAMS = FEATURES * HIDDEN + HIDDEN + HIDDEN * OUT + OUT  # 808
@@ -108,6 +111,19 @@ def test_each_rank_holds_the_bytes_of_its_own_shards(two_ranks: list[dict[str, A
         assert profile.memory is not None
         assert profile.memory.parameter_bytes == profile.local_param_bytes
         assert profile.memory.peak_bytes >= profile.local_param_bytes + profile.memory.activation_bytes
+
+
+def test_fsdp1_flat_parameters_count_their_shard_and_their_originals(two_ranks: list[dict[str, Any]]) -> None:
+    first, last = HIDDEN * FEATURES + HIDDEN, OUT * HIDDEN + OUT  # each Linear's FlatParameter
+    for rank in range(2):
+        figures = _figures(two_ranks, "fsdp1", rank)
+        assert (figures.params, figures.local_params) == (MLP_PARAMS, first // 2 + last // 2)
+        assert (figures.forward.macs, figures.backward.macs) == (MLP_FWD_MACS, MLP_BWD_MACS)
+        # FSDP1 reshards every unit after forward and gathers each again in backward
+        gathered = 2 * (first + last) * F32
+        scattered = (first + last) * F32
+        assert _comm(figures) == {("all_gather", "dp", 2): (4, gathered, gathered / 2),
+                                  ("reduce_scatter", "dp", 2): (2, scattered, scattered / 2)}
 
 
 def test_fsdp2_without_reshard_after_forward_gathers_once(two_ranks: list[dict[str, Any]]) -> None:
@@ -226,7 +242,8 @@ DDP_ON_FAKE = pytest.mark.xfail(strict=True, raises=RuntimeError, reason=(
     "'expected the hook result is either a Tensor or a TensorList found None', c10d/comm.cpp)"))
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=DDP_ON_FAKE) if n == "ddp" else n for n in TWO_RANK_CONFIGS])
+@pytest.mark.parametrize("name", [pytest.param(n, marks=DDP_ON_FAKE) if n == "ddp" else n
+                                  for n in SIMULATED_TWO_RANK_CONFIGS])
 def test_fake_process_group_simulation_equals_the_real_two_rank_run(two_ranks: list[dict[str, Any]], name: str) -> None:
     for rank in range(2):
         _same_rank(_figures(two_ranks, name, rank), _simulated(name, rank, 2), name)
