@@ -58,6 +58,15 @@ def fsdp(device: str, *, reshard: bool = True) -> nn.Module:
     return model
 
 
+def fsdp1(device: str) -> nn.Module:
+    """FSDP1: each Linear wrapped, its parameters flattened into one FlatParameter and sharded."""
+    from torch.distributed.fsdp import FullyShardedDataParallel
+    from torch.distributed.fsdp.wrap import ModuleWrapPolicy
+
+    return FullyShardedDataParallel(mlp("cpu"), auto_wrap_policy=ModuleWrapPolicy({nn.Linear}),
+                                    device_id=torch.device("cpu"))
+
+
 def tp_mlp(device: str) -> nn.Module:
     from torch.distributed.device_mesh import init_device_mesh
     from torch.distributed.tensor.parallel import ColwiseParallel, RowwiseParallel, parallelize_module
@@ -98,7 +107,7 @@ def inputs(name: str) -> tuple[int, ...]:
 
 
 CONFIGS: dict[str, Callable[[str], nn.Module]] = {
-    "ddp": ddp, "fsdp": fsdp, "fsdp_no_reshard": lambda device: fsdp(device, reshard=False),
+    "ddp": ddp, "fsdp": fsdp, "fsdp1": fsdp1, "fsdp_no_reshard": lambda device: fsdp(device, reshard=False),
     "tp_mlp": tp_mlp, "tp_attention": tp_attention, "fsdp_tp": fsdp_tp,
 }
 
