@@ -120,6 +120,8 @@ def profile_config(name: str, device: str, **options: Any) -> Any:
     if device == "meta" and name != "ddp":  # simulated: FSDP2 wants materialized parameters, fake ones do
         from torch._subclasses.fake_tensor import FakeTensorMode
 
+        if options.get("memory"):  # compared with a real CPU run: its memory as run, not a GPU's
+            options.setdefault("memory_target", "as-run")
         with FakeTensorMode(allow_non_fake_inputs=True):
             model.to_empty(device="cpu")
             return flopsight.profile(model, torch.randn(inputs(name)), backward=True, **options)

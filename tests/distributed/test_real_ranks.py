@@ -113,6 +113,17 @@ def test_each_rank_holds_the_bytes_of_its_own_shards(two_ranks: list[dict[str, A
         assert profile.memory.peak_bytes >= profile.local_param_bytes + profile.memory.activation_bytes
 
 
+def test_fsdp2_frees_a_layers_gathered_parameters_after_its_forward(two_ranks: list[dict[str, Any]]) -> None:
+    """FSDP2 frees the unsharded parameters by resizing their storage to 0: with reshard after
+    forward, layer 0's gathered weight and bias are not held once the forward ends."""
+    held = {}
+    for name in ("fsdp", "fsdp_no_reshard"):
+        memory = flopsight.Profile.from_dict(two_ranks[0][name]["profile"]).memory
+        assert memory is not None
+        held[name] = memory.activation_bytes
+    assert held["fsdp_no_reshard"] - held["fsdp"] == (HIDDEN * FEATURES + HIDDEN) * F32
+
+
 def test_fsdp1_flat_parameters_count_their_shard_and_their_originals(two_ranks: list[dict[str, Any]]) -> None:
     first, last = HIDDEN * FEATURES + HIDDEN, OUT * HIDDEN + OUT  # each Linear's FlatParameter
     for rank in range(2):

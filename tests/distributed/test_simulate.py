@@ -19,6 +19,8 @@ from tiny_llama import (EMBEDDING, HIDDEN, INTERMEDIATE, KV_WIDTH, LAYER_PARAMS,
 from flopsight.distributed import JobFigures, simulate
 from flopsight.distributed.pipeline import DecoderStage
 from flopsight.errors import InputError
+from flopsight.records.communication import Collective
+from flopsight.tree.job import JobProfile
 from flopsight.hf import DeviceError
 
 SEQ = 16
@@ -178,6 +180,21 @@ def test_the_job_has_every_rank_each_standing_for_its_stage() -> None:
     assert [r.simulated_as for r in job.ranks] == [None, 0, None, 2]
     per_microbatch = sum(s.forward_flops + s.backward_flops for s in sim.figures.stages)
     assert job.total_flops == 2 * per_microbatch  # two dp ranks per stage, one microbatch each
+
+
+def test_the_job_sends_each_microbatch_s_hidden_states_between_stages() -> None:
+    sim = simulate(tiny_llama(), pp=2, batch_size=2, seq_len=SEQ, backward=True)
+    job = sim.job()
+    hidden_states = 1 * SEQ * HIDDEN * 2  # one sequence per microbatch, bf16
+    first, last = job.ranks[0], job.ranks[1]
+    # stage 0 sends its output forward and receives its gradient back; stage 1 the reverse
+    assert first.comm[(Collective.SEND, "pp", 2)].to_dict() == {"calls": 1, "payload_bytes": hidden_states,
+                                                                 "bus_bytes": hidden_states}
+    assert first.comm[(Collective.RECV, "pp", 2)].payload_bytes == hidden_states
+    assert last.comm[(Collective.SEND, "pp", 2)].payload_bytes == hidden_states
+    assert last.comm[(Collective.RECV, "pp", 2)].payload_bytes == hidden_states
+    assert job.microbatches == 2 and job.step_flops == 2 * job.total_flops
+    assert JobProfile.from_dict(job.to_dict()).to_dict() == job.to_dict()
 
 
 def test_pipeline_stage_flops_add_up_to_the_unsplit_run_plus_each_stages_rotary() -> None:

@@ -104,6 +104,7 @@ class MemoryRecorder(ModuleListener):
         self._open: list[tuple[str, int]] = []
         self._active = True
         self.in_optimizer_step = False  # the run's optimizer step: its ops' phase
+        self._where: tuple[str | None, Phase] = (None, Phase.FORWARD)  # the last op's, for resizes
         for parameter in model.parameters():
             self._held(parameter, Category.PARAMETER)
         for buffer in model.buffers():
@@ -118,10 +119,28 @@ class MemoryRecorder(ModuleListener):
             phase = Phase.OPTIMIZER
         self.record.paths.append(path)
         self.record.phases.append(phase)
+        self._where = (path, phase)
         for tensor in _tensors(output):
             for storage in storages_of(tensor):
                 if storage._cdata not in self._index:
                     self._add(storage, StorageLife(storage.nbytes(), self.tick, Category.TEMPORARY, path, phase))
+
+    def storage_resized(self, storage: torch.UntypedStorage) -> None:
+        """A storage was resized in place (``capture.storage_resize``): its bytes so far are
+        freed after the last op, and what it holds now (if anything) is live from the next."""
+        if not self._active:
+            return
+        key = storage._cdata
+        index = self._index.pop(key, None)
+        category = Category.TEMPORARY
+        if index is not None:
+            life = self.record.storages[index]
+            life.freed = max(self.tick, life.created)
+            category = life.category
+        nbytes = storage.nbytes()
+        if nbytes:
+            path, phase = self._where
+            self._add(storage, StorageLife(nbytes, self.tick + 1, category, path, phase))
 
     def mark_gradients(self, gradients: Iterable[torch.Tensor | None]) -> None:
         """The tensors the backward returned are gradients, not scratch."""
@@ -198,7 +217,9 @@ class MemoryRecorder(ModuleListener):
     def _freed(self, index: int, key: int, _: Any) -> None:
         if not self._active:
             return
-        self.record.storages[index].freed = self.tick
+        life = self.record.storages[index]
+        if life.freed is None:  # a resize to 0 may have freed its bytes already
+            life.freed = max(self.tick, life.created)
         if self._index.get(key) == index:  # the address may already belong to a new storage
             del self._index[key]
 

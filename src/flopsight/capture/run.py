@@ -47,7 +47,7 @@ def capture(
     on_meta = uses_meta(model, args, kwargs)
     recorder = None
     if memory:
-        recorder = MemoryRecorder(model, tensors_in(args) + tensors_in(kwargs), device="meta" if on_meta else _device(model),
+        recorder = MemoryRecorder(model, tensors_in(args) + tensors_in(kwargs), device="meta" if on_meta or _fake(model) else _device(model),
                                   target=memory_target)
     session = CountingSession(model, ignore_types=ignore_types, backward=backward, meta=on_meta, memory=recorder)
     stepped = _stepped_parameters(optimizer)
@@ -109,6 +109,17 @@ def _clear_autocast_cache() -> None:
     region does, and leaves none of its casts behind. (The cache only saves recasting weights.)"""
     if any(torch.is_autocast_enabled(device) for device in ("cpu", "cuda")):
         torch.clear_autocast_cache()
+
+
+def _fake(model: nn.Module) -> bool:
+    """Fake parameters (a simulated job's, ``flopsight.distributed``) hold no memory, as meta
+    ones: their storages stand for a CUDA device's by default, as a meta run's do."""
+    from torch._subclasses.fake_tensor import FakeTensor
+
+    from .sharded import local_tensor
+
+    first = next(iter(model.parameters()), None)
+    return first is not None and isinstance(local_tensor(first), FakeTensor)
 
 
 def _device(model: nn.Module) -> str:

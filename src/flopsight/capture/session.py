@@ -34,6 +34,7 @@ from .counting_mode import CountingMode
 from .memory import MemoryRecorder
 from .module_tracker import ModuleTracker
 from .root_calls import RootCalls
+from .storage_resize import storage_resizes_reported
 from .tensors import uses_meta
 
 __all__ = ["CountingSession", "eager_flex_attention"]
@@ -129,6 +130,8 @@ class CountingSession:
             if meta:
                 modes.enter_context(MetaAttentionMode(cuda_kernels=self.memory is not None and self.memory.cuda_on_meta))
             modes.enter_context(eager_flex_attention())
+            if self.memory is not None:
+                modes.enter_context(storage_resizes_reported(self.memory.storage_resized))
             self.mode.note_fake_mode()
             self.mode.collectives.mesh_dims = mesh_dims_of(self.model)
             modes.enter_context(self.mode)

@@ -50,6 +50,14 @@ def _wrapper_types() -> tuple[type, ...]:
     return tuple(found)
 
 
+def local_tensor(param: torch.Tensor) -> torch.Tensor:
+    """The tensor this rank holds of ``param``: a DTensor's local shard, else ``param``."""
+    dtensor = _dtensor_type()
+    if dtensor is not None and isinstance(param, dtensor):
+        return param.to_local()  # type: ignore[attr-defined,no-any-return]
+    return param
+
+
 def local_numel(param: torch.Tensor) -> int:
     """Elements this rank holds (FSDP1's padding included: it is allocated)."""
     dtensor = _dtensor_type()

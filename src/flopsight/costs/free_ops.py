@@ -81,6 +81,9 @@ def _register() -> None:
             if isinstance(op, torch._ops.OpOverloadPacket):
                 ops.append(op)
     ops.append(torch.ops.prim.layout)  # reads a tensor's layout: metadata
+    ops.append(torch.ops.prim.device)  # reads a tensor's device: metadata (asked under fake tensors)
+    # the Python operators |, &, ^ on integer and boolean tensors (masks)
+    ops += [aten.__or__, aten.__and__, aten.__xor__, aten.__ior__, aten.__iand__, aten.__ixor__]
     mark_free(*dict.fromkeys(ops), *FREE_OPS_BY_NAME)
     REGISTRY.mark_communication(COMMUNICATION_OPS)
 

@@ -24,7 +24,8 @@ from ..errors import FlopsightError, InputError
 from ..hf.errors import DeviceError, first_line
 from ..records.distributed import DistributedInfo
 from ..tree import Profile
-from ..tree.job import JobProfile
+from ..records.communication import Collective, CommTotals
+from ..tree.job import JobProfile, RankFigures
 from .fake_world import fake_world
 from .figures import JobFigures, MeshShape, StageFigures
 from .pipeline import StagePlan, bubble_fraction, build_stage, hidden_state_bytes, split_layers, stage_inputs
@@ -59,8 +60,12 @@ class Simulation:
         stand_ins = {rank: stage.simulated_rank for stage in self.figures.stages
                      for rank in range(*stage.ranks) if rank != stage.simulated_rank}
         bubble = self.figures.bubble_fraction if self.figures.mesh.pp > 1 else None
-        return JobProfile.from_profiles(self.profiles, world_size=self.figures.mesh.world_size, stand_ins=stand_ins,
-                                        pipeline_bubble=bubble)
+        job = JobProfile.from_profiles(self.profiles, world_size=self.figures.mesh.world_size, stand_ins=stand_ins,
+                                       pipeline_bubble=bubble)
+        job.microbatches = self.figures.microbatches
+        for rank in job.ranks:
+            _add_point_to_point(rank, self.figures)
+        return job
 
 
 def simulate(
@@ -102,8 +107,9 @@ def simulate(
         batch_size: sequences per data-parallel rank per step (the global batch is dp times it).
         seq_len: tokens per sequence (None: 128, the CLI's default).
         backward: also run the backward (its gradient reductions included).
-        memory: also record memory (``flopsight.profile(memory=True)``; priced as the CPU
-            kernels that run here save it, not yet as a CUDA device would).
+        memory: also record memory (``flopsight.profile(memory=True)``), each storage sized as
+            the CUDA caching allocator would (the fake parameters hold none; the kernels that
+            decide what is saved are the CPU's that run here).
         microbatches: with pp > 1, microbatches per step (None: ``batch_size``, one sequence
             each, torchtitan's default); each stage is profiled on one microbatch.
         dtype: the parameters' dtype, "bfloat16" (default), "float16" or "float32".
@@ -148,6 +154,23 @@ def simulate(
     job = JobFigures(mesh=mesh, rank=rank, fsdp=fsdp, batch_size=batch_size, seq_len=run.seq_len,
                      microbatches=steps, bubble_fraction=bubble_fraction(pp, steps), stages=tuple(figures))
     return Simulation(figures=job, profiles=tuple(profiles), local_params=tuple(local))
+
+
+def _add_point_to_point(rank: RankFigures, figures: JobFigures) -> None:
+    """A stage's sends and receives of one microbatch, as communication rows of its ranks: the
+    hidden states forward to the next stage and their gradient back to the one before (each a
+    send on one rank and a receive on its neighbour; its bytes cross one link, so bus bytes are
+    the payload)."""
+    if figures.mesh.pp < 2 or rank.pipeline_stage is None:
+        return
+    stages, index = figures.stages, rank.pipeline_stage
+    sends = [stages[index].send_forward_bytes, stages[index].send_backward_bytes]
+    receives = [stages[index - 1].send_forward_bytes if index > 0 else 0,
+                stages[index + 1].send_backward_bytes if index + 1 < len(stages) else 0]
+    for kind, messages in ((Collective.SEND, sends), (Collective.RECV, receives)):
+        moved = [size for size in messages if size]
+        if moved:
+            rank.comm[(kind, "pp", 2)] = CommTotals(len(moved), sum(moved), float(sum(moved)))
 
 
 def _check_degrees(dp: int, tp: int, pp: int, rank: int) -> MeshShape:
@@ -254,8 +277,7 @@ class _StageRun:
     def _profile(self, stage: nn.Module, kwargs: dict[str, torch.Tensor]) -> Profile:
         try:
             with torch.no_grad() if not self.backward else contextlib.nullcontext():
-                # memory_target="cuda" would suit a GPU job, but capture allows it on meta and
-                # cuda only, and fake tensors live on "cpu": the memory is priced as run here.
+                # fake parameters hold no memory: as on meta, the memory is a CUDA device's
                 return profile(stage, kwargs=kwargs, backward=self.backward, memory=self.memory)
         except FlopsightError:
             raise

@@ -136,6 +136,9 @@ def _summary_rows(job: JobProfile, fmt: _Formats) -> list[tuple[str, str]]:
     if len(measured) < len(job.ranks):
         rows.append(("simulated", f"one rank per stage ({len(measured)} of {len(job.ranks)} ranks measured; "
                                   "each other rank repeats its stage's figures)"))
+    if job.microbatches > 1:
+        rows.append(("microbatches per step", f"{job.microbatches} (the figures above and below are per microbatch; "
+                                              f"a step's fwd+bwd flops: {fmt.count(job.step_flops, 'FLOPs')})"))
     if job.pipeline_bubble is not None:
         rows.append(("pipeline bubble", f"{format_percent(job.pipeline_bubble, 1.0, precision=fmt.precision)} "
                                         "of a step each stage idles"))

@@ -128,6 +128,8 @@ class JobProfile:
         pipeline_bubble: the fraction of a step each stage idles, when the job is pipelined
             and its schedule is known (GPipe / 1F1B: (pp-1)/(m+pp-1) for m microbatches).
         metadata: the first rank's profile metadata (conventions, model, inputs).
+        microbatches: with a pipeline, the microbatches each step runs; each rank's figures
+            are then those of one microbatch, and a step's are ``microbatches`` times them.
     """
 
     ranks: list[RankFigures]
@@ -136,6 +138,7 @@ class JobProfile:
     mesh: dict[str, int] = field(default_factory=dict)
     pipeline_bubble: float | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    microbatches: int = 1
 
     @classmethod
     def from_profiles(cls, profiles: Iterable[Profile], *, world_size: int | None = None,
@@ -214,6 +217,11 @@ class JobProfile:
     def total_flops(self) -> int:
         return sum(r.total_flops for r in self.ranks)
 
+    @property
+    def step_flops(self) -> int:
+        """FLOPs of one training step of the whole job: every microbatch of every rank."""
+        return self.microbatches * self.total_flops
+
     def communication(self) -> dict[CommRowKey, CommTotals]:
         """The job's collectives summed over ranks, by (kind, group label, group size)."""
         totals: dict[CommRowKey, CommTotals] = {}
@@ -225,6 +233,7 @@ class JobProfile:
     def to_dict(self) -> dict[str, Any]:
         return {"job_schema_version": JOB_SCHEMA_VERSION, "world_size": self.world_size, "backend": self.backend,
                 "mesh": dict(self.mesh), "pipeline_bubble": self.pipeline_bubble, "metadata": self.metadata,
+                "microbatches": self.microbatches,
                 "summary": {"params_of_model": self.params_of_model, "total_flops": self.total_flops},
                 "ranks": [r.to_dict() for r in self.ranks]}
 
@@ -236,7 +245,8 @@ class JobProfile:
         bubble = data.get("pipeline_bubble")
         return cls(ranks=[RankFigures.from_dict(r) for r in data["ranks"]], world_size=int(data["world_size"]),
                    backend=str(data.get("backend", "")), mesh={str(k): int(v) for k, v in data.get("mesh", {}).items()},
-                   pipeline_bubble=None if bubble is None else float(bubble), metadata=dict(data.get("metadata", {})))
+                   pipeline_bubble=None if bubble is None else float(bubble), metadata=dict(data.get("metadata", {})),
+                   microbatches=int(data.get("microbatches", 1)))
 
 
 # Mesh dimensions over which ranks hold copies or shards of the same parameters.
