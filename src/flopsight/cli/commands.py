@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
 from ..report import GenerationReport, RenderOptions, format_params, render
+from ..report.plan import PlanReport
 from ..atomic_write import write_bytes_atomically
 from .output import Progress, check_writable, write_atomically
+from .plan import check_plan_options, is_plan, run_plan
 from .timing import add_timing, check_timing_options
 
 if TYPE_CHECKING:
@@ -43,9 +45,10 @@ def run_show(args: argparse.Namespace) -> str:
 
     saved = read_saved(args)
     if args.memory_snapshot:
-        if isinstance(saved, GenerationReport) or saved.memory is None:
+        held = saved.rank_profile if isinstance(saved, PlanReport) else saved
+        if isinstance(held, GenerationReport) or held.memory is None:
             raise InputError(f"--memory-snapshot: {args.profile_file} holds no memory; profile with --memory")
-        write_memory_snapshot(saved, args)
+        write_memory_snapshot(held, args)
     return render(saved, args.format, render_options(args))
 
 
@@ -54,6 +57,7 @@ def check_arguments(args: argparse.Namespace) -> None:
     check_output(args)
     if args.command == "profile":
         _check_mode_options(args)
+        check_plan_options(args)
     if getattr(args, "optimizer", None) and not args.backward:
         raise InputError("--optimizer steps on the gradients of a backward: add --backward")
     if getattr(args, "memory_snapshot", None):
@@ -134,6 +138,8 @@ def run_profile(args: argparse.Namespace, progress: Progress) -> str:
     """Build MODEL from its config and profile a forward (and backward) or a generation."""
     from .. import hf
 
+    if is_plan(args):
+        return run_plan(args, progress)
     progress(f"reading the config of {args.model}")
     source = hf.resolve_source(args.model, trust_remote_code=args.trust_remote_code)
     config = hf.make_config(source)

@@ -7,6 +7,7 @@ from typing import Any, Callable, NoReturn
 
 from ..errors import InputError
 from ..report.formats import FORMATS
+from .plan import add_plan_options
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 
@@ -66,6 +67,7 @@ def build_parser() -> Parser:
         "  flopsight profile qwen2-vl-7b --image-size 448x448 --format json -o qwen.json\n"
         "  flopsight profile mistral-7b --mode generate --new-tokens 16\n"
         "  flopsight profile llama-3-8b --backward --memory --memory-snapshot llama.pickle\n"
+        "  flopsight profile llama-3.1-405b --dp 128 --tp 8 --fsdp --backward --memory\n"
         "  flopsight show qwen.json --depth 2",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -95,6 +97,7 @@ def build_parser() -> Parser:
                          help="build a model whose config names its own code (auto_map): from its Hub repository or the folder beside its config.json (off by default)")
     _add_timing_options(profile)
     _add_memory_options(profile)
+    add_plan_options(profile, positive)
     _add_report_options(profile)
 
     commands.add_parser("models", help="list the bundled model configs",

@@ -9,12 +9,14 @@ from typing import Any
 from ..errors import InputError
 from ..report import GenerationReport
 from ..report.printable import Profile
+from ..report.plan import PlanReport
 from ..tree import Profile as ProfileData
+from ..tree.job import JobProfile
 
 __all__ = ["read_saved"]
 
 
-def read_saved(args: argparse.Namespace) -> Profile | GenerationReport:
+def read_saved(args: argparse.Namespace) -> Profile | GenerationReport | PlanReport:
     """The Profile (or generate run) in ``args.profile_file``, checked against ``args.format``."""
     path = args.profile_file
     try:
@@ -30,7 +32,18 @@ def read_saved(args: argparse.Namespace) -> Profile | GenerationReport:
         raise InputError(f"{path}: not a flopsight profile (a JSON {type(data).__name__}, not an object)")
     if data.get("mode") == "generate":
         return _generation(path, data, args.format)
+    if data.get("mode") == "simulate":
+        return _plan(path, data)
     return _profile(path, data)
+
+
+def _plan(path: str, data: dict[str, Any]) -> PlanReport:
+    try:
+        return PlanReport(_profile(path, data["rank_profile"]), JobProfile.from_dict(data["job"]), dict(data["plan"]))
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}") from None
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"{path}: not a flopsight simulated plan ({type(exc).__name__}: {exc})") from None
 
 
 def _profile(path: str, data: dict[str, Any]) -> Profile:

@@ -19,6 +19,7 @@ from .generation import (
 )
 from .json_format import render_profile_json
 from .markdown import render_profile_markdown
+from .plan import PlanReport, render_plan_json, render_plan_text
 from .text_format import render_profile_text
 
 if TYPE_CHECKING:
@@ -36,8 +37,10 @@ class RenderOptions:
     width: int | None = None  # the terminal's columns for text; None (files, pipes): the wide layout
 
 
-def render(result: Profile | GenerationReport, fmt: str, options: RenderOptions) -> str:
-    """``result`` in format ``fmt`` ("text", "json", "csv" or "markdown")."""
+def render(result: Profile | GenerationReport | PlanReport, fmt: str, options: RenderOptions) -> str:
+    """``result`` in format ``fmt`` ("text", "json", "csv" or "markdown"). A simulated plan
+    renders its rank's profile and the job in text and json; csv and markdown give the rank's
+    profile table (the job's per-rank table is in the text)."""
     renderers: dict[str, tuple[Callable[..., str], Callable[..., str]]] = {
         "text": (render_profile_text, render_generation_text),
         "json": (render_profile_json, render_generation_json),
@@ -45,6 +48,12 @@ def render(result: Profile | GenerationReport, fmt: str, options: RenderOptions)
         "markdown": (render_profile_markdown, render_generation_markdown),
     }
     forward, generate = renderers[fmt]
+    if isinstance(result, PlanReport):
+        if fmt == "text":
+            return render_plan_text(result, lambda profile: forward(profile, options))
+        if fmt == "json":
+            return render_plan_json(result)
+        return forward(result.rank_profile, options)
     if isinstance(result, GenerationReport):
         return generate(result, options)
     return forward(result, options)

@@ -83,7 +83,7 @@ def render_text(
     if profile.memory is not None:
         sections.append(_titled("Memory", _fit(render_memory(profile, precision=precision), width)))
     # The table fits itself to the width; wrapping its lines would break its columns.
-    communication = render_communication(profile, precision=precision, width=width)
+    communication = render_communication(profile, depth=depth, precision=precision, width=width)
     if communication:
         sections.append(_titled("Communication", communication))
     sections += [
