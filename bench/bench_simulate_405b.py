@@ -10,7 +10,7 @@ Each tool runs in its own fresh child, one torch thread, so the peak RSS is its 
   whole TP group's FLOPs, tp times one rank's.
 
     python bench/bench_simulate_405b.py                    # both, seq_len 128 (the CLI default)
-    python bench/bench_simulate_405b.py --seq-len 4096
+    python bench/bench_simulate_405b.py --seq-len 4096 --memory
     python bench/bench_simulate_405b.py --tool simulate --cprofile 30
 """
 
@@ -34,12 +34,13 @@ def peak_rss_mib() -> float:
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
-def run_simulate(seq_len: int) -> dict[str, Any]:
+def run_simulate(seq_len: int, memory: bool) -> dict[str, Any]:
     from flopsight.distributed import simulate
+    from flopsight.report import render_job
     from flopsight.tree.job import comm_rows
 
     start = time.perf_counter()
-    sim = simulate(MODEL, dp=DP, tp=TP, fsdp=True, backward=True, seq_len=seq_len)
+    sim = simulate(MODEL, dp=DP, tp=TP, fsdp=True, backward=True, seq_len=seq_len, memory=memory)
     wall = time.perf_counter() - start
     profile = sim.rank_profile
     stage = sim.figures.rank_stage
@@ -50,10 +51,11 @@ def run_simulate(seq_len: int) -> dict[str, Any]:
         "backward_flops": profile.backward.flops,
         "comm": [[kind.value, label, size, t.calls, t.payload_bytes, t.bus_bytes]
                  for (kind, label, size), t in comm_rows(profile).items()],
+        "job": render_job(sim.job()),
     }
 
 
-def run_flopcounter(seq_len: int) -> dict[str, Any]:
+def run_flopcounter(seq_len: int, memory: bool) -> dict[str, Any]:
     import torch
     from torch._subclasses.fake_tensor import FakeTensorMode
     from torch.utils.flop_counter import FlopCounterMode
@@ -80,7 +82,7 @@ def run_flopcounter(seq_len: int) -> dict[str, Any]:
     return {"tool": "flopcounter", "wall_s": time.perf_counter() - start, "total_flops": counter.get_total_flops()}
 
 
-def child(tool: str, seq_len: int, cprofile: int) -> None:
+def child(tool: str, seq_len: int, cprofile: int, memory: bool) -> None:
     import torch
 
     torch.set_num_threads(1)
@@ -90,10 +92,10 @@ def child(tool: str, seq_len: int, cprofile: int) -> None:
         import pstats
 
         profiler = cProfile.Profile()
-        result = profiler.runcall(run, seq_len)
+        result = profiler.runcall(run, seq_len, memory)
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(cprofile)
     else:
-        result = run(seq_len)
+        result = run(seq_len, memory)
     result["peak_rss_mib"] = peak_rss_mib()
     print(RESULT_MARKER + json.dumps(result))
 
@@ -103,13 +105,15 @@ def main() -> None:
     parser.add_argument("--tool", choices=("simulate", "flopcounter"), help="run one tool here (a child)")
     parser.add_argument("--seq-len", type=int, default=128)
     parser.add_argument("--cprofile", type=int, default=0, help="print the top N cumulative entries")
+    parser.add_argument("--memory", action="store_true", help="simulate with memory=True too (the peak per rank)")
     args = parser.parse_args()
     if args.tool:
-        child(args.tool, args.seq_len, args.cprofile)
+        child(args.tool, args.seq_len, args.cprofile, args.memory)
         return
     results = {}
     for tool in ("simulate", "flopcounter"):
-        done = subprocess.run([sys.executable, __file__, "--tool", tool, "--seq-len", str(args.seq_len)],
+        done = subprocess.run([sys.executable, __file__, "--tool", tool, "--seq-len", str(args.seq_len),
+                               *(["--memory"] if args.memory else [])],
                               check=True, capture_output=True, text=True)
         line = next(line for line in done.stdout.splitlines() if line.startswith(RESULT_MARKER))
         results[tool] = json.loads(line[len(RESULT_MARKER):])
@@ -127,6 +131,8 @@ def main() -> None:
     ratio = counter["total_flops"] / flops
     print(f"  FLOPs       {counter['total_flops']:>22,} ({ratio:.2f} x rank 0's: DTensor's global shapes, "
           f"the whole TP group's work)")
+    print()
+    print(sim["job"])
 
 
 if __name__ == "__main__":
