@@ -14,6 +14,7 @@ from .errors import FlopsightError, InputError, ModuleNotFound, RegistrationErro
 if TYPE_CHECKING:
     from .api import profile
     from .distributed.gather import gather
+    from .distributed.simulate import simulate
     from .costs import mark_free, register_cost, unregister_cost
     from .records import OpCost, Phase, TimingResult
     from .report import render_text
@@ -29,6 +30,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "profile": "api",
     "gather": "distributed.gather",
+    "simulate": "distributed.simulate",
     "mark_free": "costs", "register_cost": "costs", "unregister_cost": "costs",
     "OpCost": "records", "Phase": "records", "TimingResult": "records",
     "render_text": "report",
@@ -59,6 +61,7 @@ __all__ = [
     "profile",
     "register_cost",
     "render_text",
+    "simulate",
     "track",
     "unregister_cost",
 ]
@@ -66,7 +69,8 @@ __all__ = [
 
 # subpackages reachable as attributes after ``import flopsight`` (``flopsight.report.render_timing``)
 _SUBPACKAGES = frozenset({
-    "api", "capture", "cli", "compat", "conventions", "costs", "errors", "examples", "hf", "records", "report",
+    "api", "capture", "cli", "compat", "conventions", "costs", "distributed", "errors", "examples", "hf", "records",
+    "report",
     "timing", "training", "tree", "uncounted_warning",
 })
 
