@@ -93,8 +93,9 @@ class CountingMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
         if formula is Communication.COMMUNICATION:  # 0 FLOPs, but what it moved is reported apart
             self._count(self._result.communication, func)
             # A collective no module issued (DDP's bucket all-reduce from a gradient hook, FSDP2's
-            # final reduce-scatter) is the root's.
-            self.collectives.record(func, args, kwargs, out, path if isinstance(path, str) else "", phase)
+            # final reduce-scatter, a pipeline schedule's sends between stages) is the root's.
+            self.collectives.record(func, args, kwargs, out, "" if path is None or path is ModuleTracker.OUTSIDE else path,
+                                    phase)
             return out
         if path is None or path is ModuleTracker.OUTSIDE:
             return out

@@ -80,3 +80,6 @@ def _forget_meshes() -> None:
     transform_infos: Any = getattr(_redistribute, "_gen_transform_infos", None)  # private: may move
     if transform_infos is not None:
         transform_infos.cache_clear()
+    planners: Any = getattr(_redistribute, "clear_redistribute_planner_cache", None)  # keyed by mesh too
+    if planners is not None:
+        planners()
