@@ -106,7 +106,8 @@ class CollectiveRecorder:
         self.mesh_dims = mesh_dims or {}
         self._specs: dict[Any, tuple[Collective, Payload, int] | None] = {}
 
-    def record(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any, path: str, phase: Phase) -> None:
+    def record(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any, path: str,
+               phase: Phase) -> None:
         if func in self._specs:
             spec = self._specs[func]
         else:

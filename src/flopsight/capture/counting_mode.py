@@ -94,8 +94,8 @@ class CountingMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
             self._count(self._result.communication, func)
             # A collective no module issued (DDP's bucket all-reduce from a gradient hook, FSDP2's
             # final reduce-scatter, a pipeline schedule's sends between stages) is the root's.
-            self.collectives.record(func, args, kwargs, out, "" if path is None or path is ModuleTracker.OUTSIDE else path,
-                                    phase)
+            issuer = "" if path is None or path is ModuleTracker.OUTSIDE else path
+            self.collectives.record(func, args, kwargs, out, issuer, phase)
             return out
         if path is None or path is ModuleTracker.OUTSIDE:
             return out

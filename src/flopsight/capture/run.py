@@ -47,15 +47,15 @@ def capture(
     on_meta = uses_meta(model, args, kwargs)
     recorder = None
     if memory:
-        recorder = MemoryRecorder(model, tensors_in(args) + tensors_in(kwargs), device="meta" if on_meta or _fake(model) else _device(model),
-                                  target=memory_target)
+        device = "meta" if on_meta or _fake(model) else _device(model)
+        recorder = MemoryRecorder(model, tensors_in(args) + tensors_in(kwargs), device=device, target=memory_target)
     session = CountingSession(model, ignore_types=ignore_types, backward=backward, meta=on_meta, memory=recorder)
     stepped = _stepped_parameters(optimizer)
     # A sharded or replicated model's backward runs as loss.backward() (its hooks communicate
     # on .grad): every .grad it writes, inputs' too, is put back afterwards.
     through_grad = backward and is_distributed(model)
-    restored = _unique(stepped + (list(model.parameters()) + [t for t in tensors_in(args) + tensors_in(kwargs)
-                                                              if t.requires_grad] if through_grad else []))
+    written = list(model.parameters()) + [t for t in tensors_in(args) + tensors_in(kwargs) if t.requires_grad]
+    restored = _unique(stepped + (written if through_grad else []))
     _clear_autocast_cache()
     cuda = _cuda_device(model) if recorder is not None else None
     start = _cuda_start(cuda) if cuda is not None else 0
@@ -143,8 +143,8 @@ def _optimizer_step(optimizer: torch.optim.Optimizer, stepped: list[torch.Tensor
     optimizer.step()
 
 
-def _run_backward(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any,
-                  loss_fn: LossFn | None, *, through_grad: bool = False) -> tuple[list[torch.Tensor], tuple[torch.Tensor | None, ...]]:
+def _run_backward(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any, loss_fn: LossFn | None,
+                  *, through_grad: bool = False) -> tuple[list[torch.Tensor], tuple[torch.Tensor | None, ...]]:
     loss = loss_fn(output) if loss_fn is not None else _sum_of_floating_outputs(output)
     if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
         raise InputError("loss_fn must return a single-element tensor; got "

@@ -16,7 +16,7 @@ from torch import nn
 
 from ..records.distributed import DistributedInfo
 
-__all__ = ["describe_job", "global_numel", "is_distributed", "is_sharded", "local_numel"]
+__all__ = ["describe_job", "global_numel", "is_distributed", "local_numel", "local_tensor"]
 
 
 def _dtensor_type() -> type | None:
@@ -43,10 +43,10 @@ def _wrapper_types() -> tuple[type, ...]:
     parallel = sys.modules.get("torch.nn.parallel")
     if parallel is not None:
         found.append(parallel.DistributedDataParallel)
-    for name, attribute in (("torch.distributed.fsdp", "FullyShardedDataParallel"), ("torch.distributed.fsdp", "FSDPModule")):
-        module = sys.modules.get(name)
-        if module is not None and hasattr(module, attribute):
-            found.append(getattr(module, attribute))
+    fsdp = sys.modules.get("torch.distributed.fsdp")
+    for attribute in ("FullyShardedDataParallel", "FSDPModule"):  # FSDP1's wrapper, FSDP2's mixin
+        if fsdp is not None and hasattr(fsdp, attribute):
+            found.append(getattr(fsdp, attribute))
     return tuple(found)
 
 
@@ -60,10 +60,7 @@ def local_tensor(param: torch.Tensor) -> torch.Tensor:
 
 def local_numel(param: torch.Tensor) -> int:
     """Elements this rank holds (FSDP1's padding included: it is allocated)."""
-    dtensor = _dtensor_type()
-    if dtensor is not None and isinstance(param, dtensor):
-        return int(param.to_local().numel())  # type: ignore[attr-defined]
-    return int(param.numel())
+    return int(local_tensor(param).numel())
 
 
 def global_numel(param: torch.Tensor) -> int:
@@ -72,10 +69,6 @@ def global_numel(param: torch.Tensor) -> int:
     if numels is not None:
         return int(sum(numels))
     return int(param.numel())
-
-
-def is_sharded(param: torch.Tensor) -> bool:
-    return local_numel(param) != global_numel(param)
 
 
 def describe_job(model: nn.Module) -> DistributedInfo | None:
@@ -124,6 +117,7 @@ def _place_in(mesh: Any, rank: int) -> list[int]:
 
     with unset_fake_temporarily():
         layout = mesh.mesh.tolist()
+
     def find(block: Any, prefix: list[int]) -> list[int] | None:
         if not isinstance(block, list):
             return prefix if block == rank else None
