@@ -17,7 +17,7 @@ from flopsight.tree.peaks import PEAK_TFLOPS, match_accelerator, peak_tflops_for
         ("NVIDIA H200 NVL", "H200 NVL"),
         ("NVIDIA GH200 480GB", "GH200"),
         ("NVIDIA A100-SXM4-80GB", "A100 80GB"),
-        ("NVIDIA A100 80GB PCIe", "A100 80GB"),
+        ("NVIDIA A100 80GB PCIe", "A100 80GB PCIe"),  # 1.935 TB/s, not the SXM4 2.039
         ("NVIDIA A100-SXM4-40GB", "A100 40GB"),
         ("NVIDIA A100-PCIE-40GB", "A100 40GB"),
         ("NVIDIA L40S", "L40S"),

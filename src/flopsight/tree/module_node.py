@@ -8,6 +8,7 @@ from typing import Any, Iterator
 from ..records import ZERO, ModuleTiming, OpCost, OpTotals, Phase
 from ..records.communication import CommKey, CommTotals, comm_key_from_text, comm_key_text
 from ..records.memory import ModuleMemory
+from .roofline import ModuleRoofline
 
 PHASES = (Phase.FORWARD, Phase.BACKWARD, Phase.RECOMPUTE)
 
@@ -23,7 +24,8 @@ class ModuleNode:
 
     Each instrument's results are optional fields of the node: ``timing`` is the module's
     measured latency per iteration (forward, backward), None when the run was not timed;
-    ``memory`` its activation, output and peak bytes, None when memory was not recorded.
+    ``memory`` its activation, output and peak bytes, None when memory was not recorded;
+    ``roofline`` its predicted seconds on a target GPU (``Profile.roofline``), None otherwise.
 
     In a distributed run, ``own_local_params`` / ``own_local_param_bytes`` are the parts of
     its own parameters this rank holds (None: it holds them whole), beside the global counts;
@@ -43,6 +45,7 @@ class ModuleNode:
     children: list["ModuleNode"] = field(default_factory=list)
     timing: ModuleTiming | None = None
     memory: ModuleMemory | None = None
+    roofline: ModuleRoofline | None = None
     own_param_bytes: int = 0
     own_local_params: int | None = None
     own_local_param_bytes: int | None = None
@@ -155,6 +158,7 @@ class ModuleNode:
             "children": [c.to_dict() for c in self.children],
             **({} if self.timing is None else {"timing": self.timing.to_dict()}),
             **({} if self.memory is None else {"memory": self.memory.to_dict()}),
+            **({} if self.roofline is None else {"roofline": self.roofline.to_dict()}),
             **({} if not self.own_param_bytes else {"own_param_bytes": self.own_param_bytes}),
             **({} if self.own_local_params is None else {"own_local_params": self.own_local_params,
                                                          "own_local_param_bytes": self.own_local_param_bytes}),
@@ -182,6 +186,7 @@ class ModuleNode:
             children=[cls.from_dict(c) for c in data.get("children", [])],
             timing=None if data.get("timing") is None else ModuleTiming.from_dict(data["timing"]),
             memory=None if data.get("memory") is None else ModuleMemory.from_dict(data["memory"]),
+            roofline=None if data.get("roofline") is None else ModuleRoofline.from_dict(data["roofline"]),
             own_param_bytes=int(data.get("own_param_bytes", 0)),
             own_local_params=None if data.get("own_local_params") is None else int(data["own_local_params"]),
             own_local_param_bytes=(None if data.get("own_local_param_bytes") is None

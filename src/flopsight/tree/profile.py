@@ -13,8 +13,10 @@ from ..records.communication import CommKey, CommTotals, ProcessGroupInfo
 from ..records.distributed import DistributedInfo
 from ..records.memory import MemorySummary
 from .achieved import Achieved, achieved
+from .gpus import GpuSpec
 from .memory_timeline import memory_timeline
 from .module_node import PHASES, ModuleNode
+from .roofline import OpRoofline, Prediction, RooflineTarget, apply_roofline, predicted_ops, prediction, roofline_target
 
 SCHEMA_VERSION = 1
 
@@ -42,6 +44,8 @@ class Profile:
         process_groups: the process groups the run communicated in, by name.
         distributed: in a distributed run (real or simulated), the rank and the job's mesh;
             ``params`` is then the global unique count and ``local_params`` this rank's shards.
+        roofline_target: when a roofline was applied (``roofline``), the GPU figures it used;
+            each module's predicted seconds are on its node (``ModuleNode.roofline``).
 
     Each instrument's results are optional fields of the same nodes and of the Profile, so a
     Profile read back with ``from_dict`` renders exactly like the measured one.
@@ -58,6 +62,7 @@ class Profile:
     memory: MemorySummary | None = None
     process_groups: dict[str, ProcessGroupInfo] = field(default_factory=dict)
     distributed: DistributedInfo | None = None
+    roofline_target: RooflineTarget | None = None
     _index: dict[str, ModuleNode] = field(default_factory=dict, repr=False)
     # A shared module's other positions: alias path -> the path its node lives at.
     _aliases: dict[str, str] = field(default_factory=dict, repr=False)
@@ -162,6 +167,58 @@ class Profile:
         """Achieved FLOPS per module and in total, and MFU, from the timing it carries."""
         timing = self.timing
         return None if timing is None else achieved(self, timing, self.peak_tflops)
+
+    def roofline(
+        self: P,
+        gpu: str | GpuSpec = "h100-sxm",
+        *,
+        dtype: str | None = None,
+        compute_efficiency: float = 1.0,
+        memory_efficiency: float = 1.0,
+        tf32: bool = False,
+    ) -> P:
+        """A copy of this Profile with the time each op, module and step would take on ``gpu``.
+
+        Each op takes max(FLOPs / (compute_efficiency x peak), bytes / (memory_efficiency x
+        bandwidth)) with the dense datasheet figures of ``tree/gpus.py`` (``tree/roofline.py``).
+
+        Args:
+            gpu: a short name ("h100-sxm", "a100-80gb", "mi300x"), a table name ("H100 SXM"), a
+                ``torch.cuda.get_device_name()`` string, or a ``GpuSpec`` of your own.
+            dtype: the dtype whose peak prices the ops; None reads the model's
+                (``metadata["dtype"]``, float32 when absent).
+            compute_efficiency, memory_efficiency: fractions of the peaks assumed reached, in
+                (0, 1]; the default 1.0 predicts the fastest the GPU could run the ops.
+            tf32: price float32 at the TF32 tensor-core rate.
+
+        Returns:
+            The copy; ``prediction`` gives the step's seconds and best MFU, ``predicted_ops``
+            each op's, and each node's ``roofline`` its own and inclusive seconds.
+
+        Raises:
+            InputError: an unknown GPU (the message lists the known names), an efficiency
+                outside (0, 1], or a dtype the GPU has no peak for.
+
+        Example:
+            >>> p = flopsight.profile(model, x).roofline("h100-sxm")
+            >>> p.prediction.step_s  # seconds
+            1.73e-05
+        """
+        chosen = str(self.metadata.get("dtype") or "float32") if dtype is None else dtype
+        target = roofline_target(gpu, chosen, compute_efficiency=compute_efficiency,
+                                 memory_efficiency=memory_efficiency, tf32=tf32)
+        return apply_roofline(self, target)
+
+    @property
+    def prediction(self) -> Prediction | None:
+        """The roofline's predicted seconds per phase and per step, and the best achievable MFU;
+        None unless made with ``roofline``."""
+        return prediction(self)
+
+    def predicted_ops(self, phase: Phase | str | None = None) -> list[OpRoofline]:
+        """Every (module, phase, op) priced on the roofline's GPU, longest first (bound,
+        intensity); [] unless made with ``roofline``."""
+        return predicted_ops(self, phase)
 
     def module(self, name: str) -> ModuleNode:
         """The node at a qualified path such as ``"layers.0.mlp"`` ("" is the root).
@@ -278,6 +335,7 @@ class Profile:
             **self._timing_dict(),
             **self._memory_dict(),
             **self._distributed_dict(),
+            **({} if self.prediction is None else {"roofline": self.prediction.to_dict()}),
             "root": self.root.to_dict(),
         }
 
@@ -331,6 +389,7 @@ class Profile:
             memory=None if data.get("memory") is None else MemorySummary.from_dict(data["memory"]),
             process_groups={name: ProcessGroupInfo.from_dict(g) for name, g in data.get("process_groups", {}).items()},
             distributed=None if data.get("distributed") is None else DistributedInfo.from_dict(data["distributed"]),
+            roofline_target=None if data.get("roofline") is None else RooflineTarget.from_dict(data["roofline"]),
         )
 
 

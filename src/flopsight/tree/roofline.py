@@ -1,0 +1,275 @@
+"""Roofline prediction: how long each op, module and step would take on a target GPU.
+
+Each (module, phase, op) sum is priced from what the count recorded, never from a kernel run:
+
+    compute_s = flops / (compute_efficiency x peak[dtype])
+    memory_s  = (bytes_read + bytes_written) / (memory_efficiency x memory bandwidth)
+    predicted_s = max(compute_s, memory_s)
+
+The op is compute-bound when ``compute_s >= memory_s`` (and does any arithmetic), memory-bound
+otherwise; its arithmetic intensity is flops / bytes. Every op uses the dense peak of the
+model's dtype (``profile.metadata["dtype"]``; float32 at the TF32 rate only with ``tf32=True``):
+elementwise ops, which would run at a lower vector rate, are almost always memory-bound anyway.
+Efficiencies default to 1.0, the datasheet roofline, so a prediction is a lower bound on time.
+Ops are priced one by one, as eager PyTorch runs them: no fusion of elementwise chains.
+
+Pure: nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ..errors import InputError
+from ..records import OpTotals, Phase
+from .gpus import GpuSpec, gpu_spec, normalize_dtype
+
+if TYPE_CHECKING:
+    from .module_node import ModuleNode
+    from .profile import Profile
+
+__all__ = ["ModuleRoofline", "OpRoofline", "Prediction", "RooflineTarget", "apply_roofline", "predicted_ops",
+           "prediction", "roofline_target"]
+
+P = TypeVar("P", bound="Profile")
+
+_PHASES = (Phase.FORWARD, Phase.BACKWARD, Phase.RECOMPUTE)
+
+
+@dataclass(frozen=True, slots=True)
+class RooflineTarget:
+    """The GPU a prediction is for, as the numbers it used (so a saved prediction needs no table).
+
+    Attributes:
+        gpu: the GPU table's name ("H100 SXM").
+        dtype: the peak's dtype key ("bfloat16"; "tf32" for float32 at the TF32 rate).
+        peak_tflops: the dense datasheet peak for ``dtype``.
+        memory_bytes_per_s: the datasheet memory bandwidth.
+        compute_efficiency, memory_efficiency: the fractions of the peaks assumed reached (<= 1).
+        source: the datasheet of the figures.
+    """
+
+    gpu: str
+    dtype: str
+    peak_tflops: float
+    memory_bytes_per_s: float
+    compute_efficiency: float = 1.0
+    memory_efficiency: float = 1.0
+    source: str = ""
+
+    def price(self, flops: int, moved_bytes: int) -> tuple[float, float]:
+        """(compute seconds, memory seconds) of ``flops`` and ``moved_bytes`` on this target."""
+        compute_s = flops / (self.compute_efficiency * self.peak_tflops * 1e12)
+        memory_s = moved_bytes / (self.memory_efficiency * self.memory_bytes_per_s)
+        return compute_s, memory_s
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"gpu": self.gpu, "dtype": self.dtype, "peak_tflops": self.peak_tflops,
+                "memory_bytes_per_s": self.memory_bytes_per_s, "compute_efficiency": self.compute_efficiency,
+                "memory_efficiency": self.memory_efficiency, "source": self.source}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "RooflineTarget":
+        return cls(gpu=str(data["gpu"]), dtype=str(data["dtype"]), peak_tflops=float(data["peak_tflops"]),
+                   memory_bytes_per_s=float(data["memory_bytes_per_s"]),
+                   compute_efficiency=float(data.get("compute_efficiency", 1.0)),
+                   memory_efficiency=float(data.get("memory_efficiency", 1.0)), source=str(data.get("source", "")))
+
+
+@dataclass(frozen=True, slots=True)
+class OpRoofline:
+    """One op's sum over the calls charged to one (module, phase), priced on the target."""
+
+    module: str
+    phase: Phase
+    op: str
+    calls: int
+    flops: int
+    bytes: int
+    compute_s: float
+    memory_s: float
+
+    @property
+    def predicted_s(self) -> float:
+        return max(self.compute_s, self.memory_s)
+
+    @property
+    def bound(self) -> str:
+        """"compute" or "memory": the floor that sets the time (an op moving nothing and doing
+        no arithmetic, a view, is "memory" at 0 s)."""
+        return "compute" if self.flops and self.compute_s >= self.memory_s else "memory"
+
+    @property
+    def intensity(self) -> float | None:
+        """Arithmetic intensity, FLOPs per byte moved; None when it moves nothing."""
+        return self.flops / self.bytes if self.bytes else None
+
+
+@dataclass(slots=True)
+class ModuleRoofline:
+    """A module's predicted seconds per phase: its own ops, and inclusive of its submodules;
+    ``compute_bound_s`` is the part of the inclusive time spent in compute-bound ops."""
+
+    own_s: dict[Phase, float] = field(default_factory=dict)
+    predicted_s: dict[Phase, float] = field(default_factory=dict)
+    compute_bound_s: dict[Phase, float] = field(default_factory=dict)
+
+    @property
+    def step_s(self) -> float:
+        """Forward + backward + recompute, inclusive."""
+        return sum(self.predicted_s.values())
+
+    @property
+    def own_step_s(self) -> float:
+        return sum(self.own_s.values())
+
+    @property
+    def compute_bound_share(self) -> float:
+        """The fraction of the step's predicted time in compute-bound ops (0 when it takes none)."""
+        step = self.step_s
+        return sum(self.compute_bound_s.values()) / step if step else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        def per_phase(values: dict[Phase, float]) -> dict[str, float]:
+            return {phase.value: seconds for phase, seconds in values.items()}
+
+        return {"predicted_s": {**per_phase(self.predicted_s), "step": self.step_s},
+                "own_predicted_s": per_phase(self.own_s), "compute_bound_s": per_phase(self.compute_bound_s)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ModuleRoofline":
+        def per_phase(values: dict[str, float]) -> dict[Phase, float]:
+            return {Phase(key): float(seconds) for key, seconds in values.items() if key != "step"}
+
+        return cls(own_s=per_phase(data.get("own_predicted_s", {})), predicted_s=per_phase(data.get("predicted_s", {})),
+                   compute_bound_s=per_phase(data.get("compute_bound_s", {})))
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    """The whole step on the target: predicted seconds per phase and the best achievable MFU.
+
+    Attributes:
+        target: the GPU figures and efficiencies used.
+        predicted_s: seconds per phase (forward, backward, recompute).
+        step_s: their sum, one training step (or one forward when backward was not measured).
+        model_flops: forward + backward FLOPs (recomputation excluded, as MFU counts them).
+        mfu: model_flops / (step_s x datasheet peak): the most a real run can reach; None when
+            the step takes no time.
+    """
+
+    target: RooflineTarget
+    predicted_s: dict[Phase, float]
+    step_s: float
+    model_flops: int
+    mfu: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.target.to_dict(),
+                "predicted_s": {**{p.value: s for p, s in self.predicted_s.items()}, "step": self.step_s},
+                "model_flops": self.model_flops, "mfu": self.mfu}
+
+
+def roofline_target(
+    gpu: str | GpuSpec,
+    dtype: str = "float32",
+    *,
+    compute_efficiency: float = 1.0,
+    memory_efficiency: float = 1.0,
+    tf32: bool = False,
+) -> RooflineTarget:
+    """The numbers a prediction uses, from the GPU table.
+
+    Args:
+        gpu: a table name, short name or device string ("h100-sxm", "NVIDIA H100 80GB HBM3"),
+            or a GpuSpec.
+        dtype: the model's dtype; its dense peak prices every op.
+        compute_efficiency, memory_efficiency: fractions of the peak FLOPS and bandwidth assumed
+            reached, in (0, 1]; 1.0 (the default) is the datasheet roofline.
+        tf32: price float32 at the TF32 tensor-core rate.
+
+    Raises:
+        InputError: unknown GPU, an efficiency outside (0, 1], or a figure the table lacks.
+
+    Example:
+        >>> roofline_target("h100-sxm", "bfloat16").peak_tflops
+        989.5
+    """
+    spec = gpu_spec(gpu)
+    for label, value in (("compute_efficiency", compute_efficiency), ("memory_efficiency", memory_efficiency)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value) or not 0 < value <= 1:
+            raise InputError(f"{label} takes a fraction of the peak in (0, 1], got {value!r}")
+    key = normalize_dtype(dtype)
+    if key == "float32" and tf32:
+        key = "tf32"
+    peak = spec.peak_tflops.get(key)
+    if peak is None:
+        known = ", ".join(spec.peak_tflops) or "none"
+        raise InputError(f"the GPU table has no dense {key} peak for {spec.name} (it has: {known}); "
+                         "pass a GpuSpec with one")
+    if spec.memory_bytes_per_s is None:
+        raise InputError(f"the GPU table has no memory bandwidth for {spec.name}; pass a GpuSpec with one")
+    return RooflineTarget(spec.name, key, peak, spec.memory_bytes_per_s, float(compute_efficiency),
+                          float(memory_efficiency), spec.source)
+
+
+def price_op(target: RooflineTarget, module: str, phase: Phase, op: str, totals: OpTotals) -> OpRoofline:
+    """One op's sum priced on ``target``: its FLOPs and the bytes it read and wrote."""
+    moved = totals.bytes_read + totals.bytes_written
+    compute_s, memory_s = target.price(totals.flops, moved)
+    return OpRoofline(module, phase, op, totals.calls, totals.flops, moved, compute_s, memory_s)
+
+
+def apply_roofline(profile: P, target: RooflineTarget) -> P:
+    """A copy of ``profile`` with ``target`` and every module's ``roofline`` filled in."""
+    predicted = copy.deepcopy(profile)
+    predicted.roofline_target = target
+    _fill(predicted.root, target)
+    return predicted
+
+
+def _fill(node: ModuleNode, target: RooflineTarget) -> ModuleRoofline:
+    own: dict[Phase, float] = {}
+    inclusive: dict[Phase, float] = {}
+    compute: dict[Phase, float] = {}
+    for phase in _PHASES:
+        priced = [price_op(target, node.name, phase, op, t) for op, t in node.own_ops.get(phase, {}).items()]
+        own[phase] = sum((p.predicted_s for p in priced), 0.0)
+        inclusive[phase] = own[phase]
+        compute[phase] = sum((p.predicted_s for p in priced if p.bound == "compute"), 0.0)
+    for child in node.children:
+        if child.alias_of is not None:
+            continue  # a shared module's second position: counted at its first
+        below = _fill(child, target)
+        for phase in _PHASES:
+            inclusive[phase] += below.predicted_s[phase]
+            compute[phase] += below.compute_bound_s[phase]
+    node.roofline = ModuleRoofline(own, inclusive, compute)
+    return node.roofline
+
+
+def predicted_ops(profile: Profile, phase: Phase | str | None = None) -> list[OpRoofline]:
+    """Every (module, phase, op) sum priced on the profile's target, the longest first; [] when
+    the profile carries no roofline."""
+    target = profile.roofline_target
+    if target is None:
+        return []
+    phases = _PHASES if phase is None else (Phase(phase),)
+    ops = [price_op(target, node.name, ph, op, t)
+           for node in profile.modules() for ph in phases for op, t in node.own_ops.get(ph, {}).items()]
+    return sorted(ops, key=lambda o: -o.predicted_s)
+
+
+def prediction(profile: Profile) -> Prediction | None:
+    """The step's predicted time and best achievable MFU; None when no roofline was applied."""
+    target = profile.roofline_target
+    root = profile.root.roofline
+    if target is None or root is None:
+        return None
+    step = root.step_s
+    model_flops = profile.forward.flops + profile.backward.flops
+    mfu = model_flops / (step * target.peak_tflops * 1e12) if step > 0 else None
+    return Prediction(target, dict(root.predicted_s), step, model_flops, mfu)
