@@ -65,6 +65,24 @@ def check_arguments(args: argparse.Namespace) -> None:
             raise InputError("--memory-snapshot needs --memory")
         check_writable(args.memory_snapshot, option="--memory-snapshot")
     check_timing_options(args, getattr(args, "device", ""))
+    check_gpu(args)
+
+
+def check_gpu(args: argparse.Namespace) -> None:
+    """``--gpu``: a name in the GPU table, and a run that gives one forward profile to price."""
+    if not getattr(args, "gpu", None):
+        return
+    from ..tree.gpus import gpu_spec
+
+    gpu_spec(args.gpu)  # an unknown name: one line listing the known ones
+    if args.command == "profile" and (args.mode == "generate" or is_plan(args)):
+        raise InputError("--gpu predicts the time of one forward (and backward) profile; "
+                         "drop --mode generate and the parallelism options")
+
+
+def with_roofline(result: Profile, args: argparse.Namespace) -> Profile:
+    """The profile with its roofline on ``--gpu`` (unchanged without the option)."""
+    return result.roofline(gpu=args.gpu) if getattr(args, "gpu", None) else result
 
 
 def run_example(args: argparse.Namespace) -> str:
@@ -90,7 +108,7 @@ def run_example(args: argparse.Namespace) -> str:
     if args.time:
         result = add_timing(result, model, (tokens,), {}, args)
     write_memory_snapshot(result, args)
-    return render(result, args.format, render_options(args))
+    return render(with_roofline(result, args), args.format, render_options(args))
 
 
 def _example_tokens(model: Any, batch_size: int, seq_len: int) -> Any:
@@ -168,7 +186,7 @@ def run_profile(args: argparse.Namespace, progress: Progress) -> str:
         result = add_timing(result, model, (), inputs.kwargs, args)
     write_memory_snapshot(result, args)
     progress("rendering")
-    return render(result, args.format, options)
+    return render(with_roofline(result, args), args.format, options)
 
 
 def make_optimizer(model: Any, args: argparse.Namespace) -> Any:

@@ -67,6 +67,7 @@ def build_parser() -> Parser:
         "  flopsight profile qwen2-vl-7b --image-size 448x448 --format json -o qwen.json\n"
         "  flopsight profile mistral-7b --mode generate --new-tokens 16\n"
         "  flopsight profile llama-3-8b --backward --memory --memory-snapshot llama.pickle\n"
+        "  flopsight profile llama-3-8b --backward --gpu h100-sxm\n"
         "  flopsight profile llama-3.1-405b --dp 128 --tp 8 --fsdp --backward --memory\n"
         "  flopsight show qwen.json --depth 2",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -98,6 +99,7 @@ def build_parser() -> Parser:
     _add_timing_options(profile)
     _add_memory_options(profile)
     add_plan_options(profile, positive)
+    _add_roofline_options(profile)
     _add_report_options(profile)
 
     commands.add_parser("models", help="list the bundled model configs",
@@ -113,6 +115,7 @@ def build_parser() -> Parser:
                          help="where to run it (default cpu; meta: the same counts, no memory)")
     _add_timing_options(example)
     _add_memory_options(example)
+    _add_roofline_options(example)
     _add_report_options(example)
 
     show = commands.add_parser(
@@ -152,6 +155,12 @@ def _add_memory_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--optimizer", choices=OPTIMIZERS,
                         help="with --backward, also run a real optimizer step (its state counts as memory; "
                         "on meta with foreach=True, CUDA's default)")
+
+
+def _add_roofline_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--gpu", metavar="NAME",
+                        help="also predict the time per module on this GPU by the roofline of its datasheet "
+                        "(h100-sxm, a100-80gb, mi300x, ...: see docs/roofline.md)")
 
 
 def _add_report_options(parser: argparse.ArgumentParser) -> None:

@@ -1,5 +1,5 @@
-"""The full text report: summary header, memory and communication when recorded, annotated module
-tree, and optionally the top-k view."""
+"""The full text report: summary header, memory and communication when recorded, the roofline
+when predicted, annotated module tree, and optionally the top-k view."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Literal
 
 from .communication import render_communication
 from .memory import render_memory
+from .roofline import render_roofline
 from .summary import render_summary
 from .topk import render_top
 from .tree import describe_columns, render_tree
@@ -86,6 +87,9 @@ def render_text(
     communication = render_communication(profile, depth=depth, precision=precision, width=width)
     if communication:
         sections.append(_titled("Communication", communication))
+    roofline = render_roofline(profile, depth=depth, precision=precision)
+    if roofline:
+        sections.append(_titled(f"Roofline on {profile.roofline_target.gpu if profile.roofline_target else ''}", roofline))
     sections += [
         _titled("Per module", _prose(legend, width) + "\n" + _prose(_TREE_NOTE, width) + "\n\n" + tree),
     ]

@@ -1,0 +1,84 @@
+"""The roofline section: predicted time on a target GPU per module and for the slowest ops,
+with what bounds them, beside the counted FLOPs (``tree/roofline.py``). Pure; no torch."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..errors import InputError
+from .columns import aligned, grid
+from .units import format_count, format_duration, format_number, format_percent
+
+if TYPE_CHECKING:
+    from ..tree.profile import Profile
+
+__all__ = ["render_roofline"]
+
+_HEADER = ("module", "type", "FLOPs", "predicted", "share", "compute-bound", "FLOPs/byte")
+_OP_HEADER = ("module", "phase", "op", "calls", "predicted", "bound", "FLOPs/byte")
+
+
+def render_roofline(profile: Profile, *, depth: int | None = None, ops: int = 5, precision: int = 2) -> str:
+    """The target, the step's predicted time and best MFU, then a table per module and the
+    slowest ops.
+
+    Each module's row is inclusive of its submodules and covers the whole step (forward +
+    backward + recompute): its FLOPs, predicted seconds, share of the step's, the part of its
+    time in compute-bound ops, and its FLOPs per byte moved.
+
+    Args:
+        profile: a profile made with ``Profile.roofline`` (or read back from its JSON).
+        depth: the deepest module level listed; None lists every module.
+        ops: how many of the slowest (module, phase, op) sums to list; 0 lists none.
+        precision: decimals kept in numbers and percentages.
+
+    Returns:
+        The section, no trailing newline; "" when the profile carries no roofline.
+
+    Example:
+        >>> print(render_roofline(profile.roofline("h100-sxm"), ops=0))
+        target:     H100 SXM: bfloat16 dense peak 989.5 TFLOPS, memory 3.35 TB/s (NVIDIA H100 ...)
+        ridge:      295.37 FLOPs/byte (ops below it are memory-bound)
+        ...
+    """
+    if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int) or depth < 0):
+        raise InputError(f"depth takes None (every module) or a whole number at least 0, got {depth!r}")
+    predicted = profile.prediction
+    if predicted is None:
+        return ""
+    target = predicted.target
+
+    def seconds(value: float) -> str:
+        return "0 s" if value == 0 else format_duration(value, precision=precision)
+
+    phases = ", ".join(f"{phase.value} {seconds(s)}" for phase, s in predicted.predicted_s.items() if s)
+    lines = [aligned([
+        ("target", f"{target.gpu}: {target.dtype} dense peak {format_number(target.peak_tflops * 1e12, precision=precision, suffix='FLOPS')}, "
+                   f"memory {format_number(target.memory_bytes_per_s, precision=precision, suffix='B/s')} ({target.source})"),
+        ("ridge", f"{format_number(target.peak_tflops * 1e12 / target.memory_bytes_per_s, precision=precision)} FLOPs/byte "
+                  "(ops below it are memory-bound)"),
+        ("efficiency", f"compute {target.compute_efficiency:g}, memory {target.memory_efficiency:g}"
+                       + (" (the datasheet roofline: the fastest the GPU could run these ops)"
+                          if target.compute_efficiency == target.memory_efficiency == 1 else "")),
+        ("predicted", f"step {seconds(predicted.step_s)}" + (f" ({phases})" if phases else "")),
+        ("best MFU", "n/a" if predicted.mfu is None else
+         f"{format_percent(predicted.mfu, 1, precision=precision)} (forward + backward FLOPs / (step time x peak))"),
+    ])]
+    step = predicted.step_s
+    rows = []
+    for node in profile.modules():
+        if node.roofline is None or (depth is not None and node.depth > depth):
+            continue
+        total = node.total
+        moved = total.bytes_read + total.bytes_written
+        rows.append([node.name or "(model)", node.type, format_count(total.flops, precision=precision),
+                     seconds(node.roofline.step_s), format_percent(node.roofline.step_s, step, precision=precision),
+                     format_percent(node.roofline.compute_bound_share, 1, precision=precision),
+                     "-" if not moved else format_number(total.flops / moved, precision=precision)])
+    lines += ["", *grid(_HEADER, rows, left=2)]
+    slowest = profile.predicted_ops()[:ops] if ops > 0 else []
+    if slowest:
+        cells = [[o.module or "(model)", o.phase.value, o.op, str(o.calls), seconds(o.predicted_s), o.bound,
+                  "-" if o.intensity is None else format_number(o.intensity, precision=precision)] for o in slowest]
+        lines += ["", f"Slowest ops ({len(slowest)}):", *grid(_OP_HEADER, cells, left=3)]
+    return "\n".join(lines)
