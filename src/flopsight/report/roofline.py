@@ -49,7 +49,7 @@ def render_roofline(profile: Profile, *, depth: int | None = None, ops: int = 5,
     target = predicted.target
 
     def seconds(value: float) -> str:
-        return "0 s" if value == 0 else format_duration(value, precision=precision)
+        return "0 s" if value == 0 else format_duration(value, precision=precision, nanoseconds=True)
 
     phases = ", ".join(f"{phase.value} {seconds(s)}" for phase, s in predicted.predicted_s.items() if s)
     lines = [aligned([

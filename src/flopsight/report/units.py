@@ -149,14 +149,18 @@ def format_bytes(value: float, *, precision: int = 2) -> str:
     return f"{_trim(value / 1024**power, precision)} {_BYTE_UNITS[power]}"
 
 
-def format_duration(seconds: float, *, precision: int = 2) -> str:
-    """A duration in s, ms or us, as DeepSpeed prints it.
+def format_duration(seconds: float, *, precision: int = 2, nanoseconds: bool = False) -> str:
+    """A duration in s, ms or us, as DeepSpeed prints it; with ``nanoseconds``, below 1 us in ns
+    (the roofline's predicted times of small ops).
 
     Example:
         >>> format_duration(0.01234)
         '12.34 ms'
+        >>> format_duration(2.5e-8, nanoseconds=True)
+        '25.0 ns'
     """
-    for scale, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, "us")):
+    scales = ((1.0, "s"), (1e-3, "ms"), (1e-6, "us")) + (((1e-9, "ns"),) if nanoseconds else ())
+    for scale, unit in scales:
         if seconds >= scale:
             break
     return f"{round(seconds / scale, precision)} {unit}"
