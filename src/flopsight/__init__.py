@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from .timing import measure_time
     from .training import FlopsProfiler, track
     from .report.printable import Profile
-    from .tree import Achieved, ModuleNode, achieved
+    from .tree import Achieved, GpuSpec, ModuleNode, achieved, register_gpu
     from .uncounted_warning import UncountedOpsWarning
 
 __version__ = "0.1.0"
@@ -37,6 +37,7 @@ _LAZY = {
     "measure_time": "timing",
     "FlopsProfiler": "training", "track": "training",
     "Achieved": "tree", "ModuleNode": "tree", "Profile": "report.printable", "achieved": "tree",
+    "GpuSpec": "tree", "register_gpu": "tree",
     "UncountedOpsWarning": "uncounted_warning",
 }
 
@@ -48,6 +49,7 @@ __all__ = [
     "measure_time",
     "FlopsProfiler",
     "FlopsightError",
+    "GpuSpec",
     "InputError",
     "ModuleNode",
     "ModuleNotFound",
@@ -60,6 +62,7 @@ __all__ = [
     "mark_free",
     "profile",
     "register_cost",
+    "register_gpu",
     "render_text",
     "simulate",
     "track",

@@ -110,3 +110,11 @@ def test_a_spec_refuses_figures_that_are_not_positive(bad: float) -> None:
         GpuSpec("Bad", {"bfloat16": bad})
     with pytest.raises(InputError):
         GpuSpec("Bad", {"bfloat16": 1.0}, memory_bytes_per_s=bad)
+
+
+def test_the_docstring_examples_hold(monkeypatch: pytest.MonkeyPatch) -> None:
+    import doctest
+
+    monkeypatch.setattr(gpus, "GPUS", dict(GPUS))  # register_gpu's example adds an entry
+    monkeypatch.setattr(gpus, "_USER_ORDER", [])
+    assert doctest.testmod(gpus).failed == 0

@@ -36,10 +36,18 @@ def render_roofline(profile: Profile, *, depth: int | None = None, ops: int = 5,
         The section, no trailing newline; "" when the profile carries no roofline.
 
     Example:
-        >>> print(render_roofline(profile.roofline("h100-sxm"), ops=0))
-        target:     H100 SXM: bfloat16 dense peak 989.5 TFLOPS, memory 3.35 TB/s (NVIDIA H100 ...)
+        >>> model = torch.nn.Linear(4096, 4096, device="meta", dtype=torch.bfloat16)
+        >>> p = flopsight.profile(model, input_shape=(8192, 4096)).roofline("h100-sxm")
+        >>> print(render_roofline(p, ops=0))
+        target:     H100 SXM: bfloat16 dense peak 989.5 TFLOPS, memory 3.35 TB/s (NVIDIA H100 Tensor Core GPU datasheet (2023))
         ridge:      295.37 FLOPs/byte (ops below it are memory-bound)
-        ...
+        efficiency: compute 1, memory 1 (the datasheet roofline: the fastest the GPU could run these ops)
+        predicted:  step 277.83 us (forward 277.83 us)
+        best MFU:   100% (forward + backward FLOPs / (step time x peak))
+        <BLANKLINE>
+        module   type       FLOPs  predicted  share  compute-bound  FLOPs/byte
+        -------  ------  --------  ---------  -----  -------------  ----------
+        (model)  Linear  274.91 G  277.83 us   100%           100%      1.64 K
     """
     if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int) or depth < 0):
         raise InputError(f"depth takes None (every module) or a whole number at least 0, got {depth!r}")

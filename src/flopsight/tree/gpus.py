@@ -187,9 +187,8 @@ def register_gpu(spec: GpuSpec, *, replace: bool = False) -> GpuSpec:
         InputError: the name or a short name is taken and ``replace`` is False.
 
     Example:
-        >>> register_gpu(GpuSpec("My GPU", {"bfloat16": 100.0}, memory_bytes_per_s=1e12,
-        ...                      short_names=("mygpu",)))
-        GpuSpec(name='My GPU', ...)
+        >>> spec = register_gpu(GpuSpec("My GPU", {"bfloat16": 100.0}, memory_bytes_per_s=1e12,
+        ...                             short_names=("mygpu",)))
         >>> gpu_spec("mygpu").name
         'My GPU'
     """

@@ -170,7 +170,7 @@ class Profile:
 
     def roofline(
         self: P,
-        gpu: str | GpuSpec = "h100-sxm",
+        gpu: str | GpuSpec,
         *,
         dtype: str | None = None,
         compute_efficiency: float = 1.0,
@@ -200,9 +200,10 @@ class Profile:
                 outside (0, 1], or a dtype the GPU has no peak for.
 
         Example:
-            >>> p = flopsight.profile(model, x).roofline("h100-sxm")
-            >>> p.prediction.step_s  # seconds
-            1.73e-05
+            >>> model = torch.nn.Linear(4096, 4096, device="meta", dtype=torch.bfloat16)
+            >>> p = flopsight.profile(model, input_shape=(8192, 4096)).roofline("h100-sxm")
+            >>> p.prediction.step_s, p.predicted_ops()[0].bound  # 2 x 8192 x 4096^2 / 989.5e12
+            (0.0002778286623304699, 'compute')
         """
         chosen = str(self.metadata.get("dtype") or "float32") if dtype is None else dtype
         target = roofline_target(gpu, chosen, compute_efficiency=compute_efficiency,
