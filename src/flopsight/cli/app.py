@@ -52,7 +52,7 @@ def _run(arguments: list[str], interrupts: Interrupts) -> int:
             return EXIT_OK
         if args.command == "models":
             text = run_models(args)
-        elif args.command == "estimate":  # the closed forms need no torch; --measure does
+        elif args.command == "estimate":  # --measure builds and counts a model on meta
             check_arguments(args)
             if args.measure:
                 with interrupts.deferred():
