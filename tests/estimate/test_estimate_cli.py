@@ -58,7 +58,7 @@ def test_a_non_decoder_exits_2_with_one_line(capsys: pytest.CaptureFixture[str])
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.strip().splitlines() == [
-        "flopsight: InputError: closed forms for bert are not implemented yet (implemented: llama, mistral, qwen2)"]
+        "flopsight: InputError: closed forms for bert are not implemented yet (implemented: llama, mistral, mixtral, qwen2)"]
 
 
 def test_output_file_is_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -23,6 +23,7 @@ CONFIGS: dict[str, tuple[str, dict[str, Any]]] = {
     "llama-tied-biases-wide-heads": ("LlamaConfig", {"tie_word_embeddings": True, "attention_bias": True,
                                                      "mlp_bias": True, "head_dim": 32}),
     "llama-mha": ("LlamaConfig", {"num_key_value_heads": 4}),
+    "mixtral": ("MixtralConfig", {"num_local_experts": 4, "num_experts_per_tok": 2}),
 }
 
 
@@ -40,6 +41,9 @@ def hand_params(config: Any) -> int:
     mlp_bias = getattr(config, "mlp_bias", False)
     attention = h * a * d + 2 * h * g * d + a * d * h + qkv_bias * (a * d + 2 * g * d) + o_bias * h
     mlp = 3 * h * f + mlp_bias * (2 * f + h)
+    experts = getattr(config, "num_local_experts", 0)
+    if experts:
+        mlp = experts * mlp + h * experts  # E gated experts and the router
     head = 0 if config.tie_word_embeddings else v * h
     return v * h + n * (attention + mlp + 2 * h) + h + head
 
@@ -54,7 +58,7 @@ def test_parameter_formula_equals_the_built_models_count(name: str) -> None:
     assert estimate(config).total_params == counted == hand_params(config)
 
 
-@pytest.mark.parametrize("name", ["llama-3-8b", "mistral-7b", "qwen2-7b"])
+@pytest.mark.parametrize("name", ["llama-3-8b", "mistral-7b", "qwen2-7b", "mixtral-8x7b"])
 def test_bundled_names_match_the_catalog(name: str) -> None:
     assert estimate(name).total_params == bundled_model(name).params
 
@@ -101,6 +105,22 @@ def test_kaplan_and_palm_by_hand() -> None:
     assert kaplan.hardware == 8 * non_embedding * b * s
     assert palm.per_token(palm.training) == 6 * non_embedding + 12 * n * a * d * s
     assert palm.hardware == palm.training + (2 * non_embedding + 4 * n * a * d * s) * b * s
+
+
+def test_moe_runs_k_experts_and_a_router() -> None:
+    b, s, h, f, n, experts, k = 2, 16, 64, 128, 2, 4, 2
+    t = b * s
+    config = small_config("mixtral")
+    e = estimate(config, batch_size=b, seq_len=s)
+    terms = e.forms["megatron"].terms
+    assert terms["mlp"] == 2 * t * k * 3 * h * f * n
+    assert terms["router"] == 2 * t * h * experts * n
+    assert e.params["mlp"] == n * experts * 3 * h * f and e.params["router"] == n * h * experts
+    active = e.non_embedding_params - n * (experts - k) * 3 * h * f
+    assert e.active_non_embedding_params == active
+    assert e.forms["kaplan_6n"].training == 6 * active * t
+    dense = estimate(small_config("llama"), batch_size=b, seq_len=s)
+    assert "router" not in dense.params and "router" not in dense.forms["megatron"].terms
 
 
 def test_causal_is_at_most_full_and_linear_in_batch() -> None:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 # The measured matmul-class work per Megatron term, found by module name (HF decoders).
 ATTENTION = "attention"  # attention_scores + attention_values, one fused op
-TERMS = ("qkv_projections", ATTENTION, "output_projection", "mlp", "logits", "other_matmul")
+TERMS = ("qkv_projections", ATTENTION, "output_projection", "mlp", "router", "logits", "other_matmul")
 _LEAF_TERMS = {"q_proj": "qkv_projections", "k_proj": "qkv_projections", "v_proj": "qkv_projections",
                "qkv_proj": "qkv_projections", "o_proj": "output_projection", "lm_head": "logits"}
 
@@ -147,7 +147,7 @@ def compare(estimate: Estimate, profile: Profile) -> Comparison:
     full = estimate.full or megatron(estimate.shape, estimate.batch_size, estimate.seq_len, causal=False)
     formula = dict(full.terms)
     formula[ATTENTION] = formula.pop("attention_scores") + formula.pop("attention_values")
-    terms = [TermComparison(t, formula.get(t, 0), measured[t]) for t in TERMS if t != "other_matmul" or measured[t]]
+    terms = [TermComparison(t, formula.get(t, 0), measured[t]) for t in TERMS if t in formula or measured[t]]
     return Comparison(estimate, terms, profile.forward.flops, elementwise, masked, profile.params)
 
 
@@ -157,7 +157,9 @@ def _term_of(node: ModuleNode, op: str) -> str:
     parts = node.name.split(".")
     if parts[-1] in _LEAF_TERMS:
         return _LEAF_TERMS[parts[-1]]
-    if "mlp" in parts or parts[-1] in ("gate_proj", "up_proj", "down_proj"):
+    if "router" in node.type.lower() or (parts[-1] == "gate" and "experts" not in parts):
+        return "router"  # Mixtral's MixtralTopKRouter at mlp.gate (block_sparse_moe.gate before)
+    if {"mlp", "experts", "block_sparse_moe"} & set(parts) or parts[-1] in ("gate_proj", "up_proj", "down_proj"):
         return "mlp"
     return "other_matmul"
 

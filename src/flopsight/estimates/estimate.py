@@ -44,6 +44,11 @@ class Estimate:
         return non_embedding_params(self.shape)
 
     @property
+    def active_non_embedding_params(self) -> int:
+        """What one token runs of ``non_embedding_params``: k of E experts in an MoE block."""
+        return non_embedding_params(self.shape, active=True)
+
+    @property
     def tokens(self) -> int:
         return self.batch_size * self.seq_len
 
@@ -51,7 +56,8 @@ class Estimate:
         return {
             "schema_version": SCHEMA_VERSION, "model": self.model, "shape": self.shape.to_dict(),
             "batch_size": self.batch_size, "seq_len": self.seq_len, "tokens": self.tokens, "causal": self.causal,
-            "params": {**self.params, "total": self.total_params, "non_embedding": self.non_embedding_params},
+            "params": {**self.params, "total": self.total_params, "non_embedding": self.non_embedding_params,
+                       "active_non_embedding": self.active_non_embedding_params},
             "forms": {name: form.to_dict() for name, form in self.forms.items()},
         }
 

@@ -68,6 +68,7 @@ def parameter_terms(shape: DecoderShape) -> dict[str, int]:
     embedding  V h
     attention  L (h a d + 2 h g d + a d h  [+ a d + 2 g d for q/k/v biases]  [+ h for an o bias])
     mlp        L 3 h f                      [+ 2 f + h for biases]   (gate, up, down)
+               L E 3 h f for a mixture of E experts, and a router of L h E
     norms      (2 L + 1) h                  (RMSNorm weights: two per layer and a final one)
     head       V h, 0 when tied to the embedding
     """
@@ -75,19 +76,24 @@ def parameter_terms(shape: DecoderShape) -> dict[str, int]:
     attention = h * a * d + 2 * h * g * d + a * d * h
     attention += (a * d + 2 * g * d) * shape.qkv_bias + h * shape.o_bias
     mlp = 3 * h * f + (2 * f + h) * shape.mlp_bias
-    return {
-        "embedding": shape.vocab * h,
-        "attention": n_layers * attention,
-        "mlp": n_layers * mlp,
-        "norms": (2 * n_layers + 1) * h,
-        "head": 0 if shape.tied else shape.vocab * h,
-    }
+    terms = {"embedding": shape.vocab * h, "attention": n_layers * attention, "mlp": n_layers * mlp}
+    if shape.experts:
+        terms["mlp"] *= shape.experts
+        terms["router"] = n_layers * h * shape.experts
+    return {**terms, "norms": (2 * n_layers + 1) * h, "head": 0 if shape.tied else shape.vocab * h}
 
 
-def non_embedding_params(shape: DecoderShape) -> int:
-    """Kaplan's N: every parameter but the vocabulary matrices (embedding and untied head)."""
+def non_embedding_params(shape: DecoderShape, *, active: bool = False) -> int:
+    """Kaplan's N: every parameter but the vocabulary matrices (embedding and untied head).
+
+    ``active=True``: of a mixture of experts only the k experts a token runs (and the router),
+    the N that 6N and PaLM use for MoE models; a dense model's N either way.
+    """
     terms = parameter_terms(shape)
-    return sum(terms.values()) - terms["embedding"] - terms["head"]
+    n = sum(terms.values()) - terms["embedding"] - terms["head"]
+    if active and shape.experts:
+        n -= terms["mlp"] // shape.experts * (shape.experts - shape.experts_per_token)
+    return n
 
 
 def attended_pairs(seq_len: int, *, causal: bool) -> int:
@@ -109,6 +115,8 @@ def megatron(shape: DecoderShape, batch_size: int, seq_len: int, *, causal: bool
     attention_values    2 B a P d L             (softmax(Q K^T) V)
     output_projection   2 T a d h L             (the paper's 2 B s h^2)
     mlp                 2 T 3 h f L             (gate, up, down; the paper's 16 B s h^2 is 2 x 2 T h 4h)
+                        2 T k 3 h f L           for a mixture of experts, k experts per token
+    router              2 T h E L               (MoE only: the router's logits over E experts)
     logits              2 T h V
 
     Training is 3 x forward (backward = 2 x forward); with full activation recomputation the
@@ -122,9 +130,11 @@ def megatron(shape: DecoderShape, batch_size: int, seq_len: int, *, causal: bool
         "attention_scores": 2 * batch_size * a * pairs * d * n_layers,
         "attention_values": 2 * batch_size * a * pairs * d * n_layers,
         "output_projection": 2 * tokens * a * d * h * n_layers,
-        "mlp": 2 * tokens * 3 * h * f * n_layers,
-        "logits": 2 * tokens * h * shape.vocab,
+        "mlp": 2 * tokens * (shape.experts_per_token or 1) * 3 * h * f * n_layers,
     }
+    if shape.experts:
+        terms["router"] = 2 * tokens * h * shape.experts * n_layers
+    terms["logits"] = 2 * tokens * h * shape.vocab
     forward = sum(terms.values())
     layers = forward - terms["logits"]
     return ClosedForm(MEGATRON, terms, forward, 3 * forward, 3 * forward + layers, tokens, causal,
@@ -133,12 +143,13 @@ def megatron(shape: DecoderShape, batch_size: int, seq_len: int, *, causal: bool
 
 def kaplan_6n(shape: DecoderShape, batch_size: int, seq_len: int) -> ClosedForm:
     """Kaplan et al. 2020: 2N forward and 6N training FLOPs per token, N the non-embedding
-    parameters; attention's context-dependent 2 L s d_attn and the logits are left out."""
+    parameters (for MoE the active ones: k experts and the router); attention's
+    context-dependent 2 L s d_attn and the logits are left out."""
     tokens = batch_size * seq_len
-    n = non_embedding_params(shape)
+    n = non_embedding_params(shape, active=True)
     forward = 2 * n * tokens
     return ClosedForm(KAPLAN, {"non_embedding_params": forward}, forward, 3 * forward, 4 * forward, tokens, False,
-                      REFERENCES[KAPLAN], [f"N = {n:,} non-embedding parameters; attention scores and logits are not in it"])
+                      REFERENCES[KAPLAN], [f"N = {n:,} {_active(shape)}non-embedding parameters; attention scores and logits are not in it"])
 
 
 def palm(shape: DecoderShape, batch_size: int, seq_len: int) -> ClosedForm:
@@ -146,9 +157,13 @@ def palm(shape: DecoderShape, batch_size: int, seq_len: int) -> ClosedForm:
     H the query heads, Q the head dimension, T the sequence length, attention in full; so the
     forward is 2N + 4 L H Q T per token. N is taken as Kaplan's non-embedding parameters."""
     tokens = batch_size * seq_len
-    n = non_embedding_params(shape)
+    n = non_embedding_params(shape, active=True)
     terms = {"non_embedding_params": 2 * n * tokens,
              "attention": 4 * shape.layers * shape.heads * shape.head_dim * seq_len * tokens}
     forward = sum(terms.values())
     return ClosedForm(PALM, terms, forward, 3 * forward, 4 * forward, tokens, False, REFERENCES[PALM],
-                      [f"N = {n:,} non-embedding parameters; attention counted in full; logits are not in it"])
+                      [f"N = {n:,} {_active(shape)}non-embedding parameters; attention counted in full; logits are not in it"])
+
+
+def _active(shape: DecoderShape) -> str:
+    return f"active ({shape.experts_per_token} of {shape.experts} experts) " if shape.experts else ""

@@ -46,6 +46,9 @@ def _parameters(e: Estimate, comparison: Comparison | None) -> list[str]:
     total = (f"{e.total_params:,}",) + ((f"{comparison.measured_params:,}",) if comparison else ())
     rows.append(("total", *total))
     rows.append(("non-embedding (N)", format_params(e.non_embedding_params)) + (("",) if comparison else ()))
+    if e.shape.experts:
+        rows.append((f"active N ({e.shape.experts_per_token} of {e.shape.experts} experts)",
+                     format_params(e.active_non_embedding_params)) + (("",) if comparison else ()))
     return ["Parameters"] + _table(rows)
 
 

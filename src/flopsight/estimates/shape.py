@@ -13,12 +13,14 @@ DENSE_DECODERS: dict[str, tuple[bool, bool, bool] | None] = {
     "llama": None,
     "mistral": (False, False, False),
     "qwen2": (True, False, False),
+    "mixtral": (False, False, False),  # and a sparse MoE block: E experts, k per token, a router
 }
 
 
 @dataclass(frozen=True, slots=True)
 class DecoderShape:
-    """A dense decoder-only transformer with grouped-query attention and a gated (SwiGLU) MLP.
+    """A decoder-only transformer with grouped-query attention and a gated (SwiGLU) MLP, dense
+    or a mixture of experts (each expert a gated MLP of width f, a linear router, top-k).
 
     Attributes:
         family: the config's ``model_type`` ("llama", "mistral", "qwen2").
@@ -26,6 +28,7 @@ class DecoderShape:
         head_dim: d (a x d may differ from h), intermediate: f (the MLP's inner width).
         qkv_bias, o_bias, mlp_bias: which projections carry a bias vector.
         tied: the output head reuses the input embedding (counted once).
+        experts: E, the experts per MoE block (0: a dense MLP); experts_per_token: k.
     """
 
     family: str
@@ -40,6 +43,8 @@ class DecoderShape:
     o_bias: bool = False
     mlp_bias: bool = False
     tied: bool = False
+    experts: int = 0
+    experts_per_token: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -68,4 +73,6 @@ def decoder_shape(config: Any) -> DecoderShape:
         heads=heads, kv_heads=kv_heads, head_dim=head_dim, intermediate=int(config.intermediate_size),
         qkv_bias=fixed[0], o_bias=fixed[1], mlp_bias=fixed[2],
         tied=bool(getattr(config, "tie_word_embeddings", False)),
+        experts=int(getattr(config, "num_local_experts", 0) or 0),
+        experts_per_token=int(getattr(config, "num_experts_per_tok", 0) or 0),
     )
