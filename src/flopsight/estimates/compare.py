@@ -144,8 +144,7 @@ def compare(estimate: Estimate, profile: Profile) -> Comparison:
                 elementwise[NORMS] += rest
             else:
                 elementwise[OTHER_ELEMENTWISE] += rest
-    full = estimate.full or megatron(estimate.shape, estimate.batch_size, estimate.seq_len, causal=False)
-    formula = dict(full.terms)
+    formula = dict(megatron(estimate.shape, estimate.batch_size, estimate.seq_len, causal=False).terms)
     formula[ATTENTION] = formula.pop("attention_scores") + formula.pop("attention_values")
     terms = [TermComparison(t, formula.get(t, 0), measured[t]) for t in TERMS if t in formula or measured[t]]
     return Comparison(estimate, terms, profile.forward.flops, elementwise, masked, profile.params)

@@ -21,9 +21,8 @@ class Estimate:
         model: what was estimated (a bundled name, a path, or the config's model_type).
         shape: the sizes the formulas read.
         params: parameters by component (embedding, attention, mlp, norms, head).
-        forms: each closed form by its source name: "megatron", "kaplan_6n", "palm".
-        full: Megatron with attention counted in full, whatever ``causal`` is (what flopsight's
-            count of attention is, see ``flopsight.conventions``).
+        forms: each closed form by its source name: "megatron" (attention as ``causal``
+            says), "kaplan_6n", "palm".
     """
 
     model: str
@@ -33,7 +32,6 @@ class Estimate:
     causal: bool
     params: dict[str, int]
     forms: dict[str, ClosedForm] = field(default_factory=dict)
-    full: ClosedForm | None = None
 
     @property
     def total_params(self) -> int:
@@ -86,7 +84,7 @@ def estimate(config_or_name: Any, *, batch_size: int = 1, seq_len: int = DEFAULT
         ...                      num_key_value_heads=2, num_hidden_layers=2, vocab_size=256)
         >>> e = estimate(config, batch_size=2, seq_len=16, causal=False)
         >>> e.total_params, e.forms["megatron"].forward, e.forms["kaplan_6n"].training
-        (106816, 6029312, 3170304)
+        (106816, 6029312, 14217216)
     """
     if batch_size < 1 or seq_len < 1:
         raise InputError(f"estimate: batch_size and seq_len are positive, got {batch_size} and {seq_len}")
@@ -97,7 +95,6 @@ def estimate(config_or_name: Any, *, batch_size: int = 1, seq_len: int = DEFAULT
         params=parameter_terms(shape),
         forms={"megatron": megatron(shape, batch_size, seq_len, causal=causal),
                "kaplan_6n": kaplan_6n(shape, batch_size, seq_len), "palm": palm(shape, batch_size, seq_len)},
-        full=megatron(shape, batch_size, seq_len, causal=False),
     )
 
 
