@@ -138,7 +138,8 @@ def megatron(shape: DecoderShape, batch_size: int, seq_len: int, *, causal: bool
     forward = sum(terms.values())
     layers = forward - terms["logits"]
     return ClosedForm(MEGATRON, terms, forward, 3 * forward, 3 * forward + layers, tokens, causal,
-                      REFERENCES[MEGATRON], ["matmul-class FLOPs only: norms, softmax, activations and residual adds are not in it"])
+                      REFERENCES[MEGATRON],
+                      ["matmul-class FLOPs only: norms, softmax, activations and residual adds are not in it"])
 
 
 def kaplan_6n(shape: DecoderShape, batch_size: int, seq_len: int) -> ClosedForm:
@@ -149,7 +150,8 @@ def kaplan_6n(shape: DecoderShape, batch_size: int, seq_len: int) -> ClosedForm:
     n = non_embedding_params(shape, active=True)
     forward = 2 * n * tokens
     return ClosedForm(KAPLAN, {"non_embedding_params": forward}, forward, 3 * forward, 4 * forward, tokens, False,
-                      REFERENCES[KAPLAN], [f"N = {n:,} {_active(shape)}non-embedding parameters; attention scores and logits are not in it"])
+                      REFERENCES[KAPLAN],
+                      [f"N = {n:,} {_active(shape)}non-embedding parameters; attention scores and logits are not in it"])
 
 
 def palm(shape: DecoderShape, batch_size: int, seq_len: int) -> ClosedForm:

@@ -84,7 +84,8 @@ def _megatron_terms(e: Estimate, comparison: Comparison | None) -> list[str]:
 def _sources(e: Estimate) -> list[str]:
     rows = [("source", "forward", "per token", "training", "per token", "hardware (full recompute)")]
     for name, form in e.forms.items():
-        rows.append((name + (" (causal)" if form.causal else ""), format_count(form.forward), format_count(form.per_token(form.forward)),
+        label = name + (" (causal)" if form.causal else "")
+        rows.append((label, format_count(form.forward), format_count(form.per_token(form.forward)),
                      format_count(form.training), format_count(form.per_token(form.training)),
                      format_count(form.hardware)))
     refs = [f"  {name}: {form.reference}" for name, form in e.forms.items()]
