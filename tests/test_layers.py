@@ -1,4 +1,4 @@
-"""Imports point one way: costs <- capture <- tree <- timing <- report <- api <- training/compat/hf <- cli.
+"""Imports point one way: costs <- capture <- tree <- timing <- report <- api <- training/compat/hf/estimates <- cli.
 
 Every import of a flopsight module in the package, at module level or inside a function, and
 under ``if TYPE_CHECKING:`` too, goes to a piece of the same layer or a lower one; and the
@@ -23,7 +23,7 @@ LAYERS: list[set[str]] = [
     {"timing"},
     {"report"},
     {"api"},
-    {"training", "compat", "hf", "examples", "distributed"},
+    {"training", "compat", "hf", "examples", "distributed", "estimates"},
     {"cli"},
 ]
 LAYER = {piece: index for index, pieces in enumerate(LAYERS) for piece in pieces}

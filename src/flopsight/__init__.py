@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from .api import profile
     from .distributed.gather import gather
     from .distributed.simulate import simulate
+    from .estimates import Estimate, estimate
     from .costs import mark_free, register_cost, unregister_cost
     from .records import OpCost, Phase, TimingResult
     from .report import render_text
@@ -31,6 +32,7 @@ _LAZY = {
     "profile": "api",
     "gather": "distributed.gather",
     "simulate": "distributed.simulate",
+    "Estimate": "estimates", "estimate": "estimates",
     "mark_free": "costs", "register_cost": "costs", "unregister_cost": "costs",
     "OpCost": "records", "Phase": "records", "TimingResult": "records",
     "render_text": "report",
@@ -43,6 +45,7 @@ _LAZY = {
 
 __all__ = [
     "Achieved",
+    "Estimate",
     "TimingResult",
     "UncountedOpsWarning",
     "achieved",
@@ -58,6 +61,7 @@ __all__ = [
     "Profile",
     "RegistrationError",
     "__version__",
+    "estimate",
     "gather",
     "mark_free",
     "profile",
@@ -72,7 +76,7 @@ __all__ = [
 
 # subpackages reachable as attributes after ``import flopsight`` (``flopsight.report.render_timing``)
 _SUBPACKAGES = frozenset({
-    "api", "capture", "cli", "compat", "conventions", "costs", "distributed", "errors", "examples", "hf", "records",
+    "api", "capture", "cli", "compat", "conventions", "costs", "distributed", "errors", "estimates", "examples", "hf", "records",
     "report",
     "timing", "training", "tree", "uncounted_warning",
 })

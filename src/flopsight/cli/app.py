@@ -8,6 +8,7 @@ from typing import Sequence
 
 from ..errors import FlopsightError
 from .commands import check_arguments, emit, run_example, run_models, run_profile, run_show
+from .estimate import run_estimate
 from .heavy import import_torch
 from .interrupts import Interrupts, exit_now
 from .output import Progress
@@ -51,6 +52,12 @@ def _run(arguments: list[str], interrupts: Interrupts) -> int:
             return EXIT_OK
         if args.command == "models":
             text = run_models(args)
+        elif args.command == "estimate":  # --measure builds and counts a model on meta
+            check_arguments(args)
+            if args.measure:
+                with interrupts.deferred():
+                    import_torch()
+            text = run_estimate(args, progress)
         elif args.command == "show":  # a saved profile renders without torch
             check_arguments(args)
             text = run_show(args)

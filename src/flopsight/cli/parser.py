@@ -1,4 +1,4 @@
-"""The command line: ``flopsight profile | models | example | show``."""
+"""The command line: ``flopsight profile | estimate | models | example | show``."""
 
 from __future__ import annotations
 
@@ -69,6 +69,7 @@ def build_parser() -> Parser:
         "  flopsight profile llama-3-8b --backward --memory --memory-snapshot llama.pickle\n"
         "  flopsight profile llama-3-8b --backward --gpu h100-sxm\n"
         "  flopsight profile llama-3.1-405b --dp 128 --tp 8 --fsdp --backward --memory\n"
+        "  flopsight estimate llama-3-8b --seq-len 2048 --measure\n"
         "  flopsight show qwen.json --depth 2",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -102,6 +103,8 @@ def build_parser() -> Parser:
     _add_roofline_options(profile)
     _add_report_options(profile)
 
+    _add_estimate_command(commands)
+
     commands.add_parser("models", help="list the bundled model configs",
                         description="The bundled configs: name, family, parameter count, modality.").add_argument(
         "--format", choices=("text", "json"), default="text", help="output format (default text)")
@@ -128,6 +131,22 @@ def build_parser() -> Parser:
                       help="also write the saved profile's memory (profiled with --memory) as a memory_viz snapshot")
     _add_report_options(show)
     return parser
+
+
+def _add_estimate_command(commands: Any) -> None:
+    estimate = commands.add_parser(
+        "estimate", help="closed-form parameters and FLOPs from a config (Megatron, Kaplan 6N, PaLM)",
+        description="Closed forms of a decoder LLM from its config alone, no model built: parameters, "
+        "Megatron's forward FLOPs with attention (full and causal), Kaplan's 6N and PaLM's 6N + 12LHQT; "
+        "with --measure, also one forward counted on meta and each difference named.",
+    )
+    estimate.add_argument("model", metavar="MODEL", help="a bundled name, a config.json, a model folder, or a Hub id")
+    estimate.add_argument("--batch-size", type=positive, default=1, metavar="N", help="samples per batch (default 1)")
+    estimate.add_argument("--seq-len", type=positive, metavar="N", help="tokens per sample (default 128)")
+    estimate.add_argument("--measure", action="store_true",
+                          help="also build the model on meta, count one forward and name the differences")
+    estimate.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
+    estimate.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
 
 
 def _add_size_options(parser: argparse.ArgumentParser) -> None:

@@ -1,0 +1,36 @@
+"""``flopsight estimate MODEL``: closed forms from the config, and with --measure the count beside them."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+
+from .output import Progress
+
+
+def run_estimate(args: argparse.Namespace, progress: Progress) -> str:
+    """The closed forms of MODEL's config; with ``--measure`` also one forward profiled on meta
+    and the differences named."""
+    from .. import hf
+    from ..estimates import compare, estimate
+    from ..estimates.estimate import DEFAULT_SEQ_LEN
+    from ..estimates.render import estimate_dict, render_estimate
+
+    progress(f"reading the config of {args.model}")
+    source = hf.resolve_source(args.model)
+    config = hf.make_config(source)
+    seq_len = args.seq_len or DEFAULT_SEQ_LEN
+    result = dataclasses.replace(estimate(config, batch_size=args.batch_size, seq_len=seq_len), model=source.spec)
+    comparison = None
+    if args.measure:
+        progress(f"building {hf.task_class(config).__name__} on meta")
+        model = hf.build_model(config, device="meta", dtype=hf.default_dtype(source))
+        inputs = hf.synthesize_inputs(model, hf.InputSpec(args.batch_size, seq_len), device="meta")
+        progress("profiling one forward")
+        comparison = compare(result, hf.profile_forward(model, inputs, device="meta"))
+    progress("rendering")
+    if args.format == "json":
+        return json.dumps(estimate_dict(result, comparison), indent=2) + "\n"
+    return render_estimate(result, comparison)
+

@@ -1,0 +1,32 @@
+"""Closed-form estimates beside the measured count: parameters and FLOPs of a decoder LLM
+from its config alone (Megatron with attention, Kaplan's 6N, PaLM's 6N + 12 L H Q T), and a
+comparison with a measured Profile that names each difference by op class.
+
+Nothing here imports torch; a config is read by attribute.
+"""
+
+from __future__ import annotations
+
+from .compare import Comparison, TermComparison, compare
+from .estimate import Estimate, estimate
+from .formulas import REFERENCES, ClosedForm, attended_pairs, kaplan_6n, megatron, non_embedding_params, palm, parameter_terms
+from .shape import DENSE_DECODERS, DecoderShape, decoder_shape
+
+__all__ = [
+    "DENSE_DECODERS",
+    "REFERENCES",
+    "ClosedForm",
+    "Comparison",
+    "DecoderShape",
+    "Estimate",
+    "TermComparison",
+    "attended_pairs",
+    "compare",
+    "decoder_shape",
+    "estimate",
+    "kaplan_6n",
+    "megatron",
+    "non_embedding_params",
+    "palm",
+    "parameter_terms",
+]

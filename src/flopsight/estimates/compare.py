@@ -1,0 +1,171 @@
+"""A closed form against a measured Profile: per term, and the difference named by op class.
+
+flopsight counts attention in full (``flopsight.conventions``), so the measured matmul-class
+FLOPs (2 x MACs) meet Megatron's formula with attention in full; a causal mask's discarded
+part is the profile's ``masked_flops``. Everything in the count that is not matmul-class is
+named: norms, attention's softmax, scale and mask, and the other elementwise ops.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..errors import InputError
+from ..records import Phase
+from .estimate import Estimate
+from .formulas import ClosedForm, megatron
+
+if TYPE_CHECKING:
+    from ..tree import ModuleNode, Profile
+
+# The measured matmul-class work per Megatron term, found by module name (HF decoders).
+ATTENTION = "attention"  # attention_scores + attention_values, one fused op
+TERMS = ("qkv_projections", ATTENTION, "output_projection", "mlp", "router", "logits", "other_matmul")
+_LEAF_TERMS = {"q_proj": "qkv_projections", "k_proj": "qkv_projections", "v_proj": "qkv_projections",
+               "qkv_proj": "qkv_projections", "o_proj": "output_projection", "lm_head": "logits"}
+
+NORMS = "norms"
+ATTENTION_ELEMENTWISE = "attention softmax, scale and mask"
+OTHER_ELEMENTWISE = "other elementwise (activations, rotary, residual and bias adds)"
+
+
+@dataclass(frozen=True, slots=True)
+class TermComparison:
+    """One Megatron term: the formula's FLOPs and the measured matmul-class FLOPs (2 x MACs)."""
+
+    term: str
+    formula: int
+    measured: int
+
+    @property
+    def difference(self) -> int:
+        return self.measured - self.formula
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"term": self.term, "formula": self.formula, "measured": self.measured, "difference": self.difference}
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """Closed forms of ``estimate`` beside one measured forward.
+
+    Attributes:
+        terms: per Megatron term, formula (attention in full) vs measured 2 x MACs.
+        measured_flops: the profile's forward FLOPs (everything counted).
+        elementwise: the FLOPs that are not matmul-class, by op class; they add up to
+            ``measured_flops - matmul_measured``.
+        masked_flops: the profile's causal-discarded FLOPs; ``masked_matmul`` of them are
+            matmul-class (Megatron full minus causal), the rest the softmax and mask of the
+            discarded scores.
+    """
+
+    estimate: Estimate
+    terms: list[TermComparison]
+    measured_flops: int
+    elementwise: dict[str, int]
+    masked_flops: int
+    measured_params: int
+
+    @property
+    def full(self) -> ClosedForm:
+        e = self.estimate
+        return megatron(e.shape, e.batch_size, e.seq_len, causal=False)
+
+    @property
+    def causal(self) -> ClosedForm:
+        e = self.estimate
+        return megatron(e.shape, e.batch_size, e.seq_len, causal=True)
+
+    @property
+    def matmul_formula(self) -> int:
+        return sum(t.formula for t in self.terms)
+
+    @property
+    def matmul_measured(self) -> int:
+        return sum(t.measured for t in self.terms)
+
+    @property
+    def masked_matmul(self) -> int:
+        return self.full.forward - self.causal.forward
+
+    @property
+    def effective_flops(self) -> int:
+        """Measured FLOPs without what a causal mask discards."""
+        return self.measured_flops - self.masked_flops
+
+    def differences(self) -> list[tuple[str, int, float]]:
+        """The measured total minus the formula (full attention), named: (what, FLOPs, share of the formula)."""
+        base = self.matmul_formula
+        named = [("matmul-class: count vs formula", self.matmul_measured - base)]
+        named += list(self.elementwise.items())
+        return [(what, flops, flops / base if base else 0.0) for what, flops in named]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "params": {"formula": self.estimate.total_params, "measured": self.measured_params},
+            "terms": [t.to_dict() for t in self.terms],
+            "matmul_class": {"formula": self.matmul_formula, "measured": self.matmul_measured},
+            "measured_flops": self.measured_flops,
+            "differences": {what: flops for what, flops, _ in self.differences()},
+            "causal": {"formula": self.causal.forward, "measured_effective_flops": self.effective_flops,
+                       "masked_flops": self.masked_flops, "masked_matmul": self.masked_matmul,
+                       "masked_elementwise": self.masked_flops - self.masked_matmul},
+        }
+
+
+def compare(estimate: Estimate, profile: Profile) -> Comparison:
+    """Megatron's terms against the forward measured in ``profile``, the rest named by op class.
+
+    Args:
+        estimate: from ``flopsight.estimate`` for the same model and sizes.
+        profile: one measured forward (``flopsight.profile``, ``flopsight.hf.profile_forward``).
+
+    Returns:
+        A ``Comparison``: per term formula vs measured, and the non-matmul FLOPs by class.
+
+    Raises:
+        InputError: the profile describes other sizes than the estimate (a different token
+            count is the commonest reason a formula and a count disagree).
+    """
+    _check_sizes(estimate, profile)
+    measured = dict.fromkeys(TERMS, 0)
+    elementwise = dict.fromkeys((NORMS, ATTENTION_ELEMENTWISE, OTHER_ELEMENTWISE), 0)
+    masked = 0
+    for node in profile.modules():
+        for op, totals in node.own_ops.get(Phase.FORWARD, {}).items():
+            masked += totals.masked_flops
+            rest = totals.flops - 2 * totals.macs
+            if totals.macs:
+                measured[_term_of(node, op)] += 2 * totals.macs
+            if "attention" in op:
+                elementwise[ATTENTION_ELEMENTWISE] += rest
+            elif "norm" in node.type.lower():
+                elementwise[NORMS] += rest
+            else:
+                elementwise[OTHER_ELEMENTWISE] += rest
+    formula = dict(megatron(estimate.shape, estimate.batch_size, estimate.seq_len, causal=False).terms)
+    formula[ATTENTION] = formula.pop("attention_scores") + formula.pop("attention_values")
+    terms = [TermComparison(t, formula.get(t, 0), measured[t]) for t in TERMS if t in formula or measured[t]]
+    return Comparison(estimate, terms, profile.forward.flops, elementwise, masked, profile.params)
+
+
+def _term_of(node: ModuleNode, op: str) -> str:
+    if "attention" in op:
+        return ATTENTION
+    parts = node.name.split(".")
+    if parts[-1] in _LEAF_TERMS:
+        return _LEAF_TERMS[parts[-1]]
+    if "router" in node.type.lower() or (parts[-1] == "gate" and "experts" not in parts):
+        return "router"  # Mixtral's MixtralTopKRouter at mlp.gate (block_sparse_moe.gate before)
+    if {"mlp", "experts", "block_sparse_moe"} & set(parts) or parts[-1] in ("gate_proj", "up_proj", "down_proj"):
+        return "mlp"
+    return "other_matmul"
+
+
+def _check_sizes(estimate: Estimate, profile: Profile) -> None:
+    described = profile.metadata.get("input_description") or {}
+    batch, seq = described.get("batch_size"), described.get("seq_len")
+    if batch is not None and seq is not None and (batch, seq) != (estimate.batch_size, estimate.seq_len):
+        raise InputError(f"the profile ran batch {batch} x seq {seq} tokens and the estimate is for "
+                         f"batch {estimate.batch_size} x seq {estimate.seq_len}: estimate the same sizes")

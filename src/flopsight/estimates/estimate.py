@@ -1,0 +1,107 @@
+"""``estimate(config_or_name)``: the closed forms of one step, from a config alone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import InputError
+from .formulas import ClosedForm, kaplan_6n, megatron, non_embedding_params, palm, parameter_terms
+from .shape import DecoderShape, decoder_shape
+
+SCHEMA_VERSION = 1
+DEFAULT_SEQ_LEN = 128  # the CLI's and synthesize_inputs' default for text
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """Closed forms for one step of ``batch_size`` x ``seq_len`` tokens. Plain data.
+
+    Attributes:
+        model: what was estimated (a bundled name, a path, or the config's model_type).
+        shape: the sizes the formulas read.
+        params: parameters by component (embedding, attention, mlp, norms, head).
+        forms: each closed form by its source name: "megatron" (attention as ``causal``
+            says), "kaplan_6n", "palm".
+    """
+
+    model: str
+    shape: DecoderShape
+    batch_size: int
+    seq_len: int
+    causal: bool
+    params: dict[str, int]
+    forms: dict[str, ClosedForm] = field(default_factory=dict)
+
+    @property
+    def total_params(self) -> int:
+        return sum(self.params.values())
+
+    @property
+    def non_embedding_params(self) -> int:
+        return non_embedding_params(self.shape)
+
+    @property
+    def active_non_embedding_params(self) -> int:
+        """What one token runs of ``non_embedding_params``: k of E experts in an MoE block."""
+        return non_embedding_params(self.shape, active=True)
+
+    @property
+    def tokens(self) -> int:
+        return self.batch_size * self.seq_len
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION, "model": self.model, "shape": self.shape.to_dict(),
+            "batch_size": self.batch_size, "seq_len": self.seq_len, "tokens": self.tokens, "causal": self.causal,
+            "params": {**self.params, "total": self.total_params, "non_embedding": self.non_embedding_params,
+                       "active_non_embedding": self.active_non_embedding_params},
+            "forms": {name: form.to_dict() for name, form in self.forms.items()},
+        }
+
+
+def estimate(config_or_name: Any, *, batch_size: int = 1, seq_len: int = DEFAULT_SEQ_LEN,
+             causal: bool = True) -> Estimate:
+    """Closed-form parameters and FLOPs of a decoder LLM from its config, without building it.
+
+    Args:
+        config_or_name: a transformers config object (read by attribute), or what
+            ``flopsight profile`` takes: a bundled name, a config.json, a folder or a Hub id.
+        batch_size: sequences per step (B).
+        seq_len: tokens per sequence (s).
+        causal: Megatron's attention terms over the pairs a causal mask keeps (s (s + 1) / 2)
+            rather than all s^2.
+
+    Returns:
+        An ``Estimate``; ``forms["megatron"].forward`` is the forward FLOPs per step.
+
+    Raises:
+        InputError: a size below 1, or a family without closed forms here (e.g. BERT).
+
+    Example:
+        >>> from transformers import LlamaConfig
+        >>> config = LlamaConfig(hidden_size=64, intermediate_size=128, num_attention_heads=4,
+        ...                      num_key_value_heads=2, num_hidden_layers=2, vocab_size=256)
+        >>> e = estimate(config, batch_size=2, seq_len=16, causal=False)
+        >>> e.total_params, e.forms["megatron"].forward, e.forms["kaplan_6n"].training
+        (106816, 6029312, 14217216)
+    """
+    if batch_size < 1 or seq_len < 1:
+        raise InputError(f"estimate: batch_size and seq_len are positive, got {batch_size} and {seq_len}")
+    name, config = _config_of(config_or_name)
+    shape = decoder_shape(config)
+    return Estimate(
+        model=name or shape.family, shape=shape, batch_size=batch_size, seq_len=seq_len, causal=causal,
+        params=parameter_terms(shape),
+        forms={"megatron": megatron(shape, batch_size, seq_len, causal=causal),
+               "kaplan_6n": kaplan_6n(shape, batch_size, seq_len), "palm": palm(shape, batch_size, seq_len)},
+    )
+
+
+def _config_of(config_or_name: Any) -> tuple[str, Any]:
+    if not isinstance(config_or_name, str):
+        return "", config_or_name
+    from ..hf.source import make_config, resolve_source
+
+    source = resolve_source(config_or_name)
+    return source.spec, make_config(source)
