@@ -48,3 +48,31 @@ def test_the_text_report_carries_the_section_and_json_renders_the_same(
     assert text.index("Roofline on") < text.index("Per module")
     back = flopsight.Profile.from_dict(json.loads(json.dumps(p.to_dict())))
     assert render_text(back) == text
+
+
+def test_a_distributed_run_gets_its_links_comm_time_and_both_overlap_steps() -> None:
+    from distributed_profiles import MiB, collective, node, rank_profile
+
+    from flopsight.records import Phase
+    from flopsight.records.communication import Collective, ProcessGroupInfo
+
+    groups = {"1": ProcessGroupInfo("1", 8, tuple(range(8)), "tp")}
+    mlp = node("mlp", "MLP", fwd_flops=2 * 10**12,
+               comm={Phase.FORWARD: {(Collective.ALL_REDUCE, "1"): collective(Collective.ALL_REDUCE, 64 * MiB, 8)}})
+    p = rank_profile(0, node("", "Block", children=[mlp]), groups, world=8, mesh={"tp": 8}).roofline("h100-sxm")
+    summary = p.prediction
+    assert summary is not None
+    comm_s = 2 * 7 / 8 * 64 * MiB / 900e9  # ring all-reduce bus bytes over NVLink
+    assert summary.comm_step_s == comm_s
+    text = render_roofline(p, ops=0)
+    seconds = format_duration(comm_s, nanoseconds=True)
+    assert "NVLink 900 GB/s within a node (groups of <= 8 GPUs), 50 GB/s per GPU between nodes" in text
+    assert f"comm:       {seconds} (forward {seconds}) (bus bytes / link bandwidth)" in text
+    assert (f"step {format_duration(summary.step_s + comm_s, nanoseconds=True)} with no overlap (the sum), "
+            f"{format_duration(max(summary.step_s, comm_s), nanoseconds=True)} with full overlap") in text
+    assert "comm:" in render_text(p)
+
+
+def test_a_run_without_collectives_has_no_comm_lines(tiny_backward_profile: flopsight.Profile) -> None:
+    text = render_roofline(tiny_backward_profile.roofline("h100-sxm"))
+    assert "comm:" not in text and "links:" not in text

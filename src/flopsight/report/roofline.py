@@ -3,7 +3,7 @@ with what bounds them, beside the counted FLOPs (``tree/roofline.py``). Pure; no
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from ..errors import InputError
 from .columns import aligned, grid
@@ -11,6 +11,7 @@ from .units import format_count, format_duration, format_number, format_percent
 
 if TYPE_CHECKING:
     from ..tree.profile import Profile
+    from ..tree.roofline import Prediction
 
 __all__ = ["render_roofline"]
 
@@ -19,8 +20,9 @@ _OP_HEADER = ("module", "phase", "op", "calls", "predicted", "bound", "FLOPs/byt
 
 
 def render_roofline(profile: Profile, *, depth: int | None = None, ops: int = 5, precision: int = 2) -> str:
-    """The target, the step's predicted time and best MFU, then a table per module and the
-    slowest ops.
+    """The target, the step's predicted time and best MFU (for a distributed run also the links,
+    the communication time and the step without and with full overlap), then a table per
+    module and the slowest ops.
 
     Each module's row is inclusive of its submodules and covers the whole step (forward +
     backward + recompute): its FLOPs, predicted seconds, share of the step's, the part of its
@@ -71,6 +73,7 @@ def render_roofline(profile: Profile, *, depth: int | None = None, ops: int = 5,
         ("predicted", f"step {seconds(predicted.step_s)}" + (f" ({phases})" if phases else "")),
         ("best MFU", "n/a" if predicted.mfu is None else
          f"{format_percent(predicted.mfu, 1, precision=precision)} (forward + backward FLOPs / (step time x peak))"),
+        *_comm_lines(predicted, seconds, precision),
     ])]
     step = predicted.step_s
     rows = []
@@ -90,3 +93,25 @@ def render_roofline(profile: Profile, *, depth: int | None = None, ops: int = 5,
                   "-" if o.intensity is None else format_number(o.intensity, precision=precision)] for o in slowest]
         lines += ["", f"Slowest ops ({len(slowest)}):", *grid(_OP_HEADER, cells, left=3)]
     return "\n".join(lines)
+
+
+def _comm_lines(predicted: Prediction, seconds: Callable[[float], str], precision: int) -> list[tuple[str, str]]:
+    """The links, the collectives' time and the step without and with full overlap; none when
+    the run recorded no collectives."""
+    if not predicted.comm_s:
+        return []
+    target = predicted.target
+
+    def rate(value: float | None) -> str:
+        return "unknown" if value is None else format_number(value, precision=precision, suffix="B/s")
+
+    phases = ", ".join(f"{phase.value} {seconds(s)}" for phase, s in predicted.comm_s.items() if s)
+    return [
+        ("links", f"{target.intra_node_link} {rate(target.intra_node_bytes_per_s)} within a node "
+                  f"(groups of <= {target.gpus_per_node} GPUs), {rate(target.inter_node_bytes_per_s)} per GPU "
+                  "between nodes"),
+        ("comm", f"{seconds(predicted.comm_step_s)}" + (f" ({phases})" if phases else "")
+                 + " (bus bytes / link bandwidth)"),
+        ("with comm", f"step {seconds(predicted.no_overlap_step_s)} with no overlap (the sum), "
+                      f"{seconds(predicted.full_overlap_step_s)} with full overlap (the larger)"),
+    ]

@@ -13,6 +13,7 @@ from ..records.communication import CommKey, CommTotals, ProcessGroupInfo
 from ..records.distributed import DistributedInfo
 from ..records.memory import MemorySummary
 from .achieved import Achieved, achieved
+from .comm_roofline import CommRoofline, predicted_comm
 from .gpus import GpuSpec
 from .memory_timeline import memory_timeline
 from .module_node import PHASES, ModuleNode
@@ -176,6 +177,8 @@ class Profile:
         compute_efficiency: float = 1.0,
         memory_efficiency: float = 1.0,
         tf32: bool = False,
+        gpus_per_node: int = 8,
+        inter_node_bytes_per_s: float = 50e9,
     ) -> P:
         """A copy of this Profile with the time each op, module and step would take on ``gpu``.
 
@@ -190,10 +193,15 @@ class Profile:
             compute_efficiency, memory_efficiency: fractions of the peaks assumed reached, in
                 (0, 1]; the default 1.0 predicts the fastest the GPU could run the ops.
             tf32: price float32 at the TF32 tensor-core rate.
+            gpus_per_node, inter_node_bytes_per_s: a recorded collective takes bus bytes / the
+                GPU's NVLink bandwidth when its group has at most ``gpus_per_node`` ranks, else
+                bus bytes / ``inter_node_bytes_per_s`` (default 50e9 bytes/s per GPU: 400 Gb/s).
 
         Returns:
-            The copy; ``prediction`` gives the step's seconds and best MFU, ``predicted_ops``
-            each op's, and each node's ``roofline`` its own and inclusive seconds.
+            The copy; ``prediction`` gives the step's seconds and best MFU (and, for a
+            distributed run, the communication time and the step without and with full
+            overlap), ``predicted_ops`` each op's, ``predicted_comm`` each collective's, and
+            each node's ``roofline`` its own and inclusive seconds.
 
         Raises:
             InputError: an unknown GPU (the message lists the known names), an efficiency
@@ -207,7 +215,8 @@ class Profile:
         """
         chosen = str(self.metadata.get("dtype") or "float32") if dtype is None else dtype
         target = roofline_target(gpu, chosen, compute_efficiency=compute_efficiency,
-                                 memory_efficiency=memory_efficiency, tf32=tf32)
+                                 memory_efficiency=memory_efficiency, tf32=tf32, gpus_per_node=gpus_per_node,
+                                 inter_node_bytes_per_s=inter_node_bytes_per_s)
         return apply_roofline(self, target)
 
     @property
@@ -220,6 +229,11 @@ class Profile:
         """Every (module, phase, op) priced on the roofline's GPU, longest first (bound,
         intensity); [] unless made with ``roofline``."""
         return predicted_ops(self, phase)
+
+    def predicted_comm(self, phase: Phase | str | None = None) -> list[CommRoofline]:
+        """Every (module, phase, collective, group) priced on the roofline's links, longest
+        first; [] unless made with ``roofline`` from a run that communicated."""
+        return predicted_comm(self, phase)
 
     def module(self, name: str) -> ModuleNode:
         """The node at a qualified path such as ``"layers.0.mlp"`` ("" is the root).

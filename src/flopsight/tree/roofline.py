@@ -13,6 +13,10 @@ elementwise ops, which would run at a lower vector rate, are almost always memor
 Efficiencies default to 1.0, the datasheet roofline, so a prediction is a lower bound on time.
 Ops are priced one by one, as eager PyTorch runs them: no fusion of elementwise chains.
 
+Collectives are priced apart (``tree/comm_roofline.py``): bus bytes / link bandwidth, NVLink within
+a node, ``inter_node_bytes_per_s`` between nodes. The step summary states both extremes of
+overlapping them with compute: none (the sum) and full (the larger of the two).
+
 Pure: nothing here imports torch.
 """
 
@@ -21,10 +25,12 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Mapping, TypeVar
 
 from ..errors import InputError
 from ..records import OpTotals, Phase
+from ..records.communication import ProcessGroupInfo
+from .comm_roofline import price_comm
 from .gpus import GpuSpec, gpu_spec, normalize_dtype
 
 if TYPE_CHECKING:
@@ -50,6 +56,10 @@ class RooflineTarget:
         memory_bytes_per_s: the datasheet memory bandwidth.
         compute_efficiency, memory_efficiency: the fractions of the peaks assumed reached (<= 1).
         source: the datasheet of the figures.
+        intra_node_link, intra_node_bytes_per_s: the link a group within one node uses ("NVLink",
+            or "PCIe" for a GPU without one) and its per-GPU bandwidth; None when unknown.
+        inter_node_bytes_per_s: the per-GPU bandwidth between nodes (default 50e9: 400 Gb/s).
+        gpus_per_node: the largest group that fits in one node (default 8).
     """
 
     gpu: str
@@ -59,6 +69,10 @@ class RooflineTarget:
     compute_efficiency: float = 1.0
     memory_efficiency: float = 1.0
     source: str = ""
+    intra_node_link: str = "NVLink"
+    intra_node_bytes_per_s: float | None = None
+    inter_node_bytes_per_s: float = 50e9
+    gpus_per_node: int = 8
 
     def price(self, flops: int, moved_bytes: int) -> tuple[float, float]:
         """(compute seconds, memory seconds) of ``flops`` and ``moved_bytes`` on this target."""
@@ -69,14 +83,21 @@ class RooflineTarget:
     def to_dict(self) -> dict[str, Any]:
         return {"gpu": self.gpu, "dtype": self.dtype, "peak_tflops": self.peak_tflops,
                 "memory_bytes_per_s": self.memory_bytes_per_s, "compute_efficiency": self.compute_efficiency,
-                "memory_efficiency": self.memory_efficiency, "source": self.source}
+                "memory_efficiency": self.memory_efficiency, "source": self.source,
+                "intra_node_link": self.intra_node_link, "intra_node_bytes_per_s": self.intra_node_bytes_per_s,
+                "inter_node_bytes_per_s": self.inter_node_bytes_per_s, "gpus_per_node": self.gpus_per_node}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "RooflineTarget":
         return cls(gpu=str(data["gpu"]), dtype=str(data["dtype"]), peak_tflops=float(data["peak_tflops"]),
                    memory_bytes_per_s=float(data["memory_bytes_per_s"]),
                    compute_efficiency=float(data.get("compute_efficiency", 1.0)),
-                   memory_efficiency=float(data.get("memory_efficiency", 1.0)), source=str(data.get("source", "")))
+                   memory_efficiency=float(data.get("memory_efficiency", 1.0)), source=str(data.get("source", "")),
+                   intra_node_link=str(data.get("intra_node_link", "NVLink")),
+                   intra_node_bytes_per_s=None if data.get("intra_node_bytes_per_s") is None
+                   else float(data["intra_node_bytes_per_s"]),
+                   inter_node_bytes_per_s=float(data.get("inter_node_bytes_per_s", 50e9)),
+                   gpus_per_node=int(data.get("gpus_per_node", 8)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,11 +132,15 @@ class OpRoofline:
 @dataclass(slots=True)
 class ModuleRoofline:
     """A module's predicted seconds per phase: its own ops, and inclusive of its submodules;
-    ``compute_bound_s`` is the part of the inclusive time spent in compute-bound ops."""
+    ``compute_bound_s`` is the part of the inclusive time spent in compute-bound ops;
+    ``own_comm_s`` and ``comm_s`` its collectives' time, own and inclusive (phases with none
+    are left out)."""
 
     own_s: dict[Phase, float] = field(default_factory=dict)
     predicted_s: dict[Phase, float] = field(default_factory=dict)
     compute_bound_s: dict[Phase, float] = field(default_factory=dict)
+    own_comm_s: dict[Phase, float] = field(default_factory=dict)
+    comm_s: dict[Phase, float] = field(default_factory=dict)
 
     @property
     def step_s(self) -> float:
@@ -127,6 +152,11 @@ class ModuleRoofline:
         return sum(self.own_s.values())
 
     @property
+    def comm_step_s(self) -> float:
+        """The collectives' time over every phase, inclusive."""
+        return sum(self.comm_s.values())
+
+    @property
     def compute_bound_share(self) -> float:
         """The fraction of the step's predicted time in compute-bound ops (0 when it takes none)."""
         step = self.step_s
@@ -136,8 +166,11 @@ class ModuleRoofline:
         def per_phase(values: dict[Phase, float]) -> dict[str, float]:
             return {phase.value: seconds for phase, seconds in values.items()}
 
+        comm = {} if not self.comm_s else {
+            "comm_predicted_s": {**per_phase(self.comm_s), "step": self.comm_step_s},
+            "own_comm_predicted_s": per_phase(self.own_comm_s)}
         return {"predicted_s": {**per_phase(self.predicted_s), "step": self.step_s},
-                "own_predicted_s": per_phase(self.own_s), "compute_bound_s": per_phase(self.compute_bound_s)}
+                "own_predicted_s": per_phase(self.own_s), "compute_bound_s": per_phase(self.compute_bound_s), **comm}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "ModuleRoofline":
@@ -145,7 +178,9 @@ class ModuleRoofline:
             return {Phase(key): float(seconds) for key, seconds in values.items() if key != "step"}
 
         return cls(own_s=per_phase(data.get("own_predicted_s", {})), predicted_s=per_phase(data.get("predicted_s", {})),
-                   compute_bound_s=per_phase(data.get("compute_bound_s", {})))
+                   compute_bound_s=per_phase(data.get("compute_bound_s", {})),
+                   own_comm_s=per_phase(data.get("own_comm_predicted_s", {})),
+                   comm_s=per_phase(data.get("comm_predicted_s", {})))
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +193,12 @@ class Prediction:
         step_s: their sum, one training step (or one forward when backward was not measured).
         model_flops: forward + backward FLOPs (recomputation excluded, as MFU counts them).
         mfu: model_flops / (step_s x datasheet peak): the most a real run can reach; None when
-            the step takes no time.
+            the step takes no time. Communication is left out (it is 1 - idle at full overlap).
+        comm_s: the collectives' seconds per phase (empty when the run recorded none).
+        comm_step_s: their sum.
+        no_overlap_step_s: step_s + comm_step_s, communication never overlapping compute.
+        full_overlap_step_s: max(step_s, comm_step_s), communication hidden behind compute (or
+            the reverse) entirely.
     """
 
     target: RooflineTarget
@@ -166,11 +206,27 @@ class Prediction:
     step_s: float
     model_flops: int
     mfu: float | None
+    comm_s: dict[Phase, float] = field(default_factory=dict)
+
+    @property
+    def comm_step_s(self) -> float:
+        return sum(self.comm_s.values())
+
+    @property
+    def no_overlap_step_s(self) -> float:
+        return self.step_s + self.comm_step_s
+
+    @property
+    def full_overlap_step_s(self) -> float:
+        return max(self.step_s, self.comm_step_s)
 
     def to_dict(self) -> dict[str, Any]:
+        comm = {} if not self.comm_s else {
+            "comm_predicted_s": {**{p.value: s for p, s in self.comm_s.items()}, "step": self.comm_step_s},
+            "no_overlap_step_s": self.no_overlap_step_s, "full_overlap_step_s": self.full_overlap_step_s}
         return {**self.target.to_dict(),
                 "predicted_s": {**{p.value: s for p, s in self.predicted_s.items()}, "step": self.step_s},
-                "model_flops": self.model_flops, "mfu": self.mfu}
+                "model_flops": self.model_flops, "mfu": self.mfu, **comm}
 
 
 def roofline_target(
@@ -180,6 +236,8 @@ def roofline_target(
     compute_efficiency: float = 1.0,
     memory_efficiency: float = 1.0,
     tf32: bool = False,
+    gpus_per_node: int = 8,
+    inter_node_bytes_per_s: float = 50e9,
 ) -> RooflineTarget:
     """The numbers a prediction uses, from the GPU table.
 
@@ -190,9 +248,13 @@ def roofline_target(
         compute_efficiency, memory_efficiency: fractions of the peak FLOPS and bandwidth assumed
             reached, in (0, 1]; 1.0 (the default) is the datasheet roofline.
         tf32: price float32 at the TF32 tensor-core rate.
+        gpus_per_node: the largest process group priced at the GPU's NVLink bandwidth.
+        inter_node_bytes_per_s: the per-GPU bandwidth of a larger group (default 50e9 bytes/s,
+            one 400 Gb/s NIC per GPU).
 
     Raises:
-        InputError: unknown GPU, an efficiency outside (0, 1], or a figure the table lacks.
+        InputError: unknown GPU, an efficiency outside (0, 1], a figure the table lacks, or
+            a gpus_per_node or inter-node bandwidth that is not positive.
 
     Example:
         >>> roofline_target("h100-sxm", "bfloat16").peak_tflops
@@ -202,6 +264,11 @@ def roofline_target(
     for label, value in (("compute_efficiency", compute_efficiency), ("memory_efficiency", memory_efficiency)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value) or not 0 < value <= 1:
             raise InputError(f"{label} takes a fraction of the peak in (0, 1], got {value!r}")
+    if isinstance(gpus_per_node, bool) or not isinstance(gpus_per_node, int) or gpus_per_node < 1:
+        raise InputError(f"gpus_per_node takes a whole number at least 1, got {gpus_per_node!r}")
+    if (isinstance(inter_node_bytes_per_s, bool) or not isinstance(inter_node_bytes_per_s, (int, float))
+            or not inter_node_bytes_per_s > 0 or math.isinf(inter_node_bytes_per_s)):
+        raise InputError(f"inter_node_bytes_per_s takes a positive bandwidth, got {inter_node_bytes_per_s!r}")
     key = normalize_dtype(dtype)
     if key == "float32" and tf32:
         key = "tf32"
@@ -212,8 +279,11 @@ def roofline_target(
                          "pass a GpuSpec with one")
     if spec.memory_bytes_per_s is None:
         raise InputError(f"the GPU table has no memory bandwidth for {spec.name}; pass a GpuSpec with one")
+    link = "NVLink" if spec.nvlink_bytes_per_s is not None else "PCIe"
     return RooflineTarget(spec.name, key, peak, spec.memory_bytes_per_s, float(compute_efficiency),
-                          float(memory_efficiency), spec.source)
+                          float(memory_efficiency), spec.source, link,
+                          spec.nvlink_bytes_per_s if spec.nvlink_bytes_per_s is not None else spec.pcie_bytes_per_s,
+                          float(inter_node_bytes_per_s), gpus_per_node)
 
 
 def price_op(target: RooflineTarget, module: str, phase: Phase, op: str, totals: OpTotals) -> OpRoofline:
@@ -227,11 +297,11 @@ def apply_roofline(profile: P, target: RooflineTarget) -> P:
     """A copy of ``profile`` with ``target`` and every module's ``roofline`` filled in."""
     predicted = copy.deepcopy(profile)
     predicted.roofline_target = target
-    _fill(predicted.root, target)
+    _fill(predicted.root, target, predicted.process_groups)
     return predicted
 
 
-def _fill(node: ModuleNode, target: RooflineTarget) -> ModuleRoofline:
+def _fill(node: ModuleNode, target: RooflineTarget, groups: Mapping[str, ProcessGroupInfo]) -> ModuleRoofline:
     own: dict[Phase, float] = {}
     inclusive: dict[Phase, float] = {}
     compute: dict[Phase, float] = {}
@@ -240,14 +310,18 @@ def _fill(node: ModuleNode, target: RooflineTarget) -> ModuleRoofline:
         own[phase] = sum((p.predicted_s for p in priced), 0.0)
         inclusive[phase] = own[phase]
         compute[phase] = sum((p.predicted_s for p in priced if p.bound == "compute"), 0.0)
+    own_comm = price_comm(target, groups, node.name, node.own_comm)
+    comm = dict(own_comm)
     for child in node.children:
         if child.alias_of is not None:
             continue  # a shared module's second position: counted at its first
-        below = _fill(child, target)
+        below = _fill(child, target, groups)
         for phase in _PHASES:
             inclusive[phase] += below.predicted_s[phase]
             compute[phase] += below.compute_bound_s[phase]
-    node.roofline = ModuleRoofline(own, inclusive, compute)
+        for phase, seconds in below.comm_s.items():
+            comm[phase] = comm.get(phase, 0.0) + seconds
+    node.roofline = ModuleRoofline(own, inclusive, compute, own_comm, comm)
     return node.roofline
 
 
@@ -272,4 +346,4 @@ def prediction(profile: Profile) -> Prediction | None:
     step = root.step_s
     model_flops = profile.forward.flops + profile.backward.flops
     mfu = model_flops / (step * target.peak_tflops * 1e12) if step > 0 else None
-    return Prediction(target, dict(root.predicted_s), step, model_flops, mfu)
+    return Prediction(target, dict(root.predicted_s), step, model_flops, mfu, dict(root.comm_s))
