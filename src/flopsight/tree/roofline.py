@@ -280,9 +280,10 @@ def roofline_target(
     if spec.memory_bytes_per_s is None:
         raise InputError(f"the GPU table has no memory bandwidth for {spec.name}; pass a GpuSpec with one")
     link = "NVLink" if spec.nvlink_bytes_per_s is not None else "PCIe"
+    intra = spec.nvlink_bytes_per_s if spec.nvlink_bytes_per_s is not None else spec.pcie_bytes_per_s
     return RooflineTarget(spec.name, key, peak, spec.memory_bytes_per_s, float(compute_efficiency),
                           float(memory_efficiency), spec.source, link,
-                          spec.nvlink_bytes_per_s if spec.nvlink_bytes_per_s is not None else spec.pcie_bytes_per_s,
+                          None if intra is None else float(intra),
                           float(inter_node_bytes_per_s), gpus_per_node)
 
 
