@@ -109,3 +109,35 @@ def test_show_runs_without_torch(saved_example: Path, capsys: pytest.CaptureFixt
     assert done.returncode == 0, done.stderr
     code, shown, _ = _run(["show", str(saved_example), "--depth", "1"], capsys)
     assert code == 0 and done.stdout == shown
+
+
+def test_show_with_gpu_prints_the_roofline_the_run_would_have(saved_example: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    for fmt in ("text", "json"):
+        code, measured, _ = _run(["example", "--seq-len", "8", "--backward", "--gpu", "h100-sxm", "--format", fmt],
+                                 capsys)
+        assert code == 0
+        code, shown, err = _run(["show", str(saved_example), "--gpu", "h100-sxm", "--format", fmt], capsys)
+        assert code == 0, err
+        assert shown == measured and "H100 SXM" in shown
+
+
+def test_show_with_gpu_runs_without_torch(saved_example: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    done = run_without_torch("from flopsight.cli import main\nsys.exit(main(sys.argv[1:]))\n",
+                             "show", str(saved_example), "--gpu", "a100-80gb", "--depth", "1")
+    assert done.returncode == 0, done.stderr
+    assert "Roofline on A100 80GB" in done.stdout and "best MFU:" in done.stdout
+    code, shown, _ = _run(["show", str(saved_example), "--gpu", "a100-80gb", "--depth", "1"], capsys)
+    assert code == 0 and done.stdout == shown
+
+
+def test_show_with_an_unknown_gpu_or_on_a_generate_run_exits_2(saved_example: Path, tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(["show", str(saved_example), "--gpu", "nosuch"], capsys)
+    assert code == 2 and "unknown GPU 'nosuch'" in err
+    pytest.importorskip("transformers")
+    path = tmp_path / "generate.json"
+    assert main(["profile", "gpt2", "--mode", "generate", "--new-tokens", "2", "--seq-len", "8",
+                 "--format", "json", "-o", str(path)]) == 0
+    code, _, err = _run(["show", str(path), "--gpu", "h100-sxm"], capsys)
+    assert code == 2 and "--gpu" in err and len(err.strip().splitlines()) == 1

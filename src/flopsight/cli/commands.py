@@ -49,6 +49,11 @@ def run_show(args: argparse.Namespace) -> str:
         if isinstance(held, GenerationReport) or held.memory is None:
             raise InputError(f"--memory-snapshot: {args.profile_file} holds no memory; profile with --memory")
         write_memory_snapshot(held, args)
+    if getattr(args, "gpu", None):
+        if isinstance(saved, (GenerationReport, PlanReport)):
+            raise InputError(f"--gpu: {args.profile_file} is a generate run or a simulated plan; it prices one "
+                             "forward (and backward) profile")
+        saved = with_roofline(saved, args)  # torch-free: arithmetic on the saved counts
     return render(saved, args.format, render_options(args))
 
 

@@ -70,7 +70,8 @@ def build_parser() -> Parser:
         "  flopsight profile llama-3-8b --backward --gpu h100-sxm\n"
         "  flopsight profile llama-3.1-405b --dp 128 --tp 8 --fsdp --backward --memory\n"
         "  flopsight estimate llama-3-8b --seq-len 2048 --measure\n"
-        "  flopsight show qwen.json --depth 2",
+        "  flopsight show qwen.json --depth 2\n"
+        "  flopsight show qwen.json --gpu mi300x",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     from .. import __version__
@@ -129,6 +130,7 @@ def build_parser() -> Parser:
     show.add_argument("profile_file", metavar="PROFILE.json", help="a profile saved with --format json")
     show.add_argument("--memory-snapshot", metavar="FILE",
                       help="also write the saved profile's memory (profiled with --memory) as a memory_viz snapshot")
+    _add_roofline_options(show)
     _add_report_options(show)
     return parser
 
