@@ -6,7 +6,7 @@ import argparse
 import json
 import shutil
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import InputError
 from ..report import GenerationReport, RenderOptions, format_params, render
@@ -19,6 +19,7 @@ from .timing import add_timing, check_timing_options
 if TYPE_CHECKING:
     from ..tree import Profile
 
+P = TypeVar("P", bound="Profile")
 DEFAULT_NEW_TOKENS = 8
 
 
@@ -85,7 +86,7 @@ def check_gpu(args: argparse.Namespace) -> None:
                          "drop --mode generate and the parallelism options")
 
 
-def with_roofline(result: Profile, args: argparse.Namespace) -> Profile:
+def with_roofline(result: P, args: argparse.Namespace) -> P:
     """The profile with its roofline on ``--gpu`` (unchanged without the option)."""
     return result.roofline(gpu=args.gpu) if getattr(args, "gpu", None) else result
 
