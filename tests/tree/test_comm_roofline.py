@@ -124,3 +124,29 @@ def test_a_gpu_without_nvlink_uses_pcie_and_one_with_neither_is_refused() -> Non
 def test_bad_link_options_are_refused(option: dict[str, float]) -> None:
     with pytest.raises(InputError):
         distributed_profile().roofline("h100-sxm", **option)  # type: ignore[arg-type]
+
+
+def test_a_fake_process_group_run_is_priced_by_its_group_size() -> None:
+    import torch
+    import torch.distributed as dist
+    import torch.distributed._functional_collectives as funcol
+    from torch.testing._internal.distributed.fake_pg import FakeStore
+
+    import flopsight
+
+    class AllReduce(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return funcol.wait_tensor(funcol.all_reduce(x, "sum", dist.group.WORLD))
+
+    world, payload = 4, 1024 * 256 * 4  # a [1024, 256] fp32 tensor
+    dist.init_process_group("fake", store=FakeStore(), rank=0, world_size=world)
+    try:
+        measured = flopsight.profile(AllReduce(), torch.randn(1024, 256))
+    finally:
+        dist.destroy_process_group()
+    bus = 2 * (world - 1) / world * payload
+    within = measured.roofline("h100-sxm").prediction
+    assert within is not None and within.comm_s == {Phase.FORWARD: pytest.approx(bus / H100_NVLINK, rel=1e-12)}
+    across = measured.roofline("h100-sxm", gpus_per_node=2).prediction  # 4 ranks span two nodes of 2
+    assert across is not None and across.comm_step_s == pytest.approx(bus / INTER_NODE, rel=1e-12)
+    assert across.no_overlap_step_s == pytest.approx(across.step_s + bus / INTER_NODE, rel=1e-12)
