@@ -210,7 +210,7 @@ class Profile:
         Example:
             >>> model = torch.nn.Linear(4096, 4096, device="meta", dtype=torch.bfloat16)
             >>> p = flopsight.profile(model, input_shape=(8192, 4096)).roofline("h100-sxm")
-            >>> p.prediction.step_s, p.predicted_ops()[0].bound  # 2 x 8192 x 4096^2 / 989.5e12
+            >>> p.prediction.step_s, p.predicted_ops()[0].bound  # (2 x 8192 x 4096^2 + 8192 x 4096 bias adds) / 989.5e12
             (0.0002778286623304699, 'compute')
         """
         chosen = str(self.metadata.get("dtype") or "float32") if dtype is None else dtype
