@@ -59,17 +59,20 @@ def test_an_unsupported_family_exits_2_with_one_line(capsys: pytest.CaptureFixtu
     assert captured.out == ""
     assert captured.err.strip().splitlines() == [
         "flopsight: InputError: closed forms for t5 are not implemented yet "
-        "(implemented: bert, llama, mistral, mixtral, qwen2, vit)"]
+        "(implemented: bert, clip, clip_vision_model, llama, mistral, mixtral, qwen2, vit)"]
 
 
-@pytest.mark.parametrize("model, params", [("bert-base-uncased", 109_514_298), ("vit-base-patch16-224", 86_567_656)])
-def test_bundled_encoders_measure_equal_to_the_formula(model: str, params: int,
+@pytest.mark.parametrize("model, params, tokens", [
+    ("bert-base-uncased", 109_514_298, 128), ("vit-base-patch16-224", 86_567_656, (224 // 16) ** 2 + 1),
+    ("clip-vit-large-patch14-336", 303_507_456, (336 // 14) ** 2 + 1),  # the vision tower (CLIPVisionModel)
+])
+def test_bundled_encoders_measure_equal_to_the_formula(model: str, params: int, tokens: int,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["estimate", model, "--measure", "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["measured"]["params"] == {"formula": params, "measured": params}
     assert data["measured"]["matmul_class"]["formula"] == data["measured"]["matmul_class"]["measured"]
-    assert data["seq_len"] == (128 if model.startswith("bert") else 197)
+    assert data["seq_len"] == tokens
     assert data["causal"] is False
 
 

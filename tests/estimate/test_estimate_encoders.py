@@ -1,4 +1,4 @@
-"""BERT and ViT: the parameter formula against the built task model, Megatron's terms against
+"""BERT, ViT and CLIP's vision tower: the parameter formula against the built task model, Megatron's terms against
 the matmul-class FLOPs measured on meta (the path ``flopsight estimate --measure`` takes)."""
 
 from __future__ import annotations
@@ -30,7 +30,12 @@ def vit(**extra: Any) -> Any:
                                      "architectures": ["ViTForImageClassification"], **extra})
 
 
+def clip_vision(**extra: Any) -> Any:
+    return transformers.CLIPVisionConfig(**{**SMALL, "image_size": 32, "patch_size": 8, **extra})
+
+
 CONFIGS = {
+    "clip-vision": clip_vision,
     "bert-mlm": bert,
     "bert-classifier": lambda: bert(architectures=["BertForSequenceClassification"], num_labels=3),
     "vit": vit,
@@ -47,6 +52,8 @@ def hand_params(name: str) -> int:
         head = (h * h + h + 2 * h + 256 if name == "bert-mlm"  # transform, LayerNorm, decoder bias (weight tied)
                 else h * h + h + h * 3 + 3)  # pooler, classifier
         return embedding + L * layer + head
+    if name == "clip-vision":  # class token, positions, patch conv without bias; pre- and post-LayerNorm
+        return h + 17 * h + 3 * 8 * 8 * h + L * layer + 2 * 2 * h
     qkv_bias = 3 * h if name == "vit-no-qkv-bias" else 0
     embedding = h + 17 * h + 3 * 8 * 8 * h + h  # class token, positions, patch conv and its bias
     return embedding + L * (layer - qkv_bias) + 2 * h + h * 10 + 10  # final LayerNorm, classifier
@@ -60,25 +67,34 @@ def measured(config: Any, seq: int | None) -> Any:
 @pytest.mark.parametrize("name", sorted(CONFIGS))
 def test_parameter_formula_equals_the_built_models_count(name: str) -> None:
     config = CONFIGS[name]()
-    e = estimate(config, batch_size=B, seq_len=None if name.startswith("vit") else S)
-    assert e.total_params == measured(config, None if name.startswith("vit") else S).params == hand_params(name)
+    seq = None if name.startswith(("vit", "clip")) else S
+    assert estimate(config, batch_size=B, seq_len=seq).total_params == measured(config, seq).params == hand_params(name)
+
+
+def test_a_clip_config_is_estimated_by_its_vision_tower() -> None:
+    config = transformers.CLIPConfig(vision_config={**SMALL, "image_size": 32, "patch_size": 8})
+    e = estimate(config, batch_size=B)
+    assert (e.shape.family, e.seq_len) == ("clip_vision_model", 17)
+    assert e.to_dict()["forms"] == estimate(clip_vision(), batch_size=B).to_dict()["forms"]
 
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))
 def test_matmul_class_flops_equal_the_formula_per_term(name: str) -> None:
     config = CONFIGS[name]()
-    image = name.startswith("vit")
+    image = name.startswith(("vit", "clip"))
     e = estimate(config, batch_size=B, seq_len=None if image else S)
     s = 17 if image else S
     t = B * s
     assert (e.seq_len, e.causal) == (s, False)
     expected = {"qkv_projections": 2 * t * h * 3 * h * L, "attention": 2 * 2 * B * a * s * s * d * L,
                 "output_projection": 2 * t * h * h * L, "mlp": 2 * t * 2 * h * f * L}
-    if image:
-        expected |= {"patch_embedding": 2 * B * 16 * (3 * 8 * 8) * h, "logits": 2 * B * h * 10}  # class token only
+    if image:  # CLIPVisionModel has no head: its output is the class token's LayerNorm
+        expected["patch_embedding"] = 2 * B * 16 * (3 * 8 * 8) * h
+    if name.startswith("vit"):
+        expected["logits"] = 2 * B * h * 10  # the class token only
     elif name == "bert-mlm":
         expected |= {"head_transform": 2 * t * h * h, "logits": 2 * t * h * 256}
-    else:
+    elif name == "bert-classifier":
         expected |= {"pooler": 2 * B * h * h, "logits": 2 * B * h * 3}  # the first token only
     profile = measured(config, None if image else S)
     c = compare(e, profile)
@@ -98,7 +114,8 @@ def test_vit_tokens_come_from_the_image() -> None:
 @pytest.mark.parametrize("config, message", [
     (lambda: bert(architectures=["BertForQuestionAnswering"]), "closed forms for BertForQuestionAnswering"),
     (lambda: bert(position_embedding_type="relative_key"), "closed forms for bert with relative_key positions"),
-    (lambda: transformers.T5Config(), "closed forms for t5 are not implemented yet (implemented: bert, llama"),
+    (lambda: transformers.T5Config(), "closed forms for t5 are not implemented yet (implemented: bert, clip, "
+                                     "clip_vision_model, llama"),
 ])
 def test_unsupported_heads_and_families_are_refused_in_one_line(config: Any, message: str) -> None:
     with pytest.raises(InputError) as info:

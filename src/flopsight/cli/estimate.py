@@ -24,8 +24,10 @@ def run_estimate(args: argparse.Namespace, progress: Progress) -> str:
                                  model=source.spec)
     comparison = None
     if args.measure:
-        progress(f"building {task} on meta")
-        model = hf.build_model(config, device="meta", dtype=hf.default_dtype(source))
+        progress(f"building {'CLIPVisionModel' if result.shape.family == 'clip_vision_model' else task} on meta")
+        # CLIP: the vision tower, the part estimated (CLIPModel would add the text tower)
+        tower = config.vision_config if getattr(config, "model_type", "") == "clip" else config
+        model = hf.build_model(tower, device="meta", dtype=hf.default_dtype(source))
         image = bool(getattr(result.shape, "patch_size", 0))  # ViT: the config's image, its tokens
         spec = hf.InputSpec(args.batch_size, None if image else result.seq_len)
         inputs = hf.synthesize_inputs(model, spec, device="meta")

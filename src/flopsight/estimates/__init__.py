@@ -1,6 +1,6 @@
 """Closed-form estimates beside the measured count: parameters and FLOPs of a decoder LLM,
-BERT or ViT from its config alone (Megatron with attention, Kaplan's 6N, PaLM's 6N + 12 L H Q T), and a
-comparison with a measured Profile that names each difference by op class.
+BERT, ViT or CLIP's vision tower from its config alone (Megatron with attention, Kaplan's 6N,
+PaLM's 6N + 12 L H Q T), and a comparison with a measured Profile that names each difference by op class.
 
 Nothing here imports torch; a config is read by attribute.
 """

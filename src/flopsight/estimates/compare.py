@@ -27,8 +27,9 @@ _LEAF_TERMS = {"q_proj": "qkv_projections", "k_proj": "qkv_projections", "v_proj
                "qkv_proj": "qkv_projections", "o_proj": "output_projection", "lm_head": "logits",
                # BERT's names (ViT's are the decoders' q_proj ... mlp.fc1 in transformers 5)
                "query": "qkv_projections", "key": "qkv_projections", "value": "qkv_projections",
-               "decoder": "logits", "classifier": "logits"}
-# BERT's and ViT's other Linear / Conv2d modules, by the end of their path.
+               "decoder": "logits", "classifier": "logits",
+               "out_proj": "output_projection", "patch_embedding": "patch_embedding"}  # CLIP's
+# BERT's and ViT's (before transformers 5) other Linear / Conv2d modules, by the end of their path.
 _PATH_TERMS = {("attention", "output", "dense"): "output_projection", ("intermediate", "dense"): "mlp",
                ("output", "dense"): "mlp", ("transform", "dense"): "head_transform", ("pooler", "dense"): "pooler",
                ("patch_embeddings", "projection"): "patch_embedding"}

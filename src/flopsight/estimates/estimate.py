@@ -62,14 +62,14 @@ class Estimate:
 
 def estimate(config_or_name: Any, *, batch_size: int = 1, seq_len: int | None = None,
              causal: bool = True, task: str = "") -> Estimate:
-    """Closed-form parameters and FLOPs of a decoder LLM, BERT or ViT from its config, without
-    building it.
+    """Closed-form parameters and FLOPs of a decoder LLM, BERT, ViT or CLIP's vision tower from its
+    config, without building it.
 
     Args:
         config_or_name: a transformers config object (read by attribute), or what
             ``flopsight profile`` takes: a bundled name, a config.json, a folder or a Hub id.
         batch_size: sequences per step (B).
-        seq_len: tokens per sequence (s); None: 128 for text. ViT's tokens come from the
+        seq_len: tokens per sequence (s); None: 128 for text. ViT's (and CLIP's) tokens come from the
             config, (image_size / patch_size)^2 + 1, and another seq_len is refused.
         causal: Megatron's attention terms over the pairs a causal mask keeps (s (s + 1) / 2)
             rather than all s^2. Encoders (BERT, ViT) always attend in full.

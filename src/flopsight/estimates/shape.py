@@ -58,24 +58,29 @@ class DecoderShape:
 ENCODERS: dict[str, tuple[str, ...]] = {
     "bert": ("BertForMaskedLM", "BertLMHeadModel", "BertForSequenceClassification"),
     "vit": ("ViTForImageClassification",),
+    "clip_vision_model": ("CLIPVisionModel",),  # and a CLIP config's vision tower
 }
-MASKED_LM, CLASSIFIER = "masked_lm", "classifier"
+MASKED_LM, CLASSIFIER, NO_HEAD = "masked_lm", "classifier", "none"
 
 
 @dataclass(frozen=True, slots=True)
 class EncoderShape:
-    """An encoder-only transformer (BERT, ViT): multi-head attention, always full
+    """An encoder-only transformer (BERT, ViT, CLIP's vision tower): multi-head attention, always full
     (bidirectional), a 2-matrix MLP, biases everywhere, LayerNorms, and a task head.
 
     Attributes:
-        family: "bert" or "vit".
+        family: "bert", "vit" or "clip_vision_model".
         hidden: h, layers: L, heads: a, head_dim: d (a d = h), intermediate: f.
         vocab: V (BERT; 0 for ViT), positions: the learned position table's rows,
         type_vocab: BERT's token types (segments).
         image_size, patch_size, channels: ViT's image, its square patches and colour channels.
-        qkv_bias: q, k and v carry a bias (ViT's ``qkv_bias``; always for BERT).
-        head: "masked_lm" (BERT's transform, LayerNorm and decoder tied to the word embedding)
-            or "classifier" (labels logits from the first token; BERT adds its pooler).
+        qkv_bias: q, k and v carry a bias (ViT's ``qkv_bias``; always for BERT and CLIP).
+        patch_bias: the patch projection carries a bias (ViT; CLIP's does not).
+        outer_norms: LayerNorms outside the layers (BERT's after the embeddings, ViT's final one;
+            CLIP's pre- and post-LayerNorm).
+        head: "masked_lm" (BERT's transform, LayerNorm and decoder tied to the word embedding),
+            "classifier" (labels logits from the first token; BERT adds its pooler) or "none"
+            (CLIPVisionModel: the class token's LayerNorm is its output).
         labels: the classifier's outputs.
     """
 
@@ -93,6 +98,8 @@ class EncoderShape:
     patch_size: int = 0
     channels: int = 0
     qkv_bias: bool = True
+    patch_bias: bool = True
+    outer_norms: int = 1
     labels: int = 0
     experts: int = 0  # dense: read by the forms shared with decoders
     experts_per_token: int = 0
@@ -125,6 +132,8 @@ def model_shape(config: Any, *, task: str = "") -> ModelShape:
         InputError: a family or task head without closed forms here.
     """
     family = str(getattr(config, "model_type", "") or type(config).__name__)
+    if family == "clip":  # the dual encoder: its vision tower alone
+        config, family, task = config.vision_config, "clip_vision_model", "CLIPVisionModel"
     if family not in ENCODERS:
         return decoder_shape(config)
     task = task or next(iter(getattr(config, "architectures", None) or []), "") or ENCODERS[family][0]
@@ -136,6 +145,10 @@ def model_shape(config: Any, *, task: str = "") -> ModelShape:
         "family": family, "hidden": hidden, "layers": int(config.num_hidden_layers), "heads": heads,
         "head_dim": hidden // heads, "intermediate": int(config.intermediate_size),
     }
+    if family == "clip_vision_model":
+        return EncoderShape(**common, head=NO_HEAD, image_size=int(config.image_size),
+                            patch_size=int(config.patch_size), channels=int(config.num_channels),
+                            patch_bias=False, outer_norms=2)
     if family == "vit":
         return EncoderShape(**common, head=CLASSIFIER, image_size=int(config.image_size),
                             patch_size=int(config.patch_size), channels=int(config.num_channels),
@@ -150,7 +163,7 @@ def model_shape(config: Any, *, task: str = "") -> ModelShape:
 
 def implemented() -> list[str]:
     """The model_types with closed forms here."""
-    return sorted({*DENSE_DECODERS, *ENCODERS})
+    return sorted({*DENSE_DECODERS, *ENCODERS, "clip"})
 
 
 def decoder_shape(config: Any) -> DecoderShape:
