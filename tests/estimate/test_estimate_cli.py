@@ -53,12 +53,32 @@ def test_measure_text_names_the_differences(tmp_path: Path, capsys: pytest.Captu
     assert "measured 2xMACs" in out
 
 
-def test_a_non_decoder_exits_2_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["estimate", "bert-base-uncased"]) == 2
+def test_an_unsupported_family_exits_2_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["estimate", "t5-base"]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.strip().splitlines() == [
-        "flopsight: InputError: closed forms for bert are not implemented yet (implemented: llama, mistral, mixtral, qwen2)"]
+        "flopsight: InputError: closed forms for t5 are not implemented yet "
+        "(implemented: bert, clip, clip_vision_model, llama, mistral, mixtral, qwen2, vit)"]
+
+
+@pytest.mark.parametrize("model, params, tokens", [
+    ("bert-base-uncased", 109_514_298, 128), ("vit-base-patch16-224", 86_567_656, (224 // 16) ** 2 + 1),
+    ("clip-vit-large-patch14-336", 303_507_456, (336 // 14) ** 2 + 1),  # the vision tower (CLIPVisionModel)
+])
+def test_bundled_encoders_measure_equal_to_the_formula(model: str, params: int, tokens: int,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["estimate", model, "--measure", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["measured"]["params"] == {"formula": params, "measured": params}
+    assert data["measured"]["matmul_class"]["formula"] == data["measured"]["matmul_class"]["measured"]
+    assert data["seq_len"] == tokens
+    assert data["causal"] is False
+
+
+def test_vit_with_a_seq_len_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["estimate", "vit-base-patch16-224", "--seq-len", "100"]) == 2
+    assert "197 tokens per image" in capsys.readouterr().err
 
 
 def test_output_file_is_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -14,19 +14,23 @@ def run_estimate(args: argparse.Namespace, progress: Progress) -> str:
     and the differences named."""
     from .. import hf
     from ..estimates import compare, estimate
-    from ..estimates.estimate import DEFAULT_SEQ_LEN
     from ..estimates.render import estimate_dict, render_estimate
 
     progress(f"reading the config of {args.model}")
     source = hf.resolve_source(args.model)
     config = hf.make_config(source)
-    seq_len = args.seq_len or DEFAULT_SEQ_LEN
-    result = dataclasses.replace(estimate(config, batch_size=args.batch_size, seq_len=seq_len), model=source.spec)
+    task = hf.task_class(config).__name__
+    result = dataclasses.replace(estimate(config, batch_size=args.batch_size, seq_len=args.seq_len, task=task),
+                                 model=source.spec)
     comparison = None
     if args.measure:
-        progress(f"building {hf.task_class(config).__name__} on meta")
-        model = hf.build_model(config, device="meta", dtype=hf.default_dtype(source))
-        inputs = hf.synthesize_inputs(model, hf.InputSpec(args.batch_size, seq_len), device="meta")
+        progress(f"building {'CLIPVisionModel' if result.shape.family == 'clip_vision_model' else task} on meta")
+        # CLIP: the vision tower, the part estimated (CLIPModel would add the text tower)
+        tower = config.vision_config if getattr(config, "model_type", "") == "clip" else config
+        model = hf.build_model(tower, device="meta", dtype=hf.default_dtype(source))
+        image = bool(getattr(result.shape, "patch_size", 0))  # ViT: the config's image, its tokens
+        spec = hf.InputSpec(args.batch_size, None if image else result.seq_len)
+        inputs = hf.synthesize_inputs(model, spec, device="meta")
         progress("profiling one forward")
         comparison = compare(result, hf.profile_forward(model, inputs, device="meta"))
     progress("rendering")

@@ -1,6 +1,6 @@
-"""Closed-form estimates beside the measured count: parameters and FLOPs of a decoder LLM
-from its config alone (Megatron with attention, Kaplan's 6N, PaLM's 6N + 12 L H Q T), and a
-comparison with a measured Profile that names each difference by op class.
+"""Closed-form estimates beside the measured count: parameters and FLOPs of a decoder LLM,
+BERT, ViT or CLIP's vision tower from its config alone (Megatron with attention, Kaplan's 6N,
+PaLM's 6N + 12 L H Q T), and a comparison with a measured Profile that names each difference by op class.
 
 Nothing here imports torch; a config is read by attribute.
 """
@@ -10,15 +10,18 @@ from __future__ import annotations
 from .compare import Comparison, TermComparison, compare
 from .estimate import Estimate, estimate
 from .formulas import REFERENCES, ClosedForm, attended_pairs, kaplan_6n, megatron, non_embedding_params, palm, parameter_terms
-from .shape import DENSE_DECODERS, DecoderShape, decoder_shape
+from .shape import DENSE_DECODERS, ENCODERS, DecoderShape, EncoderShape, ModelShape, decoder_shape, model_shape
 
 __all__ = [
     "DENSE_DECODERS",
+    "ENCODERS",
     "REFERENCES",
     "ClosedForm",
     "Comparison",
     "DecoderShape",
+    "EncoderShape",
     "Estimate",
+    "ModelShape",
     "TermComparison",
     "attended_pairs",
     "compare",
@@ -26,6 +29,7 @@ __all__ = [
     "estimate",
     "kaplan_6n",
     "megatron",
+    "model_shape",
     "non_embedding_params",
     "palm",
     "parameter_terms",

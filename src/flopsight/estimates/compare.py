@@ -21,9 +21,18 @@ if TYPE_CHECKING:
 
 # The measured matmul-class work per Megatron term, found by module name (HF decoders).
 ATTENTION = "attention"  # attention_scores + attention_values, one fused op
-TERMS = ("qkv_projections", ATTENTION, "output_projection", "mlp", "router", "logits", "other_matmul")
+TERMS = ("patch_embedding", "qkv_projections", ATTENTION, "output_projection", "mlp", "router", "head_transform",
+         "pooler", "logits", "other_matmul")
 _LEAF_TERMS = {"q_proj": "qkv_projections", "k_proj": "qkv_projections", "v_proj": "qkv_projections",
-               "qkv_proj": "qkv_projections", "o_proj": "output_projection", "lm_head": "logits"}
+               "qkv_proj": "qkv_projections", "o_proj": "output_projection", "lm_head": "logits",
+               # BERT's names (ViT's are the decoders' q_proj ... mlp.fc1 in transformers 5)
+               "query": "qkv_projections", "key": "qkv_projections", "value": "qkv_projections",
+               "decoder": "logits", "classifier": "logits",
+               "out_proj": "output_projection", "patch_embedding": "patch_embedding"}  # CLIP's
+# BERT's and ViT's (before transformers 5) other Linear / Conv2d modules, by the end of their path.
+_PATH_TERMS = {("attention", "output", "dense"): "output_projection", ("intermediate", "dense"): "mlp",
+               ("output", "dense"): "mlp", ("transform", "dense"): "head_transform", ("pooler", "dense"): "pooler",
+               ("patch_embeddings", "projection"): "patch_embedding"}
 
 NORMS = "norms"
 ATTENTION_ELEMENTWISE = "attention softmax, scale and mask"
@@ -156,6 +165,9 @@ def _term_of(node: ModuleNode, op: str) -> str:
     parts = node.name.split(".")
     if parts[-1] in _LEAF_TERMS:
         return _LEAF_TERMS[parts[-1]]
+    for path, term in _PATH_TERMS.items():  # the longest paths first: attention.output.dense before output.dense
+        if tuple(parts[-len(path):]) == path:
+            return term
     if "router" in node.type.lower() or (parts[-1] == "gate" and "experts" not in parts):
         return "router"  # Mixtral's MixtralTopKRouter at mlp.gate (block_sparse_moe.gate before)
     if {"mlp", "experts", "block_sparse_moe"} & set(parts) or parts[-1] in ("gate_proj", "up_proj", "down_proj"):

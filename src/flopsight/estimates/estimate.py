@@ -7,7 +7,7 @@ from typing import Any
 
 from ..errors import InputError
 from .formulas import ClosedForm, kaplan_6n, megatron, non_embedding_params, palm, parameter_terms
-from .shape import DecoderShape, decoder_shape
+from .shape import EncoderShape, ModelShape, model_shape
 
 SCHEMA_VERSION = 1
 DEFAULT_SEQ_LEN = 128  # the CLI's and synthesize_inputs' default for text
@@ -26,7 +26,7 @@ class Estimate:
     """
 
     model: str
-    shape: DecoderShape
+    shape: ModelShape
     batch_size: int
     seq_len: int
     causal: bool
@@ -60,23 +60,26 @@ class Estimate:
         }
 
 
-def estimate(config_or_name: Any, *, batch_size: int = 1, seq_len: int = DEFAULT_SEQ_LEN,
-             causal: bool = True) -> Estimate:
-    """Closed-form parameters and FLOPs of a decoder LLM from its config, without building it.
+def estimate(config_or_name: Any, *, batch_size: int = 1, seq_len: int | None = None,
+             causal: bool = True, task: str = "") -> Estimate:
+    """Closed-form parameters and FLOPs of a decoder LLM, BERT, ViT or CLIP's vision tower from its
+    config, without building it.
 
     Args:
         config_or_name: a transformers config object (read by attribute), or what
             ``flopsight profile`` takes: a bundled name, a config.json, a folder or a Hub id.
         batch_size: sequences per step (B).
-        seq_len: tokens per sequence (s).
+        seq_len: tokens per sequence (s); None: 128 for text. ViT's (and CLIP's) tokens come from the
+            config, (image_size / patch_size)^2 + 1, and another seq_len is refused.
         causal: Megatron's attention terms over the pairs a causal mask keeps (s (s + 1) / 2)
-            rather than all s^2.
+            rather than all s^2. Encoders (BERT, ViT) always attend in full.
+        task: the task class's name, for a config that does not name it (see ``model_shape``).
 
     Returns:
         An ``Estimate``; ``forms["megatron"].forward`` is the forward FLOPs per step.
 
     Raises:
-        InputError: a size below 1, or a family without closed forms here (e.g. BERT).
+        InputError: a size below 1, or a family without closed forms here (e.g. T5).
 
     Example:
         >>> from transformers import LlamaConfig
@@ -86,10 +89,18 @@ def estimate(config_or_name: Any, *, batch_size: int = 1, seq_len: int = DEFAULT
         >>> e.total_params, e.forms["megatron"].forward, e.forms["kaplan_6n"].training
         (106816, 6029312, 14217216)
     """
+    name, config = _config_of(config_or_name)
+    shape = model_shape(config, task=task)
+    if isinstance(shape, EncoderShape):
+        causal = False
+        if shape.patch_size:
+            if seq_len not in (None, shape.image_tokens):
+                raise InputError(f"estimate: {shape.family} runs (image_size / patch_size)^2 + 1 = "
+                                 f"{shape.image_tokens} tokens per image, not a seq_len of {seq_len}")
+            seq_len = shape.image_tokens
+    seq_len = DEFAULT_SEQ_LEN if seq_len is None else seq_len
     if batch_size < 1 or seq_len < 1:
         raise InputError(f"estimate: batch_size and seq_len are positive, got {batch_size} and {seq_len}")
-    name, config = _config_of(config_or_name)
-    shape = decoder_shape(config)
     return Estimate(
         model=name or shape.family, shape=shape, batch_size=batch_size, seq_len=seq_len, causal=causal,
         params=parameter_terms(shape),

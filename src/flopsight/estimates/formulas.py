@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .shape import DecoderShape
+from .encoders import LAYER_TERMS, encoder_forward_terms, encoder_parameter_terms
+from .shape import DecoderShape, EncoderShape, ModelShape
 
 MEGATRON = "megatron"
 KAPLAN = "kaplan_6n"
@@ -62,8 +63,9 @@ class ClosedForm:
         }
 
 
-def parameter_terms(shape: DecoderShape) -> dict[str, int]:
+def parameter_terms(shape: ModelShape) -> dict[str, int]:
     """Parameters by component; ``sum(values)`` is the model's parameter count (tied head once).
+    An EncoderShape's are ``encoders.encoder_parameter_terms``; a decoder's:
 
     embedding  V h
     attention  L (h a d + 2 h g d + a d h  [+ a d + 2 g d for q/k/v biases]  [+ h for an o bias])
@@ -72,6 +74,8 @@ def parameter_terms(shape: DecoderShape) -> dict[str, int]:
     norms      (2 L + 1) h                  (RMSNorm weights: two per layer and a final one)
     head       V h, 0 when tied to the embedding
     """
+    if isinstance(shape, EncoderShape):
+        return encoder_parameter_terms(shape)
     h, a, g, d, f, n_layers = shape.hidden, shape.heads, shape.kv_heads, shape.head_dim, shape.intermediate, shape.layers
     attention = h * a * d + 2 * h * g * d + a * d * h
     attention += (a * d + 2 * g * d) * shape.qkv_bias + h * shape.o_bias
@@ -83,8 +87,9 @@ def parameter_terms(shape: DecoderShape) -> dict[str, int]:
     return {**terms, "norms": (2 * n_layers + 1) * h, "head": 0 if shape.tied else shape.vocab * h}
 
 
-def non_embedding_params(shape: DecoderShape, *, active: bool = False) -> int:
-    """Kaplan's N: every parameter but the vocabulary matrices (embedding and untied head).
+def non_embedding_params(shape: ModelShape, *, active: bool = False) -> int:
+    """Kaplan's N: every parameter but the vocabulary matrices (embedding and untied head);
+    for an encoder, all but the embeddings (ViT's patch projection among them) and the task head.
 
     ``active=True``: of a mixture of experts only the k experts a token runs (and the router),
     the N that 6N and PaLM use for MoE models; a dense model's N either way.
@@ -102,7 +107,7 @@ def attended_pairs(seq_len: int, *, causal: bool) -> int:
     return seq_len * (seq_len + 1) // 2 if causal else seq_len * seq_len
 
 
-def megatron(shape: DecoderShape, batch_size: int, seq_len: int, *, causal: bool) -> ClosedForm:
+def megatron(shape: ModelShape, batch_size: int, seq_len: int, *, causal: bool) -> ClosedForm:
     """Megatron's FLOPs with attention (Narayanan et al. 2021, appendix), term by term.
 
     The paper, for a GPT layer (a d = h, g = a, a 2-matrix MLP of width 4h), counts forward
@@ -121,7 +126,12 @@ def megatron(shape: DecoderShape, batch_size: int, seq_len: int, *, causal: bool
 
     Training is 3 x forward (backward = 2 x forward); with full activation recomputation the
     hardware also runs every layer's forward once more (the logits are not recomputed).
+
+    An EncoderShape's terms are ``encoders.encoder_forward_terms``, attention always in full
+    (``causal`` is ignored: an encoder attends both ways).
     """
+    if isinstance(shape, EncoderShape):
+        return _encoder_megatron(shape, batch_size, seq_len)
     h, a, g, d, f, n_layers = shape.hidden, shape.heads, shape.kv_heads, shape.head_dim, shape.intermediate, shape.layers
     tokens = batch_size * seq_len
     pairs = attended_pairs(seq_len, causal=causal)
@@ -142,7 +152,17 @@ def megatron(shape: DecoderShape, batch_size: int, seq_len: int, *, causal: bool
                       ["matmul-class FLOPs only: norms, softmax, activations and residual adds are not in it"])
 
 
-def kaplan_6n(shape: DecoderShape, batch_size: int, seq_len: int) -> ClosedForm:
+def _encoder_megatron(shape: EncoderShape, batch_size: int, seq_len: int) -> ClosedForm:
+    terms = encoder_forward_terms(shape, batch_size, seq_len)
+    forward = sum(terms.values())
+    layers = sum(terms[t] for t in LAYER_TERMS)
+    return ClosedForm(MEGATRON, terms, forward, 3 * forward, 3 * forward + layers, batch_size * seq_len, False,
+                      REFERENCES[MEGATRON],
+                      ["matmul-class FLOPs only: norms, softmax, activations and bias adds are not in it; "
+                       "an encoder's attention is full (bidirectional)"])
+
+
+def kaplan_6n(shape: ModelShape, batch_size: int, seq_len: int) -> ClosedForm:
     """Kaplan et al. 2020: 2N forward and 6N training FLOPs per token, N the non-embedding
     parameters (for MoE the active ones: k experts and the router); attention's
     context-dependent 2 L s d_attn and the logits are left out."""
@@ -154,7 +174,7 @@ def kaplan_6n(shape: DecoderShape, batch_size: int, seq_len: int) -> ClosedForm:
                       [f"N = {n:,} {_active(shape)}non-embedding parameters; attention scores and logits are not in it"])
 
 
-def palm(shape: DecoderShape, batch_size: int, seq_len: int) -> ClosedForm:
+def palm(shape: ModelShape, batch_size: int, seq_len: int) -> ClosedForm:
     """PaLM (Chowdhery et al. 2022, appendix B): 6N + 12 L H Q T training FLOPs per token,
     H the query heads, Q the head dimension, T the sequence length, attention in full; so the
     forward is 2N + 4 L H Q T per token. N is taken as Kaplan's non-embedding parameters."""
@@ -167,5 +187,5 @@ def palm(shape: DecoderShape, batch_size: int, seq_len: int) -> ClosedForm:
                       [f"N = {n:,} {_active(shape)}non-embedding parameters; attention counted in full; logits are not in it"])
 
 
-def _active(shape: DecoderShape) -> str:
+def _active(shape: ModelShape) -> str:
     return f"active ({shape.experts_per_token} of {shape.experts} experts) " if shape.experts else ""

@@ -8,6 +8,7 @@ from ..report.units import format_count, format_params, format_percent
 from .compare import Comparison
 from .estimate import Estimate
 from .formulas import megatron
+from .shape import EncoderShape
 
 
 def estimate_dict(estimate: Estimate, comparison: Comparison | None = None) -> dict[str, Any]:
@@ -103,6 +104,8 @@ def _differences(c: Comparison) -> list[str]:
         rows.append((what, f"{flops:+,}", _signed_percent(flops, base)))
     rows.append(("measured total", format_count(c.measured_flops), _signed_percent(c.measured_flops - base, base)))
     lines += _table(rows)
+    if isinstance(c.estimate.shape, EncoderShape):  # attention is full: no causal view
+        return lines
     causal = c.causal.forward
     lines += [
         "Attention counted in full vs causal",

@@ -1,4 +1,8 @@
-"""The sizes a decoder LLM's closed forms need, read from a config by attribute. No torch."""
+"""The sizes a transformer's closed forms need, read from a config by attribute. No torch.
+
+Decoder LLMs (Llama, Mistral, Qwen2, Mixtral) give a ``DecoderShape``; the encoder-only BERT and
+ViT give an ``EncoderShape``; ``model_shape`` picks.
+"""
 
 from __future__ import annotations
 
@@ -50,6 +54,118 @@ class DecoderShape:
         return asdict(self)
 
 
+# model_type -> the task heads (the class names transformers builds) with closed forms here.
+ENCODERS: dict[str, tuple[str, ...]] = {
+    "bert": ("BertForMaskedLM", "BertLMHeadModel", "BertForSequenceClassification"),
+    "vit": ("ViTForImageClassification",),
+    "clip_vision_model": ("CLIPVisionModel",),  # and a CLIP config's vision tower
+}
+MASKED_LM, CLASSIFIER, NO_HEAD = "masked_lm", "classifier", "none"
+
+
+@dataclass(frozen=True, slots=True)
+class EncoderShape:
+    """An encoder-only transformer (BERT, ViT, CLIP's vision tower): multi-head attention, always full
+    (bidirectional), a 2-matrix MLP, biases everywhere, LayerNorms, and a task head.
+
+    Attributes:
+        family: "bert", "vit" or "clip_vision_model".
+        hidden: h, layers: L, heads: a, head_dim: d (a d = h), intermediate: f.
+        vocab: V (BERT; 0 for ViT), positions: the learned position table's rows,
+        type_vocab: BERT's token types (segments).
+        image_size, patch_size, channels: ViT's image, its square patches and colour channels.
+        qkv_bias: q, k and v carry a bias (ViT's ``qkv_bias``; always for BERT and CLIP).
+        patch_bias: the patch projection carries a bias (ViT; CLIP's does not).
+        outer_norms: LayerNorms outside the layers (BERT's after the embeddings, ViT's final one;
+            CLIP's pre- and post-LayerNorm).
+        head: "masked_lm" (BERT's transform, LayerNorm and decoder tied to the word embedding),
+            "classifier" (labels logits from the first token; BERT adds its pooler) or "none"
+            (CLIPVisionModel: the class token's LayerNorm is its output).
+        labels: the classifier's outputs.
+    """
+
+    family: str
+    hidden: int
+    layers: int
+    heads: int
+    head_dim: int
+    intermediate: int
+    head: str
+    vocab: int = 0
+    positions: int = 0
+    type_vocab: int = 0
+    image_size: int = 0
+    patch_size: int = 0
+    channels: int = 0
+    qkv_bias: bool = True
+    patch_bias: bool = True
+    outer_norms: int = 1
+    labels: int = 0
+    experts: int = 0  # dense: read by the forms shared with decoders
+    experts_per_token: int = 0
+
+    @property
+    def patches(self) -> int:
+        """ViT's patches per image, (image / patch)^2; 0 for text."""
+        return (self.image_size // self.patch_size) ** 2 if self.patch_size else 0
+
+    @property
+    def image_tokens(self) -> int:
+        """ViT's tokens per image: the patches and one class token."""
+        return self.patches + 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+ModelShape = DecoderShape | EncoderShape
+
+
+def model_shape(config: Any, *, task: str = "") -> ModelShape:
+    """The shape of a config: an EncoderShape for BERT and ViT, else a DecoderShape.
+
+    Args:
+        task: the task class's name (``flopsight.hf.task_class(config).__name__``); "" reads the
+            config's first architecture.
+
+    Raises:
+        InputError: a family or task head without closed forms here.
+    """
+    family = str(getattr(config, "model_type", "") or type(config).__name__)
+    if family == "clip":  # the dual encoder: its vision tower alone
+        config, family, task = config.vision_config, "clip_vision_model", "CLIPVisionModel"
+    if family not in ENCODERS:
+        return decoder_shape(config)
+    task = task or next(iter(getattr(config, "architectures", None) or []), "") or ENCODERS[family][0]
+    if task not in ENCODERS[family]:
+        raise InputError(f"closed forms for {task} are not implemented yet (implemented for {family}: "
+                         f"{', '.join(ENCODERS[family])})")
+    hidden, heads = int(config.hidden_size), int(config.num_attention_heads)
+    common: dict[str, Any] = {
+        "family": family, "hidden": hidden, "layers": int(config.num_hidden_layers), "heads": heads,
+        "head_dim": hidden // heads, "intermediate": int(config.intermediate_size),
+    }
+    if family == "clip_vision_model":
+        return EncoderShape(**common, head=NO_HEAD, image_size=int(config.image_size),
+                            patch_size=int(config.patch_size), channels=int(config.num_channels),
+                            patch_bias=False, outer_norms=2)
+    if family == "vit":
+        return EncoderShape(**common, head=CLASSIFIER, image_size=int(config.image_size),
+                            patch_size=int(config.patch_size), channels=int(config.num_channels),
+                            qkv_bias=bool(getattr(config, "qkv_bias", True)), labels=int(config.num_labels))
+    if getattr(config, "position_embedding_type", "absolute") != "absolute":
+        raise InputError(f"closed forms for {family} with {config.position_embedding_type} positions "
+                         "are not implemented yet (implemented: absolute)")
+    return EncoderShape(**common, head=CLASSIFIER if "Classification" in task else MASKED_LM,
+                        vocab=int(config.vocab_size), positions=int(config.max_position_embeddings),
+                        type_vocab=int(config.type_vocab_size), labels=int(config.num_labels))
+
+
+def implemented() -> list[str]:
+    """The model_types with closed forms here."""
+    return sorted({*DENSE_DECODERS, *ENCODERS, "clip"})
+
+
 def decoder_shape(config: Any) -> DecoderShape:
     """The DecoderShape of a transformers config object (read by attribute only).
 
@@ -59,7 +175,7 @@ def decoder_shape(config: Any) -> DecoderShape:
     family = str(getattr(config, "model_type", "") or type(config).__name__)
     if family not in DENSE_DECODERS:
         raise InputError(f"closed forms for {family} are not implemented yet "
-                         f"(implemented: {', '.join(sorted(DENSE_DECODERS))})")
+                         f"(implemented: {', '.join(implemented())})")
     hidden = int(config.hidden_size)
     heads = int(config.num_attention_heads)
     kv_heads = int(getattr(config, "num_key_value_heads", None) or heads)
