@@ -74,3 +74,19 @@ def test_a_collective_outside_every_module_is_the_roots(world: None) -> None:
     comm = profiler.profile.root.own_comm
     assert [(phase.value, kind) for phase, per_key in comm.items() for kind, _ in per_key] == [
         ("forward", Collective.ALL_REDUCE)]
+
+
+class GatherAndScatter(nn.Module):
+    """This rank (1) is not the root: it sends its piece to rank 0 and receives one back."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        dist.gather(x, None, dst=0)
+        piece = torch.empty_like(x)
+        dist.scatter(piece, None, src=0)
+        return piece
+
+
+def test_gather_and_scatter_move_every_ranks_piece_on_every_rank(world: None) -> None:
+    profile = flopsight.profile(GatherAndScatter(), torch.randn(8, 4))
+    whole = WORLD * 8 * 4 * F32  # S: the gathered (or scattered) whole, not this rank's piece
+    assert _moved(profile) == {"gather": (1, whole, float(whole)), "scatter": (1, whole, float(whole))}

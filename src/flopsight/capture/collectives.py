@@ -17,6 +17,7 @@ import torch
 
 from ..records import Phase
 from ..records.communication import Collective, CommKey, CommTotals, ProcessGroupInfo, bus_bytes
+from .sharded import data_parallel_wrappers, is_fully_sharded
 
 __all__ = ["CollectiveRecorder", "mesh_dims_of"]
 
@@ -59,8 +60,9 @@ _C10D: dict[str, tuple[Collective, Payload, int]] = {
     "alltoall_base_": (_A, _arg(1), 2),
     "broadcast_": (_BC, _arg(0), 1),
     "reduce_": (_RD, _arg(0), 1),
-    "gather_": (Collective.GATHER, _arg(0), 2),
-    "scatter_": (Collective.SCATTER, _arg(1), 2),
+    # one rank's piece, times the group below: only the root's lists hold every piece
+    "gather_": (Collective.GATHER, _arg(1), 2),
+    "scatter_": (Collective.SCATTER, _arg(0), 2),
     "send": (_SD, _arg(0), 1),
     "recv_": (_RV, _arg(0), 1),
     "recv_any_source_": (_RV, _arg(0), 1),
@@ -119,7 +121,7 @@ class CollectiveRecorder:
         if group is None:
             return
         payload = payload_of(args, kwargs, out)
-        if kind is Collective.GATHER:  # the root receives every rank's input
+        if kind in (Collective.GATHER, Collective.SCATTER):  # S: every rank's piece
             payload *= group.size
         per_key = self._collectives.setdefault((path, phase), {})
         key = (kind, group.name)
@@ -184,9 +186,10 @@ def mesh_dims_of(model: torch.nn.Module) -> dict[str, str]:
     import sys
 
     names: dict[str, str] = {}
+    wrappers = data_parallel_wrappers()
     for module in model.modules():
-        group = getattr(module, "process_group", None)  # DDP's and FSDP1's
-        if group is not None and _is_data_parallel_wrapper(module):
+        group = getattr(module, "process_group", None)
+        if group is not None and isinstance(module, wrappers):
             names.setdefault(str(group.group_name), "dp")
     tensor_module = sys.modules.get("torch.distributed.tensor")
     if tensor_module is None:  # nothing made a DTensor in this process
@@ -196,7 +199,7 @@ def mesh_dims_of(model: torch.nn.Module) -> dict[str, str]:
         if isinstance(p, tensor_module.DTensor):
             for mesh in (p.device_mesh._get_root_mesh(), p.device_mesh):
                 meshes.setdefault(id(mesh), mesh)
-    fully_sharded = _has_fully_sharded(model)
+    fully_sharded = is_fully_sharded(model)
     for mesh in meshes.values():
         dim_names = mesh.mesh_dim_names or (("dp",) if fully_sharded and mesh.ndim == 1 else ())
         for dim, dim_name in enumerate(dim_names):
@@ -206,15 +209,3 @@ def mesh_dims_of(model: torch.nn.Module) -> dict[str, str]:
                 continue
             names.setdefault(str(group.group_name), str(dim_name))
     return names
-
-
-def _is_data_parallel_wrapper(module: torch.nn.Module) -> bool:
-    return type(module).__name__ in ("DistributedDataParallel", "FullyShardedDataParallel")
-
-
-def _has_fully_sharded(model: torch.nn.Module) -> bool:
-    import sys
-
-    fsdp = sys.modules.get("torch.distributed.fsdp")
-    wrapper = getattr(fsdp, "FSDPModule", None) if fsdp is not None else None
-    return wrapper is not None and any(isinstance(m, wrapper) for m in model.modules())

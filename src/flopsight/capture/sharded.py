@@ -16,7 +16,8 @@ from torch import nn
 
 from ..records.distributed import DistributedInfo
 
-__all__ = ["describe_job", "global_numel", "is_distributed", "local_numel", "local_tensor"]
+__all__ = ["data_parallel_wrappers", "describe_job", "global_numel", "is_distributed", "is_fully_sharded", "local_numel",
+           "local_tensor"]
 
 
 def _dtensor_type() -> type | None:
@@ -39,15 +40,27 @@ def is_distributed(model: nn.Module) -> bool:
 
 
 def _wrapper_types() -> tuple[type, ...]:
-    found: list[type] = []
+    return data_parallel_wrappers() + tuple(t for t in [_fsdp_attribute("FSDPModule")] if t is not None)
+
+
+def data_parallel_wrappers() -> tuple[type, ...]:
+    """The wrapper modules that hold a data-parallel ``process_group``: DDP and FSDP1."""
     parallel = sys.modules.get("torch.nn.parallel")
-    if parallel is not None:
-        found.append(parallel.DistributedDataParallel)
-    fsdp = sys.modules.get("torch.distributed.fsdp")
-    for attribute in ("FullyShardedDataParallel", "FSDPModule"):  # FSDP1's wrapper, FSDP2's mixin
-        if fsdp is not None and hasattr(fsdp, attribute):
-            found.append(getattr(fsdp, attribute))
-    return tuple(found)
+    found = [parallel.DistributedDataParallel] if parallel is not None else []
+    fsdp1 = _fsdp_attribute("FullyShardedDataParallel")
+    return tuple(found + ([fsdp1] if fsdp1 is not None else []))
+
+
+def is_fully_sharded(model: nn.Module) -> bool:
+    """Whether FSDP2 (``fully_shard``) wraps any module of ``model``."""
+    mixin = _fsdp_attribute("FSDPModule")
+    return mixin is not None and any(isinstance(m, mixin) for m in model.modules())
+
+
+def _fsdp_attribute(name: str) -> type | None:
+    fsdp = sys.modules.get("torch.distributed.fsdp")  # not imported: nothing is wrapped by it
+    found = getattr(fsdp, name, None) if fsdp is not None else None
+    return found if isinstance(found, type) else None
 
 
 def local_tensor(param: torch.Tensor) -> torch.Tensor:
