@@ -16,7 +16,7 @@ TYPE_ONLY = ("flopsight.tree.build", "flopsight.tree.parameters", "flopsight.cap
              "flopsight.api", "flopsight.timing")
 
 
-def runtime_imports(tree: ast.Module) -> list[tuple[str | None, str]]:
+def runtime_imports(tree: ast.Module, package: str = "flopsight.report") -> list[tuple[str | None, str]]:
     """(function, module) for each import outside ``if TYPE_CHECKING:`` blocks, relative ones
     made absolute; the function is the one whose body holds the import (None: module level)."""
     names: list[tuple[str | None, str]] = []
@@ -29,9 +29,10 @@ def runtime_imports(tree: ast.Module) -> list[tuple[str | None, str]]:
             if isinstance(node, ast.Import):
                 names.extend((function, alias.name) for alias in node.names)
             elif isinstance(node, ast.ImportFrom):
-                base = "flopsight." + (node.module or "") if node.level == 2 else node.module or ""
-                if node.level == 1:
-                    base = "flopsight.report." + (node.module or "")
+                base = node.module or ""
+                if node.level:  # relative: up level - 1 packages from the file's own
+                    parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join(parts + ([node.module] if node.module else []))
                 names.append((function, base))
             inner = node.name if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) else function
             for child in ("body", "orelse", "finalbody", "handlers"):
@@ -42,21 +43,23 @@ def runtime_imports(tree: ast.Module) -> list[tuple[str | None, str]]:
 
 
 def test_report_modules_import_neither_torch_nor_the_engine() -> None:
-    files = sorted(REPORT.glob("*.py"))
+    files = sorted(REPORT.rglob("*.py"))
     assert {f.name for f in files} >= {
         "units.py", "summary.py", "tree.py", "topk.py", "text.py", "wrapping.py", "header.py", "json_format.py",
         "csv_format.py", "markdown.py", "text_format.py", "generation.py", "formats.py", "deepspeed.py",
         "communication.py", "job.py", "columns.py", "mesh.py",
     }
     for file in files:
-        for function, name in runtime_imports(ast.parse(file.read_text(encoding="utf-8"))):
+        package = ".".join(["flopsight", "report", *file.relative_to(REPORT).parent.parts])
+        for function, name in runtime_imports(ast.parse(file.read_text(encoding="utf-8")), package):
             assert not name.startswith("torch"), (file.name, name)
             assert not name.startswith(TYPE_ONLY), (file.name, name)
 
 
 def test_importing_every_report_module_imports_no_torch() -> None:
     """The AST check above, confirmed by importing: a fresh interpreter, every report module."""
-    modules = ", ".join(f"flopsight.report.{f.stem}" for f in sorted(REPORT.glob("*.py")) if f.stem != "__init__")
+    paths = [f.relative_to(REPORT).with_suffix("") for f in sorted(REPORT.rglob("*.py")) if f.stem != "__init__"]
+    modules = ", ".join("flopsight.report." + ".".join(p.parts) for p in paths)
     script = f"import sys, {modules}; print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert result.stdout.strip() == "False", result.stdout + result.stderr

@@ -25,7 +25,7 @@ def check_timing_options(args: argparse.Namespace, device: str) -> None:
     if getattr(args, "mode", "forward") != "forward":
         raise InputError("--time applies to --mode forward")
     if args.format in ("csv", "markdown"):
-        raise InputError("--time output is shown in the text and json formats; use --format text or json")
+        raise InputError("--time output is shown in the text, json and html formats; use --format text, json or html")
 
 
 def add_timing(profile: Profile, model: nn.Module, args_: tuple[Any, ...], kwargs: dict[str, Any],

@@ -2,7 +2,7 @@
 
 ``render_text`` is what ``print(profile)`` shows; its parts (summary header, annotated module
 tree, per-depth top-k) are usable alone, and ``units`` holds the one number formatter.
-``render`` picks one of the command line's formats (text, json, csv, markdown) for a Profile
+``render`` picks one of the command line's formats (text, json, csv, markdown, html) for a Profile
 or a ``GenerationReport``; ``render_report`` is the DeepSpeed-shaped layout. A distributed
 run adds ``render_communication`` (one rank's collectives per module) and ``render_job`` /
 ``render_job_json`` (every rank of a job, from ``flopsight.gather``).
@@ -20,6 +20,7 @@ from .generation import (
     render_generation_text,
 )
 from .header import render_header
+from .html import render_html
 from .job import render_job, render_job_json
 from .json_format import render_profile_json
 from .markdown import render_profile_markdown
@@ -50,6 +51,7 @@ __all__ = [
     "render_generation_markdown",
     "render_generation_text",
     "render_header",
+    "render_html",
     "render_job",
     "render_job_json",
     "render_latency_section",

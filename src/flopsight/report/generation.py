@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .csv_format import modules_to_depth
+from .html import render_html
 from .header import fit_header_line, model_name, render_header
 from .markdown import render_profile_markdown
 from .text import render_text
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "GenerationReport",
     "render_generation_csv",
+    "render_generation_html",
     "render_generation_json",
     "render_generation_markdown",
     "render_generation_text",
@@ -87,6 +89,13 @@ def render_generation_csv(report: GenerationReport, options: RenderOptions) -> s
         writer.writerow((node.name, node.type, node.depth, node.params, f.macs, f.flops,
                          macs, flops, f.macs + macs, f.flops + flops))
     return out.getvalue()
+
+
+def render_generation_html(report: GenerationReport, options: RenderOptions) -> str:
+    """The prefill's page, with the steps' table as its first section."""
+    summary = report.summary
+    title = f"Generation: prefill of {summary['prompt_len']} tokens, then {summary['new_tokens']} decode steps"
+    return render_html(report.prefill, top=options.top, sections=[(title, "\n".join(_generation_table(summary)))])
 
 
 def render_generation_markdown(report: GenerationReport, options: RenderOptions) -> str:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from .columns import grid, titled
+from .html import render_html
 from .job import render_job
 from .units import format_bytes, format_count, format_params
 
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from ..tree import Profile
     from ..tree.job import JobProfile
 
-__all__ = ["PlanReport", "render_plan_json", "render_plan_text", "render_stages"]
+__all__ = ["PlanReport", "render_plan_html", "render_plan_json", "render_plan_text", "render_stages"]
 
 
 @dataclass(slots=True)
@@ -38,6 +39,14 @@ def render_plan_text(report: PlanReport, render_profile: Callable[[Profile], str
     if stages:
         parts.append(stages)
     return "\n\n".join(parts) + "\n"
+
+
+def render_plan_html(report: PlanReport, top: int | None = None) -> str:
+    """The rank's page, with the job's per-rank report and the stages as its first sections."""
+    rank = report.plan.get("rank", 0)
+    sections = [(f"Job (simulated rank {rank} of {report.job.world_size} shown)", render_job(report.job)),
+                ("Pipeline stages", render_stages(report.plan).split("\n", 2)[-1])]
+    return render_html(report.rank_profile, top=top, sections=[(t, s) for t, s in sections if s])
 
 
 def render_stages(plan: dict[str, Any]) -> str:

@@ -1,14 +1,16 @@
 """The Profile that ``print()`` shows as the text report.
 
 The tree's ``Profile`` is plain data and knows nothing of reports, so imports point one way;
-this subclass adds ``__str__``. ``flopsight.Profile`` is this class, and every Profile the
+this subclass adds ``__str__`` and ``to_html``. ``flopsight.Profile`` is this class, and every Profile the
 library returns (``flopsight.profile``, ``FlopsProfiler``, ``track``, ``Profile.from_dict``
 called on it) is one.
 """
 
 from __future__ import annotations
 
+from ..atomic_write import write_atomically
 from ..tree.profile import Profile as ProfileData
+from .html import render_html
 from .text import render_text
 
 __all__ = ["Profile"]
@@ -19,3 +21,23 @@ class Profile(ProfileData):
 
     def __str__(self) -> str:
         return render_text(self)
+
+    def to_html(self, path: str | None = None, *, top: int | None = None) -> str:
+        """The HTML report (``flopsight ... --format html``): one file that opens offline.
+
+        Args:
+            path: also write the page there, atomically (never a half-written file).
+            top: module types listed per depth in the aggregated view; None lists 3.
+
+        Returns:
+            The page.
+
+        Example:
+            >>> p = flopsight.profile(torch.nn.Linear(8, 4), input_shape=(2, 8))
+            >>> p.to_html("linear.html").startswith("<!DOCTYPE html>")
+            True
+        """
+        page = render_html(self, top=top)
+        if path is not None:
+            write_atomically(path, page)
+        return page
