@@ -148,3 +148,14 @@ def test_the_sections_are_there(opened: Opened) -> None:
     for title in ("Per module", "Run", "Uncounted ops", "Summary", "Memory", "Aggregated per depth"):
         assert title in titles
     assert "Forward FLOPs" in opened.page.inner_text("#sections")
+
+
+def test_light_and_dark_schemes_both_apply(browser: Any, report_file: Path) -> None:
+    colours = {}
+    for scheme in ("light", "dark"):
+        page = browser.new_page(color_scheme=scheme)
+        page.goto(report_file.as_uri())
+        colours[scheme] = page.evaluate("[getComputedStyle(document.body).backgroundColor, getComputedStyle(document.body).color]")
+        page.close()
+    assert colours["light"] == ["rgb(255, 255, 255)", "rgb(29, 31, 35)"]
+    assert colours["dark"] == ["rgb(21, 23, 27)", "rgb(227, 230, 235)"]
