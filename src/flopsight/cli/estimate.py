@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+from typing import Any
 
 from .output import Progress
 
@@ -20,8 +21,8 @@ def run_estimate(args: argparse.Namespace, progress: Progress) -> str:
     source = hf.resolve_source(args.model)
     config = hf.make_config(source)
     task = hf.task_class(config).__name__
-    result = dataclasses.replace(estimate(config, batch_size=args.batch_size, seq_len=args.seq_len, task=task),
-                                 model=source.spec)
+    result = dataclasses.replace(estimate(config, batch_size=args.batch_size, seq_len=args.seq_len, task=task,
+                                          decoder_seq_len=args.decoder_seq_len), model=source.spec)
     comparison = None
     if args.measure:
         progress(f"building {'CLIPVisionModel' if result.shape.family == 'clip_vision_model' else task} on meta")
@@ -31,6 +32,8 @@ def run_estimate(args: argparse.Namespace, progress: Progress) -> str:
         image = bool(getattr(result.shape, "patch_size", 0))  # ViT: the config's image, its tokens
         spec = hf.InputSpec(args.batch_size, None if image else result.seq_len)
         inputs = hf.synthesize_inputs(model, spec, device="meta")
+        if result.decoder_seq_len:
+            _set_decoder_tokens(inputs, result.decoder_seq_len)
         progress("profiling one forward")
         comparison = compare(result, hf.profile_forward(model, inputs, device="meta"))
     progress("rendering")
@@ -38,3 +41,11 @@ def run_estimate(args: argparse.Namespace, progress: Progress) -> str:
         return json.dumps(estimate_dict(result, comparison), indent=2) + "\n"
     return render_estimate(result, comparison)
 
+
+
+def _set_decoder_tokens(inputs: Any, decoder_seq_len: int) -> None:
+    """Give the decoder its own length (``synthesize_inputs`` feeds it as many tokens as the
+    encoder); the ids' values do not change the count."""
+    ids = inputs.kwargs["decoder_input_ids"]
+    inputs.kwargs["decoder_input_ids"] = ids.new_zeros((ids.shape[0], decoder_seq_len))
+    inputs.description["decoder_seq_len"] = decoder_seq_len

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..errors import InputError
 from .formulas import ClosedForm, kaplan_6n, megatron, non_embedding_params, palm, parameter_terms
-from .shape import EncoderShape, ModelShape, model_shape
+from .shape import EncoderDecoderShape, EncoderShape, ModelShape, model_shape
 
 SCHEMA_VERSION = 1
 DEFAULT_SEQ_LEN = 128  # the CLI's and synthesize_inputs' default for text
@@ -23,6 +23,8 @@ class Estimate:
         params: parameters by component (embedding, attention, mlp, norms, head).
         forms: each closed form by its source name: "megatron" (attention as ``causal``
             says), "kaplan_6n", "palm".
+        decoder_seq_len: an encoder-decoder's decoder tokens per sample (``seq_len`` is the
+            encoder's); 0 for a model with one stack.
     """
 
     model: str
@@ -32,6 +34,13 @@ class Estimate:
     causal: bool
     params: dict[str, int]
     forms: dict[str, ClosedForm] = field(default_factory=dict)
+    decoder_seq_len: int = 0
+
+    def megatron_form(self, *, causal: bool) -> ClosedForm:
+        """Megatron's terms for these sizes, attention as ``causal`` says (for an encoder-decoder,
+        the decoder's self-attention)."""
+        return megatron(self.shape, self.batch_size, self.seq_len, causal=causal,
+                        decoder_seq_len=self.decoder_seq_len or None)
 
     @property
     def total_params(self) -> int:
@@ -48,12 +57,15 @@ class Estimate:
 
     @property
     def tokens(self) -> int:
-        return self.batch_size * self.seq_len
+        """B s; for an encoder-decoder B (s_e + s_d), the encoder's and the decoder's tokens."""
+        return self.batch_size * (self.seq_len + self.decoder_seq_len)
 
     def to_dict(self) -> dict[str, Any]:
+        lengths = {"decoder_seq_len": self.decoder_seq_len} if self.decoder_seq_len else {}
         return {
             "schema_version": SCHEMA_VERSION, "model": self.model, "shape": self.shape.to_dict(),
-            "batch_size": self.batch_size, "seq_len": self.seq_len, "tokens": self.tokens, "causal": self.causal,
+            "batch_size": self.batch_size, "seq_len": self.seq_len, **lengths, "tokens": self.tokens,
+            "causal": self.causal,
             "params": {**self.params, "total": self.total_params, "non_embedding": self.non_embedding_params,
                        "active_non_embedding": self.active_non_embedding_params},
             "forms": {name: form.to_dict() for name, form in self.forms.items()},
@@ -61,9 +73,9 @@ class Estimate:
 
 
 def estimate(config_or_name: Any, *, batch_size: int = 1, seq_len: int | None = None,
-             causal: bool = True, task: str = "") -> Estimate:
-    """Closed-form parameters and FLOPs of a decoder LLM, BERT, ViT or CLIP's vision tower from its
-    config, without building it.
+             causal: bool = True, task: str = "", decoder_seq_len: int | None = None) -> Estimate:
+    """Closed-form parameters and FLOPs of a decoder LLM, BERT, ViT, CLIP's vision tower or T5 from
+    its config, without building it.
 
     Args:
         config_or_name: a transformers config object (read by attribute), or what
@@ -74,6 +86,9 @@ def estimate(config_or_name: Any, *, batch_size: int = 1, seq_len: int | None = 
         causal: Megatron's attention terms over the pairs a causal mask keeps (s (s + 1) / 2)
             rather than all s^2. Encoders (BERT, ViT) always attend in full.
         task: the task class's name, for a config that does not name it (see ``model_shape``).
+        decoder_seq_len: an encoder-decoder's (T5's) decoder tokens per sample, ``seq_len`` being
+            the encoder's; None: as many as the encoder's, as ``flopsight.hf.synthesize_inputs``
+            feeds them. Refused for a model with one stack.
 
     Returns:
         An ``Estimate``; ``forms["megatron"].forward`` is the forward FLOPs per step.
@@ -101,12 +116,26 @@ def estimate(config_or_name: Any, *, batch_size: int = 1, seq_len: int | None = 
     seq_len = DEFAULT_SEQ_LEN if seq_len is None else seq_len
     if batch_size < 1 or seq_len < 1:
         raise InputError(f"estimate: batch_size and seq_len are positive, got {batch_size} and {seq_len}")
+    decoder_len = _decoder_seq_len(shape, seq_len, decoder_seq_len)
+    lengths = (batch_size, seq_len, decoder_len or None)
     return Estimate(
         model=name or shape.family, shape=shape, batch_size=batch_size, seq_len=seq_len, causal=causal,
-        params=parameter_terms(shape),
-        forms={"megatron": megatron(shape, batch_size, seq_len, causal=causal),
-               "kaplan_6n": kaplan_6n(shape, batch_size, seq_len), "palm": palm(shape, batch_size, seq_len)},
+        params=parameter_terms(shape), decoder_seq_len=decoder_len,
+        forms={"megatron": megatron(shape, batch_size, seq_len, causal=causal, decoder_seq_len=decoder_len or None),
+               "kaplan_6n": kaplan_6n(shape, *lengths), "palm": palm(shape, *lengths)},
     )
+
+
+def _decoder_seq_len(shape: ModelShape, seq_len: int, decoder_seq_len: int | None) -> int:
+    """The decoder's tokens of an encoder-decoder (the encoder's by default); 0 for one stack."""
+    if not isinstance(shape, EncoderDecoderShape):
+        if decoder_seq_len is not None:
+            raise InputError(f"estimate: {shape.family} has one stack; decoder_seq_len is for an "
+                             "encoder-decoder (T5): leave it out")
+        return 0
+    if decoder_seq_len is not None and decoder_seq_len < 1:
+        raise InputError(f"estimate: decoder_seq_len is positive, got {decoder_seq_len}")
+    return seq_len if decoder_seq_len is None else decoder_seq_len
 
 
 def _config_of(config_or_name: Any) -> tuple[str, Any]:

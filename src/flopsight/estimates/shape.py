@@ -1,7 +1,7 @@
 """The sizes a transformer's closed forms need, read from a config by attribute. No torch.
 
 Decoder LLMs (Llama, Mistral, Qwen2, Mixtral) give a ``DecoderShape``; the encoder-only BERT and
-ViT give an ``EncoderShape``; ``model_shape`` picks.
+ViT give an ``EncoderShape``; the encoder-decoder T5 an ``EncoderDecoderShape``; ``model_shape`` picks.
 """
 
 from __future__ import annotations
@@ -118,7 +118,46 @@ class EncoderShape:
         return asdict(self)
 
 
-ModelShape = DecoderShape | EncoderShape
+# model_type -> the task models with closed forms here (T5Model: the same stacks, no lm_head).
+ENCODER_DECODERS: dict[str, tuple[str, ...]] = {"t5": ("T5ForConditionalGeneration", "T5Model")}
+
+
+@dataclass(frozen=True, slots=True)
+class EncoderDecoderShape:
+    """T5: an encoder stack and a decoder stack (self-attention, cross-attention over the encoder's
+    output), no biases anywhere, RMS-style T5LayerNorm weights, a relative-position bias table in
+    the first layer of each stack, one embedding shared by both stacks.
+
+    Attributes:
+        family: "t5".
+        vocab: V, hidden: h (``d_model``), heads: a, head_dim: d (``d_kv``; a d may differ from h),
+        intermediate: f (``d_ff``), layers: L_e (``num_layers``), decoder_layers: L_d.
+        gated: the MLP is gated (``feed_forward_proj`` "gated-gelu": wi_0, wi_1, wo) rather than wi, wo.
+        buckets: the relative-position buckets (rows of each bias table).
+        tied: lm_head is the shared embedding (counted once).
+        lm_head: the task model has one (T5ForConditionalGeneration; T5Model does not).
+    """
+
+    family: str
+    vocab: int
+    hidden: int
+    heads: int
+    head_dim: int
+    intermediate: int
+    layers: int
+    decoder_layers: int
+    gated: bool = False
+    buckets: int = 32
+    tied: bool = True
+    lm_head: bool = True
+    experts: int = 0  # dense: read by the forms shared with decoders
+    experts_per_token: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+ModelShape = DecoderShape | EncoderShape | EncoderDecoderShape
 
 
 def model_shape(config: Any, *, task: str = "") -> ModelShape:
@@ -134,6 +173,8 @@ def model_shape(config: Any, *, task: str = "") -> ModelShape:
     family = str(getattr(config, "model_type", "") or type(config).__name__)
     if family == "clip":  # the dual encoder: its vision tower alone
         config, family, task = config.vision_config, "clip_vision_model", "CLIPVisionModel"
+    if family in ENCODER_DECODERS:
+        return encoder_decoder_shape(config, task=task)
     if family not in ENCODERS:
         return decoder_shape(config)
     task = task or next(iter(getattr(config, "architectures", None) or []), "") or ENCODERS[family][0]
@@ -163,7 +204,29 @@ def model_shape(config: Any, *, task: str = "") -> ModelShape:
 
 def implemented() -> list[str]:
     """The model_types with closed forms here."""
-    return sorted({*DENSE_DECODERS, *ENCODERS, "clip"})
+    return sorted({*DENSE_DECODERS, *ENCODERS, *ENCODER_DECODERS, "clip"})
+
+
+def encoder_decoder_shape(config: Any, *, task: str = "") -> EncoderDecoderShape:
+    """The EncoderDecoderShape of a T5 config (read by attribute only).
+
+    Raises:
+        InputError: a T5 task model without closed forms here (T5EncoderModel, ...).
+    """
+    family = str(config.model_type)
+    task = task or next(iter(getattr(config, "architectures", None) or []), "") or ENCODER_DECODERS[family][0]
+    if task not in ENCODER_DECODERS[family]:
+        raise InputError(f"closed forms for {task} are not implemented yet (implemented for {family}: "
+                         f"{', '.join(ENCODER_DECODERS[family])})")
+    layers = int(config.num_layers)
+    return EncoderDecoderShape(
+        family=family, vocab=int(config.vocab_size), hidden=int(config.d_model), heads=int(config.num_heads),
+        head_dim=int(config.d_kv), intermediate=int(config.d_ff), layers=layers,
+        decoder_layers=int(getattr(config, "num_decoder_layers", None) or layers),
+        gated=bool(getattr(config, "is_gated_act", False)),
+        buckets=int(config.relative_attention_num_buckets),
+        tied=bool(getattr(config, "tie_word_embeddings", True)), lm_head=task != "T5Model",
+    )
 
 
 def decoder_shape(config: Any) -> DecoderShape:
