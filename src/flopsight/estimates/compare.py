@@ -9,13 +9,13 @@ named: norms, attention's softmax, scale and mask, and the other elementwise ops
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..errors import InputError
 from ..records import Phase
 from .estimate import Estimate
 from .formulas import ClosedForm
-from .shape import EncoderDecoderShape
+from .shape import DualEncoderShape, EncoderDecoderShape
 
 if TYPE_CHECKING:
     from ..tree import ModuleNode, Profile
@@ -40,6 +40,11 @@ ENCODER_DECODER_TERMS = ("encoder_qkv_projections", "encoder_attention", "encode
                          "decoder_qkv_projections", "decoder_attention", "decoder_output_projection",
                          "cross_q_projection", "cross_kv_projections", "cross_attention", "cross_output_projection",
                          "decoder_mlp", "logits", "other_matmul")
+
+# CLIPModel's: each tower's terms under its prefix, then what joins them.
+DUAL_ENCODER_TERMS = (*(f"{tower}_{t}" for tower in ("vision", "text") for t in TERMS if t != "other_matmul"),
+                      "projections", "contrastive_logits", "other_matmul")
+_DUAL_LEAVES = {"visual_projection": "projections", "text_projection": "projections"}
 
 NORMS = "norms"
 ATTENTION_ELEMENTWISE = "attention softmax, scale and mask"
@@ -143,8 +148,7 @@ def compare(estimate: Estimate, profile: Profile) -> Comparison:
             count is the commonest reason a formula and a count disagree).
     """
     _check_sizes(estimate, profile)
-    two_stacks = isinstance(estimate.shape, EncoderDecoderShape)
-    names, term_of = (ENCODER_DECODER_TERMS, _t5_term_of) if two_stacks else (TERMS, _term_of)
+    names, term_of = _terms_for(estimate)
     measured = dict.fromkeys(names, 0)
     elementwise = dict.fromkeys((NORMS, ATTENTION_ELEMENTWISE, OTHER_ELEMENTWISE), 0)
     masked = 0
@@ -177,6 +181,26 @@ def fused_attention(terms: dict[str, int]) -> dict[str, int]:
     for term, flops in terms.items():
         fused[measured_term(term)] = fused.get(measured_term(term), 0) + flops
     return fused
+
+
+def _terms_for(estimate: Estimate) -> tuple[tuple[str, ...], Callable[[ModuleNode, str], str]]:
+    """The measured terms of a shape, in table order, and how a module's op finds its term."""
+    if isinstance(estimate.shape, EncoderDecoderShape):
+        return ENCODER_DECODER_TERMS, _t5_term_of
+    if isinstance(estimate.shape, DualEncoderShape):
+        return DUAL_ENCODER_TERMS, _clip_term_of
+    return TERMS, _term_of
+
+
+def _clip_term_of(node: ModuleNode, op: str) -> str:
+    parts = node.name.split(".")
+    if parts[0] in _DUAL_LEAVES:
+        return _DUAL_LEAVES[parts[0]]
+    if parts[0] in ("vision_model", "text_model"):
+        term = _term_of(node, op)
+        return "other_matmul" if term == "other_matmul" else f"{parts[0].removesuffix('_model')}_{term}"
+    # CLIPModel's own matmul: image_embeds x text_embeds^T (logits_per_text is its transpose)
+    return "contrastive_logits" if node.name == "" else "other_matmul"
 
 
 def _t5_term_of(node: ModuleNode, op: str) -> str:

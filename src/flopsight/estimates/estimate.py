@@ -7,7 +7,7 @@ from typing import Any
 
 from ..errors import InputError
 from .formulas import ClosedForm, kaplan_6n, megatron, non_embedding_params, palm, parameter_terms
-from .shape import EncoderDecoderShape, EncoderShape, ModelShape, model_shape
+from .shape import DualEncoderShape, EncoderDecoderShape, EncoderShape, ModelShape, model_shape
 
 SCHEMA_VERSION = 1
 DEFAULT_SEQ_LEN = 128  # the CLI's and synthesize_inputs' default for text
@@ -57,8 +57,10 @@ class Estimate:
 
     @property
     def tokens(self) -> int:
-        """B s; for an encoder-decoder B (s_e + s_d), the encoder's and the decoder's tokens."""
-        return self.batch_size * (self.seq_len + self.decoder_seq_len)
+        """B s; for an encoder-decoder B (s_e + s_d), the encoder's and the decoder's tokens; for
+        CLIPModel B (s_v + s_t), the image's and the caption's."""
+        image = self.shape.vision.image_tokens if isinstance(self.shape, DualEncoderShape) else 0
+        return self.batch_size * (self.seq_len + self.decoder_seq_len + image)
 
     def to_dict(self) -> dict[str, Any]:
         lengths = {"decoder_seq_len": self.decoder_seq_len} if self.decoder_seq_len else {}
@@ -81,10 +83,12 @@ def estimate(config_or_name: Any, *, batch_size: int = 1, seq_len: int | None = 
         config_or_name: a transformers config object (read by attribute), or what
             ``flopsight profile`` takes: a bundled name, a config.json, a folder or a Hub id.
         batch_size: sequences per step (B).
-        seq_len: tokens per sequence (s); None: 128 for text. ViT's (and CLIP's) tokens come from the
-            config, (image_size / patch_size)^2 + 1, and another seq_len is refused.
+        seq_len: tokens per sequence (s); None: 128 for text (CLIP's text: its 77 positions). ViT's
+            (and CLIP's vision) tokens come from the config, (image_size / patch_size)^2 + 1, and another
+            seq_len is refused; for CLIPModel ``seq_len`` is the caption's.
         causal: Megatron's attention terms over the pairs a causal mask keeps (s (s + 1) / 2)
-            rather than all s^2. Encoders (BERT, ViT) always attend in full.
+            rather than all s^2. Encoders (BERT, ViT, CLIP's vision) always attend in full; CLIP's
+            text tower is causal-masked.
         task: the task class's name, for a config that does not name it (see ``model_shape``).
         decoder_seq_len: an encoder-decoder's (T5's) decoder tokens per sample, ``seq_len`` being
             the encoder's; None: as many as the encoder's, as ``flopsight.hf.synthesize_inputs``
@@ -107,13 +111,13 @@ def estimate(config_or_name: Any, *, batch_size: int = 1, seq_len: int | None = 
     name, config = _config_of(config_or_name)
     shape = model_shape(config, task=task)
     if isinstance(shape, EncoderShape):
-        causal = False
+        causal = causal and shape.causal_mask
         if shape.patch_size:
             if seq_len not in (None, shape.image_tokens):
                 raise InputError(f"estimate: {shape.family} runs (image_size / patch_size)^2 + 1 = "
                                  f"{shape.image_tokens} tokens per image, not a seq_len of {seq_len}")
             seq_len = shape.image_tokens
-    seq_len = DEFAULT_SEQ_LEN if seq_len is None else seq_len
+    seq_len = _default_seq_len(shape) if seq_len is None else seq_len
     if batch_size < 1 or seq_len < 1:
         raise InputError(f"estimate: batch_size and seq_len are positive, got {batch_size} and {seq_len}")
     decoder_len = _decoder_seq_len(shape, seq_len, decoder_seq_len)
@@ -124,6 +128,15 @@ def estimate(config_or_name: Any, *, batch_size: int = 1, seq_len: int | None = 
         forms={"megatron": megatron(shape, batch_size, seq_len, causal=causal, decoder_seq_len=decoder_len or None),
                "kaplan_6n": kaplan_6n(shape, *lengths), "palm": palm(shape, *lengths)},
     )
+
+
+def _default_seq_len(shape: ModelShape) -> int:
+    """128 tokens, or the position table's rows where fewer (CLIP's text: 77), as
+    ``flopsight.hf.synthesize_inputs`` feeds them."""
+    text = shape.text if isinstance(shape, DualEncoderShape) else shape
+    if isinstance(text, EncoderShape) and text.causal_mask:
+        return text.positions if isinstance(shape, DualEncoderShape) else min(DEFAULT_SEQ_LEN, text.positions)
+    return DEFAULT_SEQ_LEN
 
 
 def _decoder_seq_len(shape: ModelShape, seq_len: int, decoder_seq_len: int | None) -> int:

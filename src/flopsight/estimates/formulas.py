@@ -12,8 +12,9 @@ from typing import Any
 
 from .encoder_decoder import (attention_per_step, encoder_decoder_forward_terms, encoder_decoder_parameter_terms,
                               stack_params)
-from .encoders import LAYER_TERMS, encoder_forward_terms, encoder_parameter_terms
-from .shape import DecoderShape, EncoderDecoderShape, EncoderShape, ModelShape
+from .dual_encoder import dual_attention_per_step, dual_forward_terms, dual_parameter_terms, tower_params
+from .encoders import LAYER_TERMS, attended_pairs, encoder_forward_terms, encoder_parameter_terms
+from .shape import DecoderShape, DualEncoderShape, EncoderDecoderShape, EncoderShape, ModelShape
 
 MEGATRON = "megatron"
 KAPLAN = "kaplan_6n"
@@ -80,6 +81,8 @@ def parameter_terms(shape: ModelShape) -> dict[str, int]:
         return encoder_parameter_terms(shape)
     if isinstance(shape, EncoderDecoderShape):
         return encoder_decoder_parameter_terms(shape)
+    if isinstance(shape, DualEncoderShape):
+        return dual_parameter_terms(shape)
     h, a, g, d, f, n_layers = shape.hidden, shape.heads, shape.kv_heads, shape.head_dim, shape.intermediate, shape.layers
     attention = h * a * d + 2 * h * g * d + a * d * h
     attention += (a * d + 2 * g * d) * shape.qkv_bias + h * shape.o_bias
@@ -98,17 +101,13 @@ def non_embedding_params(shape: ModelShape, *, active: bool = False) -> int:
     ``active=True``: of a mixture of experts only the k experts a token runs (and the router),
     the N that 6N and PaLM use for MoE models; a dense model's N either way.
     """
+    if isinstance(shape, DualEncoderShape):  # both towers; the projections and logit_scale are its head
+        return sum(tower_params(shape))
     terms = parameter_terms(shape)
     n = sum(terms.values()) - terms["embedding"] - terms["head"]
     if active and shape.experts:
         n -= terms["mlp"] // shape.experts * (shape.experts - shape.experts_per_token)
     return n
-
-
-def attended_pairs(seq_len: int, *, causal: bool) -> int:
-    """Query-key pairs one head scores: s^2 in full; s (s + 1) / 2 kept by a causal mask
-    (the diagonal included; Megatron-LM's code rounds this to s^2 / 2)."""
-    return seq_len * (seq_len + 1) // 2 if causal else seq_len * seq_len
 
 
 def megatron(shape: ModelShape, batch_size: int, seq_len: int, *, causal: bool,
@@ -138,7 +137,9 @@ def megatron(shape: ModelShape, batch_size: int, seq_len: int, *, causal: bool,
     decoder tokens (None: as many as the encoder's); ``causal`` applies to the decoder's self-attention.
     """
     if isinstance(shape, EncoderShape):
-        return _encoder_megatron(shape, batch_size, seq_len)
+        return _encoder_megatron(shape, batch_size, seq_len, causal)
+    if isinstance(shape, DualEncoderShape):
+        return _dual_megatron(shape, batch_size, seq_len, causal)
     if isinstance(shape, EncoderDecoderShape):
         return _encoder_decoder_megatron(shape, batch_size, seq_len, decoder_seq_len or seq_len, causal)
     h, a, g, d, f, n_layers = shape.hidden, shape.heads, shape.kv_heads, shape.head_dim, shape.intermediate, shape.layers
@@ -161,14 +162,25 @@ def megatron(shape: ModelShape, batch_size: int, seq_len: int, *, causal: bool,
                       ["matmul-class FLOPs only: norms, softmax, activations and residual adds are not in it"])
 
 
-def _encoder_megatron(shape: EncoderShape, batch_size: int, seq_len: int) -> ClosedForm:
-    terms = encoder_forward_terms(shape, batch_size, seq_len)
+def _encoder_megatron(shape: EncoderShape, batch_size: int, seq_len: int, causal: bool) -> ClosedForm:
+    causal = causal and shape.causal_mask
+    terms = encoder_forward_terms(shape, batch_size, seq_len, causal=causal)
     forward = sum(terms.values())
     layers = sum(terms[t] for t in LAYER_TERMS)
-    return ClosedForm(MEGATRON, terms, forward, 3 * forward, 3 * forward + layers, batch_size * seq_len, False,
+    attention = "CLIP's text tower is causal-masked" if shape.causal_mask else "an encoder's attention is full (bidirectional)"
+    return ClosedForm(MEGATRON, terms, forward, 3 * forward, 3 * forward + layers, batch_size * seq_len, causal,
                       REFERENCES[MEGATRON],
+                      [f"matmul-class FLOPs only: norms, softmax, activations and bias adds are not in it; {attention}"])
+
+
+def _dual_megatron(shape: DualEncoderShape, batch_size: int, seq_len: int, causal: bool) -> ClosedForm:
+    terms = dual_forward_terms(shape, batch_size, seq_len, causal=causal)
+    forward = sum(terms.values())
+    layers = sum(terms[f"{tower}_{t}"] for tower in ("vision", "text") for t in LAYER_TERMS)
+    tokens = batch_size * (shape.vision.image_tokens + seq_len)
+    return ClosedForm(MEGATRON, terms, forward, 3 * forward, 3 * forward + layers, tokens, causal, REFERENCES[MEGATRON],
                       ["matmul-class FLOPs only: norms, softmax, activations and bias adds are not in it; "
-                       "an encoder's attention is full (bidirectional)"])
+                       "per token means per image token + text token; the text tower is causal-masked"])
 
 
 def _encoder_decoder_megatron(shape: EncoderDecoderShape, batch_size: int, seq_len: int, decoder_seq_len: int,
@@ -194,6 +206,8 @@ def kaplan_6n(shape: ModelShape, batch_size: int, seq_len: int, decoder_seq_len:
     """
     if isinstance(shape, EncoderDecoderShape):
         return _encoder_decoder_kaplan(shape, batch_size, seq_len, decoder_seq_len or seq_len)
+    if isinstance(shape, DualEncoderShape):
+        return _dual_kaplan(shape, batch_size, seq_len)
     tokens = batch_size * seq_len
     n = non_embedding_params(shape, active=True)
     forward = 2 * n * tokens
@@ -213,6 +227,15 @@ def _encoder_decoder_kaplan(shape: EncoderDecoderShape, batch_size: int, seq_len
                        "logits are not in it"])
 
 
+def _dual_kaplan(shape: DualEncoderShape, batch_size: int, seq_len: int) -> ClosedForm:
+    (n_v, n_t), t_v, t_t = tower_params(shape), batch_size * shape.vision.image_tokens, batch_size * seq_len
+    terms = {"vision_params": 2 * n_v * t_v, "text_params": 2 * n_t * t_t}
+    forward = sum(terms.values())
+    return ClosedForm(KAPLAN, terms, forward, 3 * forward, 4 * forward, t_v + t_t, False, REFERENCES[KAPLAN],
+                      [f"2 N per token of each tower: N_v = {n_v:,} on {t_v:,} image tokens, N_t = {n_t:,} on "
+                       f"{t_t:,} text tokens; attention scores, the projections and the image-text logits are not in it"])
+
+
 def palm(shape: ModelShape, batch_size: int, seq_len: int, decoder_seq_len: int | None = None) -> ClosedForm:
     """PaLM (Chowdhery et al. 2022, appendix B): 6N + 12 L H Q T training FLOPs per token,
     H the query heads, Q the head dimension, T the sequence length, attention in full; so the
@@ -221,6 +244,13 @@ def palm(shape: ModelShape, batch_size: int, seq_len: int, decoder_seq_len: int 
     An encoder-decoder: Kaplan's per-stack 2 (N_e T_e + N_d T_d) and 4 L H Q T for each attention
     (``encoder_decoder.attention_per_step``: the encoder's, the decoder's and the cross-attention).
     """
+    if isinstance(shape, DualEncoderShape):
+        kaplan = _dual_kaplan(shape, batch_size, seq_len)
+        terms = {**kaplan.terms, "attention": dual_attention_per_step(shape, batch_size, seq_len)}
+        forward = sum(terms.values())
+        return ClosedForm(PALM, terms, forward, 3 * forward, 4 * forward, kaplan.tokens, False, REFERENCES[PALM],
+                          [kaplan.notes[0].split(";")[0] + "; attention counted in full; the projections and "
+                           "logits are not in it"])
     if isinstance(shape, EncoderDecoderShape):
         s_d = decoder_seq_len or seq_len
         kaplan = _encoder_decoder_kaplan(shape, batch_size, seq_len, s_d)

@@ -7,7 +7,7 @@ from typing import Any, Sequence
 from ..report.units import format_count, format_params, format_percent
 from .compare import Comparison, measured_term
 from .estimate import Estimate
-from .shape import EncoderDecoderShape, EncoderShape
+from .shape import DualEncoderShape, EncoderDecoderShape, EncoderShape
 
 
 def estimate_dict(estimate: Estimate, comparison: Comparison | None = None) -> dict[str, Any]:
@@ -25,6 +25,8 @@ def render_estimate(estimate: Estimate, comparison: Comparison | None = None) ->
     e = estimate
     attention = "causal" if e.causal else "full"
     lengths = f"seq {e.seq_len}" + (f" (encoder) + {e.decoder_seq_len} (decoder)" if e.decoder_seq_len else "")
+    if isinstance(e.shape, DualEncoderShape):
+        lengths = f"({e.shape.vision.image_tokens} image + {e.seq_len} text tokens)"
     lines = [f"{e.model} ({e.shape.family}): batch {e.batch_size} x {lengths} = {e.tokens:,} tokens, "
              f"{attention} attention; closed forms from the config", ""]
     lines += _parameters(e, comparison)
@@ -105,7 +107,7 @@ def _differences(c: Comparison) -> list[str]:
         rows.append((what, f"{flops:+,}", _signed_percent(flops, base)))
     rows.append(("measured total", format_count(c.measured_flops), _signed_percent(c.measured_flops - base, base)))
     lines += _table(rows)
-    if isinstance(c.estimate.shape, EncoderShape):  # attention is full: no causal view
+    if isinstance(c.estimate.shape, EncoderShape) and not c.estimate.shape.causal_mask:  # full: no causal view
         return lines
     causal = c.causal.forward
     if isinstance(c.estimate.shape, EncoderDecoderShape):  # the mask is inside the bias SDPA gets

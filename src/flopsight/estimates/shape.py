@@ -59,14 +59,17 @@ ENCODERS: dict[str, tuple[str, ...]] = {
     "bert": ("BertForMaskedLM", "BertLMHeadModel", "BertForSequenceClassification"),
     "vit": ("ViTForImageClassification",),
     "clip_vision_model": ("CLIPVisionModel",),  # and a CLIP config's vision tower
+    "clip_text_model": ("CLIPTextModel",),  # and a CLIP config's text tower
 }
+# A CLIP config's task models: the dual encoder, or one tower.
+CLIP_TASKS = ("CLIPModel", "CLIPVisionModel", "CLIPTextModel")
 MASKED_LM, CLASSIFIER, NO_HEAD = "masked_lm", "classifier", "none"
 
 
 @dataclass(frozen=True, slots=True)
 class EncoderShape:
-    """An encoder-only transformer (BERT, ViT, CLIP's vision tower): multi-head attention, always full
-    (bidirectional), a 2-matrix MLP, biases everywhere, LayerNorms, and a task head.
+    """An encoder-only transformer (BERT, ViT, a CLIP tower): multi-head attention, full (bidirectional)
+    but for CLIP's causal-masked text tower, a 2-matrix MLP, biases everywhere, LayerNorms, and a task head.
 
     Attributes:
         family: "bert", "vit" or "clip_vision_model".
@@ -75,12 +78,14 @@ class EncoderShape:
         type_vocab: BERT's token types (segments).
         image_size, patch_size, channels: ViT's image, its square patches and colour channels.
         qkv_bias: q, k and v carry a bias (ViT's ``qkv_bias``; always for BERT and CLIP).
+        causal_mask: the attention is causal-masked (CLIP's text tower); the others attend both ways.
         patch_bias: the patch projection carries a bias (ViT; CLIP's does not).
         outer_norms: LayerNorms outside the layers (BERT's after the embeddings, ViT's final one;
             CLIP's pre- and post-LayerNorm).
         head: "masked_lm" (BERT's transform, LayerNorm and decoder tied to the word embedding),
             "classifier" (labels logits from the first token; BERT adds its pooler) or "none"
-            (CLIPVisionModel: the class token's LayerNorm is its output).
+            (CLIPVisionModel: the class token's LayerNorm is its output; CLIPTextModel: the EOS token's
+            final LayerNorm).
         labels: the classifier's outputs.
     """
 
@@ -101,6 +106,7 @@ class EncoderShape:
     patch_bias: bool = True
     outer_norms: int = 1
     labels: int = 0
+    causal_mask: bool = False
     experts: int = 0  # dense: read by the forms shared with decoders
     experts_per_token: int = 0
 
@@ -157,26 +163,65 @@ class EncoderDecoderShape:
         return asdict(self)
 
 
-ModelShape = DecoderShape | EncoderShape | EncoderDecoderShape
+@dataclass(frozen=True, slots=True)
+class DualEncoderShape:
+    """CLIPModel: a vision tower and a causal-masked text tower, each pooled to one vector (the class
+    token, the EOS token), projected without bias to ``projection_dim`` (visual_projection,
+    text_projection), and a learned ``logit_scale``; the image-text logits are image_embeds x text_embeds^T.
+
+    Attributes:
+        family: "clip". vision, text: the towers' shapes. projection_dim: p.
+    """
+
+    family: str
+    vision: EncoderShape
+    text: EncoderShape
+    projection_dim: int
+    experts: int = 0  # dense: read by the forms shared with decoders
+    experts_per_token: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+ModelShape = DecoderShape | EncoderShape | EncoderDecoderShape | DualEncoderShape
 
 
 def model_shape(config: Any, *, task: str = "") -> ModelShape:
-    """The shape of a config: an EncoderShape for BERT and ViT, else a DecoderShape.
+    """The shape of a config: an EncoderShape for BERT, ViT and one CLIP tower, a DualEncoderShape
+    for CLIPModel, an EncoderDecoderShape for T5, else a DecoderShape.
 
     Args:
         task: the task class's name (``flopsight.hf.task_class(config).__name__``); "" reads the
-            config's first architecture.
+            config's first architecture. A CLIP config: "CLIPModel" (the default), or
+            "CLIPVisionModel" / "CLIPTextModel" for one tower.
 
     Raises:
         InputError: a family or task head without closed forms here.
     """
     family = str(getattr(config, "model_type", "") or type(config).__name__)
-    if family == "clip":  # the dual encoder: its vision tower alone
-        config, family, task = config.vision_config, "clip_vision_model", "CLIPVisionModel"
+    if family == "clip":
+        task = task or next(iter(getattr(config, "architectures", None) or []), "") or CLIP_TASKS[0]
+        if task == "CLIPModel":
+            return dual_encoder_shape(config)
+        if task not in CLIP_TASKS:
+            raise InputError(f"closed forms for {task} are not implemented yet (implemented for clip: "
+                             f"{', '.join(CLIP_TASKS)})")
+        tower = config.vision_config if task == "CLIPVisionModel" else config.text_config
+        return encoder_shape(tower, str(tower.model_type), task)
     if family in ENCODER_DECODERS:
         return encoder_decoder_shape(config, task=task)
     if family not in ENCODERS:
         return decoder_shape(config)
+    return encoder_shape(config, family, task)
+
+
+def encoder_shape(config: Any, family: str, task: str = "") -> EncoderShape:
+    """The EncoderShape of a BERT, ViT or CLIP-tower config (read by attribute only).
+
+    Raises:
+        InputError: a task head or position embedding without closed forms here.
+    """
     task = task or next(iter(getattr(config, "architectures", None) or []), "") or ENCODERS[family][0]
     if task not in ENCODERS[family]:
         raise InputError(f"closed forms for {task} are not implemented yet (implemented for {family}: "
@@ -190,6 +235,9 @@ def model_shape(config: Any, *, task: str = "") -> ModelShape:
         return EncoderShape(**common, head=NO_HEAD, image_size=int(config.image_size),
                             patch_size=int(config.patch_size), channels=int(config.num_channels),
                             patch_bias=False, outer_norms=2)
+    if family == "clip_text_model":  # token and position embeddings, a final LayerNorm, EOS pooling
+        return EncoderShape(**common, head=NO_HEAD, vocab=int(config.vocab_size),
+                            positions=int(config.max_position_embeddings), causal_mask=True)
     if family == "vit":
         return EncoderShape(**common, head=CLASSIFIER, image_size=int(config.image_size),
                             patch_size=int(config.patch_size), channels=int(config.num_channels),
@@ -200,6 +248,13 @@ def model_shape(config: Any, *, task: str = "") -> ModelShape:
     return EncoderShape(**common, head=CLASSIFIER if "Classification" in task else MASKED_LM,
                         vocab=int(config.vocab_size), positions=int(config.max_position_embeddings),
                         type_vocab=int(config.type_vocab_size), labels=int(config.num_labels))
+
+
+def dual_encoder_shape(config: Any) -> DualEncoderShape:
+    """CLIPModel's shape: both towers and the projections' width."""
+    return DualEncoderShape(family="clip", vision=encoder_shape(config.vision_config, "clip_vision_model"),
+                            text=encoder_shape(config.text_config, "clip_text_model"),
+                            projection_dim=int(config.projection_dim))
 
 
 def implemented() -> list[str]:
