@@ -116,6 +116,7 @@ def test_the_rest_named_and_the_causal_mask_inside_the_bias() -> None:
     assert c.masked_flops == 0
     kept = S * (S + 1) // 2
     assert c.masked_matmul == c.full.forward - c.causal.forward == 2 * 2 * B * a * (S * S - kept) * d * L_D
+    assert c.to_dict()["causal"]["masked_elementwise"] == 0
 
 
 def test_kaplan_and_palm_run_each_stack_on_its_own_tokens() -> None:

@@ -129,7 +129,8 @@ class Comparison:
             "differences": {what: flops for what, flops, _ in self.differences()},
             "causal": {"formula": self.causal.forward, "measured_effective_flops": self.effective_flops,
                        "masked_flops": self.masked_flops, "masked_matmul": self.masked_matmul,
-                       "masked_elementwise": self.masked_flops - self.masked_matmul},
+                       # nothing discarded in the count (T5: the mask is inside the position bias): none of it elementwise
+                       "masked_elementwise": self.masked_flops - self.masked_matmul if self.masked_flops else 0},
         }
 
 
