@@ -76,7 +76,7 @@ class Estimate:
 
 def estimate(config_or_name: Any, *, batch_size: int = 1, seq_len: int | None = None,
              causal: bool = True, task: str = "", decoder_seq_len: int | None = None) -> Estimate:
-    """Closed-form parameters and FLOPs of a decoder LLM, BERT, ViT, CLIP's vision tower or T5 from
+    """Closed-form parameters and FLOPs of a decoder LLM, BERT, ViT, CLIP (a tower or CLIPModel) or T5 from
     its config, without building it.
 
     Args:
@@ -98,7 +98,8 @@ def estimate(config_or_name: Any, *, batch_size: int = 1, seq_len: int | None = 
         An ``Estimate``; ``forms["megatron"].forward`` is the forward FLOPs per step.
 
     Raises:
-        InputError: a size below 1, or a family without closed forms here (e.g. T5).
+        InputError: a size below 1, a decoder_seq_len for a model with one stack, or a family
+            without closed forms here (e.g. GPT-2).
 
     Example:
         >>> from transformers import LlamaConfig
