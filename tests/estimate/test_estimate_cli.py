@@ -54,21 +54,21 @@ def test_measure_text_names_the_differences(tmp_path: Path, capsys: pytest.Captu
 
 
 def test_an_unsupported_family_exits_2_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["estimate", "t5-base"]) == 2
+    assert main(["estimate", "gpt2"]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.strip().splitlines() == [
-        "flopsight: InputError: closed forms for t5 are not implemented yet "
-        "(implemented: bert, clip, clip_vision_model, llama, mistral, mixtral, qwen2, vit)"]
+        "flopsight: InputError: closed forms for gpt2 are not implemented yet "
+        "(implemented: bert, clip, clip_text_model, clip_vision_model, llama, mistral, mixtral, qwen2, t5, vit)"]
 
 
 @pytest.mark.parametrize("model, params, tokens", [
     ("bert-base-uncased", 109_514_298, 128), ("vit-base-patch16-224", 86_567_656, (224 // 16) ** 2 + 1),
-    ("clip-vit-large-patch14-336", 303_507_456, (336 // 14) ** 2 + 1),  # the vision tower (CLIPVisionModel)
+    ("clip-vit-large-patch14-336 --task CLIPVisionModel", 303_507_456, (336 // 14) ** 2 + 1),  # the vision tower
 ])
 def test_bundled_encoders_measure_equal_to_the_formula(model: str, params: int, tokens: int,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["estimate", model, "--measure", "--format", "json"]) == 0
+    assert main(["estimate", *model.split(), "--measure", "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["measured"]["params"] == {"formula": params, "measured": params}
     assert data["measured"]["matmul_class"]["formula"] == data["measured"]["matmul_class"]["measured"]

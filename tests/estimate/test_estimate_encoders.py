@@ -71,9 +71,9 @@ def test_parameter_formula_equals_the_built_models_count(name: str) -> None:
     assert estimate(config, batch_size=B, seq_len=seq).total_params == measured(config, seq).params == hand_params(name)
 
 
-def test_a_clip_config_is_estimated_by_its_vision_tower() -> None:
+def test_a_clip_config_with_the_vision_task_is_estimated_by_its_vision_tower() -> None:
     config = transformers.CLIPConfig(vision_config={**SMALL, "image_size": 32, "patch_size": 8})
-    e = estimate(config, batch_size=B)
+    e = estimate(config, batch_size=B, task="CLIPVisionModel")
     assert (e.shape.family, e.seq_len) == ("clip_vision_model", 17)
     assert e.to_dict()["forms"] == estimate(clip_vision(), batch_size=B).to_dict()["forms"]
 
@@ -114,8 +114,8 @@ def test_vit_tokens_come_from_the_image() -> None:
 @pytest.mark.parametrize("config, message", [
     (lambda: bert(architectures=["BertForQuestionAnswering"]), "closed forms for BertForQuestionAnswering"),
     (lambda: bert(position_embedding_type="relative_key"), "closed forms for bert with relative_key positions"),
-    (lambda: transformers.T5Config(), "closed forms for t5 are not implemented yet (implemented: bert, clip, "
-                                     "clip_vision_model, llama"),
+    (lambda: transformers.GPT2Config(), "closed forms for gpt2 are not implemented yet (implemented: bert, clip, "
+                                       "clip_text_model, clip_vision_model, llama"),
 ])
 def test_unsupported_heads_and_families_are_refused_in_one_line(config: Any, message: str) -> None:
     with pytest.raises(InputError) as info:

@@ -142,7 +142,7 @@ def test_json_names_each_form_by_its_source() -> None:
 
 
 def test_a_family_without_closed_forms_is_refused() -> None:
-    with pytest.raises(InputError, match="closed forms for t5 are not implemented yet"):
-        estimate(transformers.T5Config())
+    with pytest.raises(InputError, match="closed forms for gpt2 are not implemented yet"):
+        estimate(transformers.GPT2Config())
     with pytest.raises(InputError, match="positive"):
         estimate(small_config("llama"), seq_len=0)

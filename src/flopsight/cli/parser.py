@@ -138,13 +138,19 @@ def build_parser() -> Parser:
 def _add_estimate_command(commands: Any) -> None:
     estimate = commands.add_parser(
         "estimate", help="closed-form parameters and FLOPs from a config (Megatron, Kaplan 6N, PaLM)",
-        description="Closed forms of a decoder LLM from its config alone, no model built: parameters, "
+        description="Closed forms of a decoder LLM, BERT, ViT, CLIP or T5 from its config alone, no model built: parameters, "
         "Megatron's forward FLOPs with attention (full and causal), Kaplan's 6N and PaLM's 6N + 12LHQT; "
         "with --measure, also one forward counted on meta and each difference named.",
     )
     estimate.add_argument("model", metavar="MODEL", help="a bundled name, a config.json, a model folder, or a Hub id")
     estimate.add_argument("--batch-size", type=positive, default=1, metavar="N", help="samples per batch (default 1)")
-    estimate.add_argument("--seq-len", type=positive, metavar="N", help="tokens per sample (default 128)")
+    estimate.add_argument("--seq-len", type=positive, metavar="N",
+                          help="tokens per sample (default 128); an encoder-decoder's encoder tokens")
+    estimate.add_argument("--decoder-seq-len", type=positive, metavar="N",
+                          help="an encoder-decoder's (T5's) decoder tokens per sample (default: --seq-len)")
+    estimate.add_argument("--task", metavar="CLASS",
+                          help="the task model (default: the config's architecture); CLIPVisionModel or "
+                          "CLIPTextModel for one tower of a CLIP config")
     estimate.add_argument("--measure", action="store_true",
                           help="also build the model on meta, count one forward and name the differences")
     estimate.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")

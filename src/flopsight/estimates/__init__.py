@@ -1,5 +1,5 @@
 """Closed-form estimates beside the measured count: parameters and FLOPs of a decoder LLM,
-BERT, ViT or CLIP's vision tower from its config alone (Megatron with attention, Kaplan's 6N,
+BERT, ViT, CLIP (either tower or the dual encoder) or T5 from its config alone (Megatron with attention, Kaplan's 6N,
 PaLM's 6N + 12 L H Q T), and a comparison with a measured Profile that names each difference by op class.
 
 Nothing here imports torch; a config is read by attribute.
@@ -9,16 +9,21 @@ from __future__ import annotations
 
 from .compare import Comparison, TermComparison, compare
 from .estimate import Estimate, estimate
-from .formulas import REFERENCES, ClosedForm, attended_pairs, kaplan_6n, megatron, non_embedding_params, palm, parameter_terms
-from .shape import DENSE_DECODERS, ENCODERS, DecoderShape, EncoderShape, ModelShape, decoder_shape, model_shape
+from .encoders import attended_pairs
+from .formulas import REFERENCES, ClosedForm, kaplan_6n, megatron, non_embedding_params, palm, parameter_terms
+from .shape import (DENSE_DECODERS, ENCODER_DECODERS, ENCODERS, DecoderShape, DualEncoderShape, EncoderDecoderShape,
+                    EncoderShape, ModelShape, decoder_shape, model_shape)
 
 __all__ = [
     "DENSE_DECODERS",
     "ENCODERS",
+    "ENCODER_DECODERS",
     "REFERENCES",
     "ClosedForm",
     "Comparison",
     "DecoderShape",
+    "DualEncoderShape",
+    "EncoderDecoderShape",
     "EncoderShape",
     "Estimate",
     "ModelShape",

@@ -9,12 +9,13 @@ named: norms, attention's softmax, scale and mask, and the other elementwise ops
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..errors import InputError
 from ..records import Phase
 from .estimate import Estimate
-from .formulas import ClosedForm, megatron
+from .formulas import ClosedForm
+from .shape import DualEncoderShape, EncoderDecoderShape
 
 if TYPE_CHECKING:
     from ..tree import ModuleNode, Profile
@@ -33,6 +34,17 @@ _LEAF_TERMS = {"q_proj": "qkv_projections", "k_proj": "qkv_projections", "v_proj
 _PATH_TERMS = {("attention", "output", "dense"): "output_projection", ("intermediate", "dense"): "mlp",
                ("output", "dense"): "mlp", ("transform", "dense"): "head_transform", ("pooler", "dense"): "pooler",
                ("patch_embeddings", "projection"): "patch_embedding"}
+
+# T5's, in table order: each attention (one fused op) by its stack, the cross-attention apart.
+ENCODER_DECODER_TERMS = ("encoder_qkv_projections", "encoder_attention", "encoder_output_projection", "encoder_mlp",
+                         "decoder_qkv_projections", "decoder_attention", "decoder_output_projection",
+                         "cross_q_projection", "cross_kv_projections", "cross_attention", "cross_output_projection",
+                         "decoder_mlp", "logits", "other_matmul")
+
+# CLIPModel's: each tower's terms under its prefix, then what joins them.
+DUAL_ENCODER_TERMS = (*(f"{tower}_{t}" for tower in ("vision", "text") for t in TERMS if t != "other_matmul"),
+                      "projections", "contrastive_logits", "other_matmul")
+_DUAL_LEAVES = {"visual_projection": "projections", "text_projection": "projections"}
 
 NORMS = "norms"
 ATTENTION_ELEMENTWISE = "attention softmax, scale and mask"
@@ -78,13 +90,11 @@ class Comparison:
 
     @property
     def full(self) -> ClosedForm:
-        e = self.estimate
-        return megatron(e.shape, e.batch_size, e.seq_len, causal=False)
+        return self.estimate.megatron_form(causal=False)
 
     @property
     def causal(self) -> ClosedForm:
-        e = self.estimate
-        return megatron(e.shape, e.batch_size, e.seq_len, causal=True)
+        return self.estimate.megatron_form(causal=True)
 
     @property
     def matmul_formula(self) -> int:
@@ -119,7 +129,8 @@ class Comparison:
             "differences": {what: flops for what, flops, _ in self.differences()},
             "causal": {"formula": self.causal.forward, "measured_effective_flops": self.effective_flops,
                        "masked_flops": self.masked_flops, "masked_matmul": self.masked_matmul,
-                       "masked_elementwise": self.masked_flops - self.masked_matmul},
+                       # nothing discarded in the count (T5: the mask is inside the position bias): none of it elementwise
+                       "masked_elementwise": self.masked_flops - self.masked_matmul if self.masked_flops else 0},
         }
 
 
@@ -138,7 +149,8 @@ def compare(estimate: Estimate, profile: Profile) -> Comparison:
             count is the commonest reason a formula and a count disagree).
     """
     _check_sizes(estimate, profile)
-    measured = dict.fromkeys(TERMS, 0)
+    names, term_of = _terms_for(estimate)
+    measured = dict.fromkeys(names, 0)
     elementwise = dict.fromkeys((NORMS, ATTENTION_ELEMENTWISE, OTHER_ELEMENTWISE), 0)
     masked = 0
     for node in profile.modules():
@@ -146,17 +158,70 @@ def compare(estimate: Estimate, profile: Profile) -> Comparison:
             masked += totals.masked_flops
             rest = totals.flops - 2 * totals.macs
             if totals.macs:
-                measured[_term_of(node, op)] += 2 * totals.macs
+                measured[term_of(node, op)] += 2 * totals.macs
             if "attention" in op:
                 elementwise[ATTENTION_ELEMENTWISE] += rest
             elif "norm" in node.type.lower():
                 elementwise[NORMS] += rest
             else:
                 elementwise[OTHER_ELEMENTWISE] += rest
-    formula = dict(megatron(estimate.shape, estimate.batch_size, estimate.seq_len, causal=False).terms)
-    formula[ATTENTION] = formula.pop("attention_scores") + formula.pop("attention_values")
-    terms = [TermComparison(t, formula.get(t, 0), measured[t]) for t in TERMS if t in formula or measured[t]]
+    formula = fused_attention(estimate.megatron_form(causal=False).terms)
+    terms = [TermComparison(t, formula.get(t, 0), measured[t]) for t in names if t in formula or measured[t]]
     return Comparison(estimate, terms, profile.forward.flops, elementwise, masked, profile.params)
+
+
+def measured_term(term: str) -> str:
+    """The measured term a formula term is part of: X_attention for X_attention_scores and _values
+    (attention is one fused op in the count), else the term itself."""
+    return term.rsplit("_", 1)[0] if term.endswith(("attention_scores", "attention_values")) else term
+
+
+def fused_attention(terms: dict[str, int]) -> dict[str, int]:
+    """Megatron's terms with each attention's scores and values summed, as the count has them."""
+    fused: dict[str, int] = {}
+    for term, flops in terms.items():
+        fused[measured_term(term)] = fused.get(measured_term(term), 0) + flops
+    return fused
+
+
+def _terms_for(estimate: Estimate) -> tuple[tuple[str, ...], Callable[[ModuleNode, str], str]]:
+    """The measured terms of a shape, in table order, and how a module's op finds its term."""
+    if isinstance(estimate.shape, EncoderDecoderShape):
+        return ENCODER_DECODER_TERMS, _t5_term_of
+    if isinstance(estimate.shape, DualEncoderShape):
+        return DUAL_ENCODER_TERMS, _clip_term_of
+    return TERMS, _term_of
+
+
+def _clip_term_of(node: ModuleNode, op: str) -> str:
+    parts = node.name.split(".")
+    if parts[0] in _DUAL_LEAVES:
+        return _DUAL_LEAVES[parts[0]]
+    if parts[0] in ("vision_model", "text_model"):
+        term = _term_of(node, op)
+        return "other_matmul" if term == "other_matmul" else f"{parts[0].removesuffix('_model')}_{term}"
+    # CLIPModel's own matmul: image_embeds x text_embeds^T (logits_per_text is its transpose)
+    return "contrastive_logits" if node.name == "" else "other_matmul"
+
+
+def _t5_term_of(node: ModuleNode, op: str) -> str:
+    parts = node.name.split(".")
+    if parts[-1] == "lm_head":
+        return "logits"
+    stack = parts[0]
+    if stack not in ("encoder", "decoder"):
+        return "other_matmul"
+    cross = "EncDecAttention" in parts
+    prefix = "cross" if cross else stack
+    if "attention" in op:
+        return f"{prefix}_attention"
+    if parts[-1] in ("q", "k", "v"):
+        if cross:  # q reads the decoder's tokens, k and v the encoder's output
+            return "cross_q_projection" if parts[-1] == "q" else "cross_kv_projections"
+        return f"{stack}_qkv_projections"
+    if parts[-1] == "o":
+        return f"{prefix}_output_projection"
+    return f"{stack}_mlp" if "DenseReluDense" in parts else "other_matmul"
 
 
 def _term_of(node: ModuleNode, op: str) -> str:
@@ -181,3 +246,7 @@ def _check_sizes(estimate: Estimate, profile: Profile) -> None:
     if batch is not None and seq is not None and (batch, seq) != (estimate.batch_size, estimate.seq_len):
         raise InputError(f"the profile ran batch {batch} x seq {seq} tokens and the estimate is for "
                          f"batch {estimate.batch_size} x seq {estimate.seq_len}: estimate the same sizes")
+    decoder = described.get("decoder_seq_len")
+    if decoder is not None and decoder != estimate.decoder_seq_len:
+        raise InputError(f"the profile ran {decoder} decoder tokens per sample and the estimate is for "
+                         f"{estimate.decoder_seq_len}: estimate the same decoder_seq_len")

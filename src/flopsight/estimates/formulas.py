@@ -10,8 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .encoders import LAYER_TERMS, encoder_forward_terms, encoder_parameter_terms
-from .shape import DecoderShape, EncoderShape, ModelShape
+from .encoder_decoder import (attention_per_step, encoder_decoder_forward_terms, encoder_decoder_parameter_terms,
+                              stack_params)
+from .dual_encoder import dual_attention_per_step, dual_forward_terms, dual_parameter_terms, tower_params
+from .encoders import LAYER_TERMS, attended_pairs, encoder_forward_terms, encoder_parameter_terms
+from .shape import DecoderShape, DualEncoderShape, EncoderDecoderShape, EncoderShape, ModelShape
 
 MEGATRON = "megatron"
 KAPLAN = "kaplan_6n"
@@ -76,6 +79,10 @@ def parameter_terms(shape: ModelShape) -> dict[str, int]:
     """
     if isinstance(shape, EncoderShape):
         return encoder_parameter_terms(shape)
+    if isinstance(shape, EncoderDecoderShape):
+        return encoder_decoder_parameter_terms(shape)
+    if isinstance(shape, DualEncoderShape):
+        return dual_parameter_terms(shape)
     h, a, g, d, f, n_layers = shape.hidden, shape.heads, shape.kv_heads, shape.head_dim, shape.intermediate, shape.layers
     attention = h * a * d + 2 * h * g * d + a * d * h
     attention += (a * d + 2 * g * d) * shape.qkv_bias + h * shape.o_bias
@@ -94,6 +101,8 @@ def non_embedding_params(shape: ModelShape, *, active: bool = False) -> int:
     ``active=True``: of a mixture of experts only the k experts a token runs (and the router),
     the N that 6N and PaLM use for MoE models; a dense model's N either way.
     """
+    if isinstance(shape, DualEncoderShape):  # both towers; the projections and logit_scale are its head
+        return sum(tower_params(shape))
     terms = parameter_terms(shape)
     n = sum(terms.values()) - terms["embedding"] - terms["head"]
     if active and shape.experts:
@@ -101,13 +110,8 @@ def non_embedding_params(shape: ModelShape, *, active: bool = False) -> int:
     return n
 
 
-def attended_pairs(seq_len: int, *, causal: bool) -> int:
-    """Query-key pairs one head scores: s^2 in full; s (s + 1) / 2 kept by a causal mask
-    (the diagonal included; Megatron-LM's code rounds this to s^2 / 2)."""
-    return seq_len * (seq_len + 1) // 2 if causal else seq_len * seq_len
-
-
-def megatron(shape: ModelShape, batch_size: int, seq_len: int, *, causal: bool) -> ClosedForm:
+def megatron(shape: ModelShape, batch_size: int, seq_len: int, *, causal: bool,
+             decoder_seq_len: int | None = None) -> ClosedForm:
     """Megatron's FLOPs with attention (Narayanan et al. 2021, appendix), term by term.
 
     The paper, for a GPT layer (a d = h, g = a, a 2-matrix MLP of width 4h), counts forward
@@ -128,10 +132,16 @@ def megatron(shape: ModelShape, batch_size: int, seq_len: int, *, causal: bool) 
     hardware also runs every layer's forward once more (the logits are not recomputed).
 
     An EncoderShape's terms are ``encoders.encoder_forward_terms``, attention always in full
-    (``causal`` is ignored: an encoder attends both ways).
+    (``causal`` is ignored: an encoder attends both ways). An EncoderDecoderShape's are
+    ``encoder_decoder.encoder_decoder_forward_terms`` for ``seq_len`` encoder and ``decoder_seq_len``
+    decoder tokens (None: as many as the encoder's); ``causal`` applies to the decoder's self-attention.
     """
     if isinstance(shape, EncoderShape):
-        return _encoder_megatron(shape, batch_size, seq_len)
+        return _encoder_megatron(shape, batch_size, seq_len, causal)
+    if isinstance(shape, DualEncoderShape):
+        return _dual_megatron(shape, batch_size, seq_len, causal)
+    if isinstance(shape, EncoderDecoderShape):
+        return _encoder_decoder_megatron(shape, batch_size, seq_len, decoder_seq_len or seq_len, causal)
     h, a, g, d, f, n_layers = shape.hidden, shape.heads, shape.kv_heads, shape.head_dim, shape.intermediate, shape.layers
     tokens = batch_size * seq_len
     pairs = attended_pairs(seq_len, causal=causal)
@@ -152,20 +162,52 @@ def megatron(shape: ModelShape, batch_size: int, seq_len: int, *, causal: bool) 
                       ["matmul-class FLOPs only: norms, softmax, activations and residual adds are not in it"])
 
 
-def _encoder_megatron(shape: EncoderShape, batch_size: int, seq_len: int) -> ClosedForm:
-    terms = encoder_forward_terms(shape, batch_size, seq_len)
+def _encoder_megatron(shape: EncoderShape, batch_size: int, seq_len: int, causal: bool) -> ClosedForm:
+    causal = causal and shape.causal_mask
+    terms = encoder_forward_terms(shape, batch_size, seq_len, causal=causal)
     forward = sum(terms.values())
     layers = sum(terms[t] for t in LAYER_TERMS)
-    return ClosedForm(MEGATRON, terms, forward, 3 * forward, 3 * forward + layers, batch_size * seq_len, False,
+    attention = "CLIP's text tower is causal-masked" if shape.causal_mask else "an encoder's attention is full (bidirectional)"
+    return ClosedForm(MEGATRON, terms, forward, 3 * forward, 3 * forward + layers, batch_size * seq_len, causal,
                       REFERENCES[MEGATRON],
+                      [f"matmul-class FLOPs only: norms, softmax, activations and bias adds are not in it; {attention}"])
+
+
+def _dual_megatron(shape: DualEncoderShape, batch_size: int, seq_len: int, causal: bool) -> ClosedForm:
+    terms = dual_forward_terms(shape, batch_size, seq_len, causal=causal)
+    forward = sum(terms.values())
+    layers = sum(terms[f"{tower}_{t}"] for tower in ("vision", "text") for t in LAYER_TERMS)
+    tokens = batch_size * (shape.vision.image_tokens + seq_len)
+    return ClosedForm(MEGATRON, terms, forward, 3 * forward, 3 * forward + layers, tokens, causal, REFERENCES[MEGATRON],
                       ["matmul-class FLOPs only: norms, softmax, activations and bias adds are not in it; "
-                       "an encoder's attention is full (bidirectional)"])
+                       "per token means per image token + text token; the text tower is causal-masked"])
 
 
-def kaplan_6n(shape: ModelShape, batch_size: int, seq_len: int) -> ClosedForm:
+def _encoder_decoder_megatron(shape: EncoderDecoderShape, batch_size: int, seq_len: int, decoder_seq_len: int,
+                              causal: bool) -> ClosedForm:
+    pairs = attended_pairs(decoder_seq_len, causal=causal)
+    terms = encoder_decoder_forward_terms(shape, batch_size, seq_len, decoder_seq_len, decoder_pairs=pairs)
+    forward = sum(terms.values())
+    layers = forward - terms.get("logits", 0)
+    return ClosedForm(MEGATRON, terms, forward, 3 * forward, 3 * forward + layers,
+                      batch_size * (seq_len + decoder_seq_len), causal, REFERENCES[MEGATRON],
+                      ["matmul-class FLOPs only: norms, softmax, the position bias and activations are not in it; "
+                       "per token means per encoder + decoder token"])
+
+
+def kaplan_6n(shape: ModelShape, batch_size: int, seq_len: int, decoder_seq_len: int | None = None) -> ClosedForm:
     """Kaplan et al. 2020: 2N forward and 6N training FLOPs per token, N the non-embedding
     parameters (for MoE the active ones: k experts and the router); attention's
-    context-dependent 2 L s d_attn and the logits are left out."""
+    context-dependent 2 L s d_attn and the logits are left out.
+
+    An encoder-decoder (a rough form: Kaplan fits decoder-only models) runs each stack on its own
+    tokens: 2 (N_e T_e + N_d T_d), N_e and N_d each stack's non-embedding parameters (the
+    decoder's with the cross-attention, whose k and v really run on the encoder's tokens).
+    """
+    if isinstance(shape, EncoderDecoderShape):
+        return _encoder_decoder_kaplan(shape, batch_size, seq_len, decoder_seq_len or seq_len)
+    if isinstance(shape, DualEncoderShape):
+        return _dual_kaplan(shape, batch_size, seq_len)
     tokens = batch_size * seq_len
     n = non_embedding_params(shape, active=True)
     forward = 2 * n * tokens
@@ -174,10 +216,48 @@ def kaplan_6n(shape: ModelShape, batch_size: int, seq_len: int) -> ClosedForm:
                       [f"N = {n:,} {_active(shape)}non-embedding parameters; attention scores and logits are not in it"])
 
 
-def palm(shape: ModelShape, batch_size: int, seq_len: int) -> ClosedForm:
+def _encoder_decoder_kaplan(shape: EncoderDecoderShape, batch_size: int, seq_len: int,
+                            decoder_seq_len: int) -> ClosedForm:
+    (n_e, n_d), t_e, t_d = stack_params(shape), batch_size * seq_len, batch_size * decoder_seq_len
+    terms = {"encoder_params": 2 * n_e * t_e, "decoder_params": 2 * n_d * t_d}
+    forward = sum(terms.values())
+    return ClosedForm(KAPLAN, terms, forward, 3 * forward, 4 * forward, t_e + t_d, False, REFERENCES[KAPLAN],
+                      [f"2 N per token of each stack: N_e = {n_e:,} on {t_e:,} encoder tokens, N_d = {n_d:,} "
+                       f"on {t_d:,} decoder tokens (a rough form for an encoder-decoder); attention scores and "
+                       "logits are not in it"])
+
+
+def _dual_kaplan(shape: DualEncoderShape, batch_size: int, seq_len: int) -> ClosedForm:
+    (n_v, n_t), t_v, t_t = tower_params(shape), batch_size * shape.vision.image_tokens, batch_size * seq_len
+    terms = {"vision_params": 2 * n_v * t_v, "text_params": 2 * n_t * t_t}
+    forward = sum(terms.values())
+    return ClosedForm(KAPLAN, terms, forward, 3 * forward, 4 * forward, t_v + t_t, False, REFERENCES[KAPLAN],
+                      [f"2 N per token of each tower: N_v = {n_v:,} on {t_v:,} image tokens, N_t = {n_t:,} on "
+                       f"{t_t:,} text tokens; attention scores, the projections and the image-text logits are not in it"])
+
+
+def palm(shape: ModelShape, batch_size: int, seq_len: int, decoder_seq_len: int | None = None) -> ClosedForm:
     """PaLM (Chowdhery et al. 2022, appendix B): 6N + 12 L H Q T training FLOPs per token,
     H the query heads, Q the head dimension, T the sequence length, attention in full; so the
-    forward is 2N + 4 L H Q T per token. N is taken as Kaplan's non-embedding parameters."""
+    forward is 2N + 4 L H Q T per token. N is taken as Kaplan's non-embedding parameters.
+
+    An encoder-decoder: Kaplan's per-stack 2 (N_e T_e + N_d T_d) and 4 L H Q T for each attention
+    (``encoder_decoder.attention_per_step``: the encoder's, the decoder's and the cross-attention).
+    """
+    if isinstance(shape, DualEncoderShape):
+        kaplan = _dual_kaplan(shape, batch_size, seq_len)
+        terms = {**kaplan.terms, "attention": dual_attention_per_step(shape, batch_size, seq_len)}
+        forward = sum(terms.values())
+        return ClosedForm(PALM, terms, forward, 3 * forward, 4 * forward, kaplan.tokens, False, REFERENCES[PALM],
+                          [kaplan.notes[0].split(";")[0] + "; attention counted in full; the projections and "
+                           "logits are not in it"])
+    if isinstance(shape, EncoderDecoderShape):
+        s_d = decoder_seq_len or seq_len
+        kaplan = _encoder_decoder_kaplan(shape, batch_size, seq_len, s_d)
+        terms = {**kaplan.terms, "attention": attention_per_step(shape, batch_size, seq_len, s_d)}
+        forward = sum(terms.values())
+        return ClosedForm(PALM, terms, forward, 3 * forward, 4 * forward, kaplan.tokens, False, REFERENCES[PALM],
+                          [kaplan.notes[0].split(";")[0] + "; attention counted in full; logits are not in it"])
     tokens = batch_size * seq_len
     n = non_embedding_params(shape, active=True)
     terms = {"non_embedding_params": 2 * n * tokens,

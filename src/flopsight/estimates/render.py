@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from ..report.units import format_count, format_params, format_percent
-from .compare import Comparison
+from .compare import Comparison, measured_term
 from .estimate import Estimate
-from .formulas import megatron
-from .shape import EncoderShape
+from .shape import DualEncoderShape, EncoderDecoderShape, EncoderShape
 
 
 def estimate_dict(estimate: Estimate, comparison: Comparison | None = None) -> dict[str, Any]:
@@ -25,7 +24,10 @@ def render_estimate(estimate: Estimate, comparison: Comparison | None = None) ->
     each difference named."""
     e = estimate
     attention = "causal" if e.causal else "full"
-    lines = [f"{e.model} ({e.shape.family}): batch {e.batch_size} x seq {e.seq_len} = {e.tokens:,} tokens, "
+    lengths = f"seq {e.seq_len}" + (f" (encoder) + {e.decoder_seq_len} (decoder)" if e.decoder_seq_len else "")
+    if isinstance(e.shape, DualEncoderShape):
+        lengths = f"({e.shape.vision.image_tokens} image + {e.seq_len} text tokens)"
+    lines = [f"{e.model} ({e.shape.family}): batch {e.batch_size} x {lengths} = {e.tokens:,} tokens, "
              f"{attention} attention; closed forms from the config", ""]
     lines += _parameters(e, comparison)
     lines += [""] + _megatron_terms(e, comparison)
@@ -54,16 +56,16 @@ def _parameters(e: Estimate, comparison: Comparison | None) -> list[str]:
 
 
 def _megatron_terms(e: Estimate, comparison: Comparison | None) -> list[str]:
-    full = megatron(e.shape, e.batch_size, e.seq_len, causal=False)
-    causal = megatron(e.shape, e.batch_size, e.seq_len, causal=True)
+    full = e.megatron_form(causal=False)
+    causal = e.megatron_form(causal=True)
     header = ("term", "full", "causal") + (("measured 2xMACs", "difference") if comparison else ())
     rows = [header]
     measured = {t.term: t for t in comparison.terms} if comparison else {}
     for term, value in full.terms.items():
         row: tuple[str, ...] = (term, format_count(value), format_count(causal.terms[term]))
         if comparison:
-            key = "attention" if term.startswith("attention_") else term
-            if term == "attention_values":
+            key = measured_term(term)
+            if term.endswith("attention_values"):
                 row += ("", "")
             elif key in measured:
                 m = measured[key]
@@ -72,13 +74,14 @@ def _megatron_terms(e: Estimate, comparison: Comparison | None) -> list[str]:
                 row += ("", "")
         rows.append(row)
     for t in comparison.terms if comparison else ():
-        if t.term not in full.terms and t.term != "attention":
+        if t.term not in full.terms and not t.term.endswith("attention"):
             rows.append((t.term, "0", "0", format_count(t.measured), f"{t.difference:+,}"))
     total: tuple[str, ...] = ("total", format_count(full.forward), format_count(causal.forward))
     if comparison:
         total += (format_count(comparison.matmul_measured), f"{comparison.matmul_measured - full.forward:+,}")
     rows.append(total)
-    note = ["  (measured attention is one fused op: its QK^T and PV are on the attention_scores row)"] if comparison else []
+    note = (["  (measured attention is one fused op: its QK^T and PV are on the attention_scores row)"]
+            if comparison else [])
     return ["Forward FLOPs per step, megatron (matmul-class, 2 FLOPs per MAC)"] + _table(rows) + note
 
 
@@ -104,9 +107,16 @@ def _differences(c: Comparison) -> list[str]:
         rows.append((what, f"{flops:+,}", _signed_percent(flops, base)))
     rows.append(("measured total", format_count(c.measured_flops), _signed_percent(c.measured_flops - base, base)))
     lines += _table(rows)
-    if isinstance(c.estimate.shape, EncoderShape):  # attention is full: no causal view
+    if isinstance(c.estimate.shape, EncoderShape) and not c.estimate.shape.causal_mask:  # full: no causal view
         return lines
     causal = c.causal.forward
+    if isinstance(c.estimate.shape, EncoderDecoderShape):  # the mask is inside the bias SDPA gets
+        return lines + [
+            "Attention counted in full vs causal",
+            f"  T5 adds its causal mask to the position bias it passes to attention, so the count scores every "
+            f"pair (masked {c.masked_flops:,} FLOPs); megatron causal is {format_count(causal)}, "
+            f"{c.masked_matmul:,} matmul-class FLOPs under full",
+        ]
     lines += [
         "Attention counted in full vs causal",
         f"  masked (discarded by the causal mask): {c.masked_flops:,} FLOPs = {c.masked_matmul:,} matmul-class "

@@ -1,7 +1,7 @@
 """The sizes a transformer's closed forms need, read from a config by attribute. No torch.
 
 Decoder LLMs (Llama, Mistral, Qwen2, Mixtral) give a ``DecoderShape``; the encoder-only BERT and
-ViT give an ``EncoderShape``; ``model_shape`` picks.
+ViT give an ``EncoderShape``; the encoder-decoder T5 an ``EncoderDecoderShape``; ``model_shape`` picks.
 """
 
 from __future__ import annotations
@@ -59,14 +59,17 @@ ENCODERS: dict[str, tuple[str, ...]] = {
     "bert": ("BertForMaskedLM", "BertLMHeadModel", "BertForSequenceClassification"),
     "vit": ("ViTForImageClassification",),
     "clip_vision_model": ("CLIPVisionModel",),  # and a CLIP config's vision tower
+    "clip_text_model": ("CLIPTextModel",),  # and a CLIP config's text tower
 }
+# A CLIP config's task models: the dual encoder, or one tower.
+CLIP_TASKS = ("CLIPModel", "CLIPVisionModel", "CLIPTextModel")
 MASKED_LM, CLASSIFIER, NO_HEAD = "masked_lm", "classifier", "none"
 
 
 @dataclass(frozen=True, slots=True)
 class EncoderShape:
-    """An encoder-only transformer (BERT, ViT, CLIP's vision tower): multi-head attention, always full
-    (bidirectional), a 2-matrix MLP, biases everywhere, LayerNorms, and a task head.
+    """An encoder-only transformer (BERT, ViT, a CLIP tower): multi-head attention, full (bidirectional)
+    but for CLIP's causal-masked text tower, a 2-matrix MLP, biases everywhere, LayerNorms, and a task head.
 
     Attributes:
         family: "bert", "vit" or "clip_vision_model".
@@ -75,12 +78,14 @@ class EncoderShape:
         type_vocab: BERT's token types (segments).
         image_size, patch_size, channels: ViT's image, its square patches and colour channels.
         qkv_bias: q, k and v carry a bias (ViT's ``qkv_bias``; always for BERT and CLIP).
+        causal_mask: the attention is causal-masked (CLIP's text tower); the others attend both ways.
         patch_bias: the patch projection carries a bias (ViT; CLIP's does not).
         outer_norms: LayerNorms outside the layers (BERT's after the embeddings, ViT's final one;
             CLIP's pre- and post-LayerNorm).
         head: "masked_lm" (BERT's transform, LayerNorm and decoder tied to the word embedding),
             "classifier" (labels logits from the first token; BERT adds its pooler) or "none"
-            (CLIPVisionModel: the class token's LayerNorm is its output).
+            (CLIPVisionModel: the class token's LayerNorm is its output; CLIPTextModel: the EOS token's
+            final LayerNorm).
         labels: the classifier's outputs.
     """
 
@@ -101,6 +106,7 @@ class EncoderShape:
     patch_bias: bool = True
     outer_norms: int = 1
     labels: int = 0
+    causal_mask: bool = False
     experts: int = 0  # dense: read by the forms shared with decoders
     experts_per_token: int = 0
 
@@ -118,24 +124,104 @@ class EncoderShape:
         return asdict(self)
 
 
-ModelShape = DecoderShape | EncoderShape
+# model_type -> the task models with closed forms here (T5Model: the same stacks, no lm_head).
+ENCODER_DECODERS: dict[str, tuple[str, ...]] = {"t5": ("T5ForConditionalGeneration", "T5Model")}
+
+
+@dataclass(frozen=True, slots=True)
+class EncoderDecoderShape:
+    """T5: an encoder stack and a decoder stack (self-attention, cross-attention over the encoder's
+    output), no biases anywhere, RMS-style T5LayerNorm weights, a relative-position bias table in
+    the first layer of each stack, one embedding shared by both stacks.
+
+    Attributes:
+        family: "t5".
+        vocab: V, hidden: h (``d_model``), heads: a, head_dim: d (``d_kv``; a d may differ from h),
+        intermediate: f (``d_ff``), layers: L_e (``num_layers``), decoder_layers: L_d.
+        gated: the MLP is gated (``feed_forward_proj`` "gated-gelu": wi_0, wi_1, wo) rather than wi, wo.
+        buckets: the relative-position buckets (rows of each bias table).
+        tied: lm_head is the shared embedding (counted once).
+        lm_head: the task model has one (T5ForConditionalGeneration; T5Model does not).
+    """
+
+    family: str
+    vocab: int
+    hidden: int
+    heads: int
+    head_dim: int
+    intermediate: int
+    layers: int
+    decoder_layers: int
+    gated: bool = False
+    buckets: int = 32
+    tied: bool = True
+    lm_head: bool = True
+    experts: int = 0  # dense: read by the forms shared with decoders
+    experts_per_token: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class DualEncoderShape:
+    """CLIPModel: a vision tower and a causal-masked text tower, each pooled to one vector (the class
+    token, the EOS token), projected without bias to ``projection_dim`` (visual_projection,
+    text_projection), and a learned ``logit_scale``; the image-text logits are image_embeds x text_embeds^T.
+
+    Attributes:
+        family: "clip". vision, text: the towers' shapes. projection_dim: p.
+    """
+
+    family: str
+    vision: EncoderShape
+    text: EncoderShape
+    projection_dim: int
+    experts: int = 0  # dense: read by the forms shared with decoders
+    experts_per_token: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+ModelShape = DecoderShape | EncoderShape | EncoderDecoderShape | DualEncoderShape
 
 
 def model_shape(config: Any, *, task: str = "") -> ModelShape:
-    """The shape of a config: an EncoderShape for BERT and ViT, else a DecoderShape.
+    """The shape of a config: an EncoderShape for BERT, ViT and one CLIP tower, a DualEncoderShape
+    for CLIPModel, an EncoderDecoderShape for T5, else a DecoderShape.
 
     Args:
         task: the task class's name (``flopsight.hf.task_class(config).__name__``); "" reads the
-            config's first architecture.
+            config's first architecture. A CLIP config: "CLIPModel" (the default), or
+            "CLIPVisionModel" / "CLIPTextModel" for one tower.
 
     Raises:
         InputError: a family or task head without closed forms here.
     """
     family = str(getattr(config, "model_type", "") or type(config).__name__)
-    if family == "clip":  # the dual encoder: its vision tower alone
-        config, family, task = config.vision_config, "clip_vision_model", "CLIPVisionModel"
+    if family == "clip":
+        task = task or next(iter(getattr(config, "architectures", None) or []), "") or CLIP_TASKS[0]
+        if task == "CLIPModel":
+            return dual_encoder_shape(config)
+        if task not in CLIP_TASKS:
+            raise InputError(f"closed forms for {task} are not implemented yet (implemented for clip: "
+                             f"{', '.join(CLIP_TASKS)})")
+        tower = config.vision_config if task == "CLIPVisionModel" else config.text_config
+        return encoder_shape(tower, str(tower.model_type), task)
+    if family in ENCODER_DECODERS:
+        return encoder_decoder_shape(config, task=task)
     if family not in ENCODERS:
         return decoder_shape(config)
+    return encoder_shape(config, family, task)
+
+
+def encoder_shape(config: Any, family: str, task: str = "") -> EncoderShape:
+    """The EncoderShape of a BERT, ViT or CLIP-tower config (read by attribute only).
+
+    Raises:
+        InputError: a task head or position embedding without closed forms here.
+    """
     task = task or next(iter(getattr(config, "architectures", None) or []), "") or ENCODERS[family][0]
     if task not in ENCODERS[family]:
         raise InputError(f"closed forms for {task} are not implemented yet (implemented for {family}: "
@@ -149,6 +235,9 @@ def model_shape(config: Any, *, task: str = "") -> ModelShape:
         return EncoderShape(**common, head=NO_HEAD, image_size=int(config.image_size),
                             patch_size=int(config.patch_size), channels=int(config.num_channels),
                             patch_bias=False, outer_norms=2)
+    if family == "clip_text_model":  # token and position embeddings, a final LayerNorm, EOS pooling
+        return EncoderShape(**common, head=NO_HEAD, vocab=int(config.vocab_size),
+                            positions=int(config.max_position_embeddings), causal_mask=True)
     if family == "vit":
         return EncoderShape(**common, head=CLASSIFIER, image_size=int(config.image_size),
                             patch_size=int(config.patch_size), channels=int(config.num_channels),
@@ -161,9 +250,38 @@ def model_shape(config: Any, *, task: str = "") -> ModelShape:
                         type_vocab=int(config.type_vocab_size), labels=int(config.num_labels))
 
 
+def dual_encoder_shape(config: Any) -> DualEncoderShape:
+    """CLIPModel's shape: both towers and the projections' width."""
+    return DualEncoderShape(family="clip", vision=encoder_shape(config.vision_config, "clip_vision_model"),
+                            text=encoder_shape(config.text_config, "clip_text_model"),
+                            projection_dim=int(config.projection_dim))
+
+
 def implemented() -> list[str]:
     """The model_types with closed forms here."""
-    return sorted({*DENSE_DECODERS, *ENCODERS, "clip"})
+    return sorted({*DENSE_DECODERS, *ENCODERS, *ENCODER_DECODERS, "clip"})
+
+
+def encoder_decoder_shape(config: Any, *, task: str = "") -> EncoderDecoderShape:
+    """The EncoderDecoderShape of a T5 config (read by attribute only).
+
+    Raises:
+        InputError: a T5 task model without closed forms here (T5EncoderModel, ...).
+    """
+    family = str(config.model_type)
+    task = task or next(iter(getattr(config, "architectures", None) or []), "") or ENCODER_DECODERS[family][0]
+    if task not in ENCODER_DECODERS[family]:
+        raise InputError(f"closed forms for {task} are not implemented yet (implemented for {family}: "
+                         f"{', '.join(ENCODER_DECODERS[family])})")
+    layers = int(config.num_layers)
+    return EncoderDecoderShape(
+        family=family, vocab=int(config.vocab_size), hidden=int(config.d_model), heads=int(config.num_heads),
+        head_dim=int(config.d_kv), intermediate=int(config.d_ff), layers=layers,
+        decoder_layers=int(getattr(config, "num_decoder_layers", None) or layers),
+        gated=bool(getattr(config, "is_gated_act", False)),
+        buckets=int(config.relative_attention_num_buckets),
+        tied=bool(getattr(config, "tie_word_embeddings", True)), lm_head=task != "T5Model",
+    )
 
 
 def decoder_shape(config: Any) -> DecoderShape:
