@@ -200,3 +200,8 @@ def test_timing_from_another_gpu_is_refused() -> None:
     profile.run_timing = dataclasses.replace(profile.run_timing, device="cuda", device_name="NVIDIA H100 80GB HBM3")
     with pytest.raises(InputError, match="not on A100"):
         calibrate(profile, "a100-80gb")
+
+
+def test_cpu_timing_is_refused_for_a_gpu_of_the_table() -> None:
+    with pytest.raises(InputError, match=r"ran on test cpu \(cpu\), not on H100 SXM"):
+        calibrate(known_profile(), "h100-sxm")

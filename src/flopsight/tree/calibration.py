@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import InputError
 from ..records import Phase
 from .bounded_fit import fit_lower_bounded
-from .gpus import GpuSpec, match_gpu
+from .gpus import GpuSpec, is_builtin_gpu, match_gpu
 from .op_classes import OP_CLASSES, op_class
 from .roofline import RooflineTarget, price_op, roofline_target
 
@@ -177,11 +177,7 @@ def calibrate(profile: Profile, gpu: str | GpuSpec | None = None, *, dtype: str 
     if timing is None or not timing.modules:
         raise InputError("calibrate needs time measured per module: time the model per module "
                          "(measure_time, then profile.with_timing; the CLI's --time)")
-    if timing.device == "cuda":
-        timed_on = match_gpu(timing.device_name)
-        if timed_on is not None and timed_on.name != target.gpu:
-            raise InputError(f"the timing ran on {timing.device_name} ({timed_on.name}), not on {target.gpu}: "
-                             "calibrate for the GPU that was timed")
+    _check_timed_on(timing.device, timing.device_name, target.gpu)
     rows = _rows(profile, target)
     if not rows:
         raise InputError("no timed module has own ops priced above 0 s: nothing to calibrate against")
@@ -198,6 +194,18 @@ def calibrate(profile: Profile, gpu: str | GpuSpec | None = None, *, dtype: str 
         error_after=_rms([m.after_ratio - 1 for m in modules]), model=model or _model_name(profile),
         device_name=timing.device_name, created=datetime.now(timezone.utc).isoformat(timespec="seconds"))
     return CalibrationFit(calibration, modules)
+
+
+def _check_timed_on(device: str, device_name: str, gpu: str) -> None:
+    """Refuse efficiencies of one device stored under another's name (a CPU run fitting H100)."""
+    if device == "cuda":
+        timed_on = match_gpu(device_name)
+        if timed_on is not None and timed_on.name != gpu:
+            raise InputError(f"the timing ran on {device_name} ({timed_on.name}), not on {gpu}: "
+                             "calibrate for the GPU that was timed")
+    elif is_builtin_gpu(gpu):
+        raise InputError(f"the timing ran on {device_name or device} ({device}), not on {gpu}: time on that GPU "
+                         "(--device cuda), or describe this device as a GpuSpec of its own")
 
 
 def _datasheet_target(profile: Profile, gpu: str | GpuSpec | None, dtype: str | None, tf32: bool) -> RooflineTarget:
