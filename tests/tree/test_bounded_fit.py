@@ -42,3 +42,11 @@ def test_the_fit_is_never_worse_than_everything_at_the_bound() -> None:
     x = fit_lower_bounded(a, b, w)
     assert all(v >= 1 for v in x)
     assert weighted_sum_of_squares(a, b, w, x) <= weighted_sum_of_squares(a, b, w, [1, 1, 1])
+
+
+def test_the_docstring_example_holds() -> None:
+    import doctest
+
+    from flopsight.tree import bounded_fit
+
+    assert doctest.testmod(bounded_fit).attempted == 1 and doctest.testmod(bounded_fit).failed == 0

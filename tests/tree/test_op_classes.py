@@ -58,3 +58,12 @@ def test_every_registered_formula_op_is_in_its_family_class() -> None:
 
 def test_every_class_is_listed() -> None:
     assert set(FAMILY_CLASS.values()) | set(FUSED.values()) == set(OP_CLASSES)
+
+
+def test_the_docstring_examples_hold() -> None:
+    import doctest
+
+    from flopsight.tree import op_classes
+
+    result = doctest.testmod(op_classes)
+    assert result.attempted == 2 and result.failed == 0
