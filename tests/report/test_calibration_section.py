@@ -41,7 +41,9 @@ def test_the_roofline_section_states_the_class_efficiencies_and_their_source(cal
                     f"{STORED.describe()}; {calibration_file})")
     # 2 ms / 0.5 + 4 ms / 0.8 = 9 ms
     assert priced.prediction is not None and priced.prediction.step_s == pytest.approx(9e-3)
-    assert "per class" not in render_roofline(profile().roofline(GPU, calibrated=False), ops=0)
+    assert "efficiency: compute 1, memory 1\n" in text  # not called the datasheet roofline any more
+    datasheet = render_roofline(profile().roofline(GPU, calibrated=False), ops=0)
+    assert "per class" not in datasheet and "(the datasheet roofline:" in datasheet
 
 
 def test_the_agreement_table_lists_each_row_with_its_ratios() -> None:

@@ -69,7 +69,8 @@ def render_roofline(profile: Profile, *, depth: int | None = None, ops: int = 5,
                   "(ops below it are memory-bound)"),
         ("efficiency", f"compute {target.compute_efficiency:g}, memory {target.memory_efficiency:g}"
                        + (" (the datasheet roofline: the fastest the GPU could run these ops)"
-                          if target.compute_efficiency == target.memory_efficiency == 1 else "")),
+                          if target.compute_efficiency == target.memory_efficiency == 1
+                          and not target.class_efficiency else "")),
         *_class_lines(target),
         ("predicted", f"step {seconds(predicted.step_s)}" + (f" ({phases})" if phases else "")),
         ("best MFU", "n/a" if predicted.mfu is None else
