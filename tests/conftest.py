@@ -1,4 +1,5 @@
-"""Shared test options: ``pytest --overwrite`` rewrites golden files (as torchinfo's tests do)."""
+"""Shared test options: ``pytest --overwrite`` rewrites golden files (as torchinfo's tests do);
+every test reads and writes calibrations in its own temporary file, never the user's cache."""
 
 from __future__ import annotations
 
@@ -6,6 +7,15 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+
+
+@pytest.fixture(autouse=True)
+def calibration_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh calibration file per test (``$FLOPSIGHT_CALIBRATION``): no test sees a stale
+    calibration, nor writes into ``~/.cache/flopsight``."""
+    path = tmp_path / "calibration.json"
+    monkeypatch.setenv("FLOPSIGHT_CALIBRATION", str(path))
+    return path
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -26,4 +27,10 @@ def run_without_torch(code: str, *argv: str) -> subprocess.CompletedProcess[str]
     the path."""
     src = Path(flopsight.__file__).parent.parent
     return subprocess.run([sys.executable, "-c", _BLOCKER + code, *argv], capture_output=True, text=True,
-                          env={"PYTHONPATH": str(src), "PATH": "/usr/bin:/bin"}, timeout=120)
+                          env={"PYTHONPATH": str(src), "PATH": "/usr/bin:/bin", **_calibration_env()}, timeout=120)
+
+
+def _calibration_env() -> dict[str, str]:
+    """The test's own calibration file (conftest.py), so the child never reads the user's cache."""
+    path = os.environ.get("FLOPSIGHT_CALIBRATION")
+    return {} if path is None else {"FLOPSIGHT_CALIBRATION": path}

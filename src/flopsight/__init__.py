@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from .training import FlopsProfiler, track
     from .report.printable import Profile
     from .tree import Achieved, GpuSpec, ModuleNode, achieved, register_gpu
+    from .tree.calibration import Calibration, CalibrationFit, calibrate
+    from .tree.calibration_store import load_calibrations, save_calibration
     from .uncounted_warning import UncountedOpsWarning
 
 __version__ = "0.1.0"
@@ -40,15 +42,22 @@ _LAZY = {
     "FlopsProfiler": "training", "track": "training",
     "Achieved": "tree", "ModuleNode": "tree", "Profile": "report.printable", "achieved": "tree",
     "GpuSpec": "tree", "register_gpu": "tree",
+    "Calibration": "tree.calibration", "CalibrationFit": "tree.calibration", "calibrate": "tree.calibration",
+    "load_calibrations": "tree.calibration_store", "save_calibration": "tree.calibration_store",
     "UncountedOpsWarning": "uncounted_warning",
 }
 
 __all__ = [
     "Achieved",
+    "Calibration",
+    "CalibrationFit",
     "Estimate",
     "TimingResult",
     "UncountedOpsWarning",
     "achieved",
+    "calibrate",
+    "load_calibrations",
+    "save_calibration",
     "measure_time",
     "FlopsProfiler",
     "FlopsightError",

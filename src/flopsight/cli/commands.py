@@ -12,6 +12,7 @@ from ..errors import InputError
 from ..report import GenerationReport, RenderOptions, format_params, render
 from ..report.plan import PlanReport
 from ..atomic_write import write_bytes_atomically
+from .calibration import calibrate_and_store, check_calibration_options
 from .output import Progress, check_writable, write_atomically
 from .plan import check_plan_options, is_plan, run_plan
 from .timing import add_timing, check_timing_options
@@ -54,7 +55,7 @@ def run_show(args: argparse.Namespace) -> str:
         if isinstance(saved, (GenerationReport, PlanReport)):
             raise InputError(f"--gpu: {args.profile_file} is a generate run or a simulated plan; it prices one "
                              "forward (and backward) profile")
-        saved = with_roofline(saved, args)  # torch-free: arithmetic on the saved counts
+        return render_with_roofline(saved, args, render_options(args))  # torch-free: arithmetic on the saved counts
     return render(saved, args.format, render_options(args))
 
 
@@ -72,6 +73,7 @@ def check_arguments(args: argparse.Namespace) -> None:
         check_writable(args.memory_snapshot, option="--memory-snapshot")
     check_timing_options(args, getattr(args, "device", ""))
     check_gpu(args)
+    check_calibration_options(args)
 
 
 def check_gpu(args: argparse.Namespace) -> None:
@@ -87,8 +89,26 @@ def check_gpu(args: argparse.Namespace) -> None:
 
 
 def with_roofline(result: P, args: argparse.Namespace) -> P:
-    """The profile with its roofline on ``--gpu`` (unchanged without the option)."""
-    return result.roofline(gpu=args.gpu) if getattr(args, "gpu", None) else result
+    """The profile with its roofline on ``--gpu`` (unchanged without the option), at the
+    efficiencies stored for the GPU unless ``--no-calibration``."""
+    if not getattr(args, "gpu", None):
+        return result
+    return result.roofline(gpu=args.gpu, calibrated=not getattr(args, "no_calibration", False),
+                           calibration_path=getattr(args, "calibration_file", None))
+
+
+def render_with_roofline(result: Profile, args: argparse.Namespace, options: RenderOptions) -> str:
+    """The report with the roofline of ``--gpu``; with ``--calibrate``, first fitted to the
+    run's timing and stored, and the agreement per module after the text report (on stderr
+    for the other formats, which keep their own shape)."""
+    if not getattr(args, "calibrate", False):
+        return render(with_roofline(result, args), args.format, options)
+    section = calibrate_and_store(result, args)
+    text = render(with_roofline(result, args), args.format, options)
+    if args.format == "text":
+        return f"{text.rstrip()}\n\nCalibration on {args.gpu}:\n{section}\n"
+    sys.stderr.write(section + "\n")
+    return text
 
 
 def run_example(args: argparse.Namespace) -> str:
@@ -114,7 +134,7 @@ def run_example(args: argparse.Namespace) -> str:
     if args.time:
         result = add_timing(result, model, (tokens,), {}, args)
     write_memory_snapshot(result, args)
-    return render(with_roofline(result, args), args.format, render_options(args))
+    return render_with_roofline(result, args, render_options(args))
 
 
 def _example_tokens(model: Any, batch_size: int, seq_len: int) -> Any:
@@ -192,7 +212,7 @@ def run_profile(args: argparse.Namespace, progress: Progress) -> str:
         result = add_timing(result, model, (), inputs.kwargs, args)
     write_memory_snapshot(result, args)
     progress("rendering")
-    return render(with_roofline(result, args), args.format, options)
+    return render_with_roofline(result, args, options)
 
 
 def make_optimizer(model: Any, args: argparse.Namespace) -> Any:

@@ -68,6 +68,7 @@ def build_parser() -> Parser:
         "  flopsight profile mistral-7b --mode generate --new-tokens 16\n"
         "  flopsight profile llama-3-8b --backward --memory --memory-snapshot llama.pickle\n"
         "  flopsight profile llama-3-8b --backward --gpu h100-sxm\n"
+        "  flopsight example --time --backward --gpu h200-sxm --calibrate   # run on that GPU\n"
         "  flopsight profile llama-3.1-405b --dp 128 --tp 8 --fsdp --backward --memory\n"
         "  flopsight estimate llama-3-8b --seq-len 2048 --measure\n"
         "  flopsight show qwen.json --depth 2\n"
@@ -188,6 +189,15 @@ def _add_roofline_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gpu", metavar="NAME",
                         help="also predict the time per module on this GPU by the roofline of its datasheet "
                         "(h100-sxm, a100-80gb, mi300x, ...: see docs/roofline.md)")
+    parser.add_argument("--calibrate", action="store_true",
+                        help="with --gpu and --time (or a saved timed profile), fit the efficiency of each op class "
+                        "to the measured time per module, store it for --gpu and its dtype, and show the "
+                        "agreement per module before and after")
+    parser.add_argument("--no-calibration", action="store_true",
+                        help="with --gpu, price at the datasheet even when a calibration for the GPU is stored")
+    parser.add_argument("--calibration-file", metavar="FILE",
+                        help="where calibrations are read and stored (default $FLOPSIGHT_CALIBRATION, else "
+                        "~/.cache/flopsight/calibration.json)")
 
 
 def _add_report_options(parser: argparse.ArgumentParser) -> None:

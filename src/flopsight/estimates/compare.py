@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from ..errors import InputError
 from ..records import Phase
+from ..tree.op_classes import ATTENTION as ATTENTION_CLASS, op_class
 from .estimate import Estimate
 from .formulas import ClosedForm
 from .shape import DualEncoderShape, EncoderDecoderShape
@@ -159,7 +160,7 @@ def compare(estimate: Estimate, profile: Profile) -> Comparison:
             rest = totals.flops - 2 * totals.macs
             if totals.macs:
                 measured[term_of(node, op)] += 2 * totals.macs
-            if "attention" in op:
+            if op_class(op) == ATTENTION_CLASS:
                 elementwise[ATTENTION_ELEMENTWISE] += rest
             elif "norm" in node.type.lower():
                 elementwise[NORMS] += rest
@@ -225,7 +226,7 @@ def _t5_term_of(node: ModuleNode, op: str) -> str:
 
 
 def _term_of(node: ModuleNode, op: str) -> str:
-    if "attention" in op:
+    if op_class(op) == ATTENTION_CLASS:
         return ATTENTION
     parts = node.name.split(".")
     if parts[-1] in _LEAF_TERMS:

@@ -11,7 +11,7 @@ from .units import format_count, format_duration, format_number, format_percent
 
 if TYPE_CHECKING:
     from ..tree.profile import Profile
-    from ..tree.roofline import Prediction
+    from ..tree.roofline import Prediction, RooflineTarget
 
 __all__ = ["render_roofline"]
 
@@ -69,7 +69,9 @@ def render_roofline(profile: Profile, *, depth: int | None = None, ops: int = 5,
                   "(ops below it are memory-bound)"),
         ("efficiency", f"compute {target.compute_efficiency:g}, memory {target.memory_efficiency:g}"
                        + (" (the datasheet roofline: the fastest the GPU could run these ops)"
-                          if target.compute_efficiency == target.memory_efficiency == 1 else "")),
+                          if target.compute_efficiency == target.memory_efficiency == 1
+                          and not target.class_efficiency else "")),
+        *_class_lines(target),
         ("predicted", f"step {seconds(predicted.step_s)}" + (f" ({phases})" if phases else "")),
         ("best MFU", "n/a" if predicted.mfu is None else
          f"{format_percent(predicted.mfu, 1, precision=precision)} (forward + backward FLOPs / (step time x peak))"),
@@ -93,6 +95,14 @@ def render_roofline(profile: Profile, *, depth: int | None = None, ops: int = 5,
                   "-" if o.intensity is None else format_number(o.intensity, precision=precision)] for o in slowest]
         lines += ["", f"Slowest ops ({len(slowest)}):", *grid(_OP_HEADER, cells, left=3)]
     return "\n".join(lines)
+
+
+def _class_lines(target: RooflineTarget) -> list[tuple[str, str]]:
+    """The per-op-class efficiencies and where they came from; none at the datasheet roofline."""
+    if not target.class_efficiency:
+        return []
+    fitted = ", ".join(f"{cls} {eff:.3g}" for cls, eff in target.class_efficiency.items())
+    return [("per class", f"{fitted}, other classes 1 (both peaks x the class's; {target.efficiency_source})")]
 
 
 def _comm_lines(predicted: Prediction, seconds: Callable[[float], str], precision: int) -> list[tuple[str, str]]:

@@ -40,7 +40,7 @@ from typing import Mapping
 
 from ..errors import InputError
 
-__all__ = ["GpuSpec", "GPUS", "gpu_names", "gpu_spec", "match_gpu", "normalize_dtype", "register_gpu"]
+__all__ = ["GpuSpec", "GPUS", "gpu_names", "gpu_spec", "is_builtin_gpu", "match_gpu", "normalize_dtype", "register_gpu"]
 
 GB = 10**9
 TB = 10**12
@@ -204,6 +204,11 @@ def register_gpu(spec: GpuSpec, *, replace: bool = False) -> GpuSpec:
         _USER_ORDER.remove(spec.name)
     _USER_ORDER.insert(0, spec.name)
     return spec
+
+
+def is_builtin_gpu(name: str) -> bool:
+    """Whether ``name`` is one of the datasheet entries flopsight ships (not one registered)."""
+    return any(spec.name == name for spec in _BUILTIN)
 
 
 def gpu_names() -> list[str]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import copy
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Iterator, TypeVar
+import os
+from typing import Any, Iterator, Mapping, TypeVar
 
 from ..errors import InputError, ModuleNotFound
 from ..records import OpCost, OpTotals, Phase, TimingResult
@@ -13,6 +14,8 @@ from ..records.communication import CommKey, CommTotals, ProcessGroupInfo
 from ..records.distributed import DistributedInfo
 from ..records.memory import MemorySummary
 from .achieved import Achieved, achieved
+from .calibration_store import calibration_path as calibration_file
+from .calibration_store import find_calibration
 from .comm_roofline import CommRoofline, predicted_comm
 from .gpus import GpuSpec
 from .memory_timeline import memory_timeline
@@ -179,6 +182,9 @@ class Profile:
         tf32: bool = False,
         gpus_per_node: int = 8,
         inter_node_bytes_per_s: float = 50e9,
+        class_efficiency: Mapping[str, float] | None = None,
+        calibrated: bool = True,
+        calibration_path: str | os.PathLike[str] | None = None,
     ) -> P:
         """A copy of this Profile with the time each op, module and step would take on ``gpu``.
 
@@ -196,6 +202,12 @@ class Profile:
             gpus_per_node, inter_node_bytes_per_s: a recorded collective takes bus bytes / the
                 GPU's NVLink bandwidth when its group has at most ``gpus_per_node`` ranks, else
                 bus bytes / ``inter_node_bytes_per_s`` (default 50e9 bytes/s per GPU: 400 Gb/s).
+            class_efficiency: op class -> fraction of both peaks its ops reach, in (0, 1]
+                (``tree/op_classes.py``); given, it replaces any stored calibration.
+            calibrated: use the calibration stored for this GPU and dtype (``flopsight.calibrate``,
+                ``save_calibration``) when there is one; False prices at the datasheet.
+            calibration_path: the calibration file (default ``$FLOPSIGHT_CALIBRATION``, else
+                the user cache's ``flopsight/calibration.json``).
 
         Returns:
             The copy; ``prediction`` gives the step's seconds and best MFU (and, for a
@@ -216,7 +228,12 @@ class Profile:
         chosen = str(self.metadata.get("dtype") or "float32") if dtype is None else dtype
         target = roofline_target(gpu, chosen, compute_efficiency=compute_efficiency,
                                  memory_efficiency=memory_efficiency, tf32=tf32, gpus_per_node=gpus_per_node,
-                                 inter_node_bytes_per_s=inter_node_bytes_per_s)
+                                 inter_node_bytes_per_s=inter_node_bytes_per_s, class_efficiency=class_efficiency)
+        if class_efficiency is None and calibrated:
+            stored = find_calibration(target.gpu, target.dtype, calibration_path)
+            if stored is not None:
+                target = dataclasses.replace(target, class_efficiency=dict(stored.efficiency),
+                                             efficiency_source=f"{stored.describe()}; {calibration_file(calibration_path)}")
         return apply_roofline(self, target)
 
     @property

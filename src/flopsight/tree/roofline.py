@@ -11,6 +11,8 @@ otherwise; its arithmetic intensity is flops / bytes. Every op uses the dense pe
 model's dtype (``profile.metadata["dtype"]``; float32 at the TF32 rate only with ``tf32=True``):
 elementwise ops, which would run at a lower vector rate, are almost always memory-bound anyway.
 Efficiencies default to 1.0, the datasheet roofline, so a prediction is a lower bound on time.
+A per-op-class efficiency (``class_efficiency``, fitted by ``tree/calibration.py``) divides both
+times of the ops of that class (``tree/op_classes.py``), on top of the two global ones.
 Ops are priced one by one, as eager PyTorch runs them: no fusion of elementwise chains.
 
 Collectives are priced apart (``tree/comm_roofline.py``): bus bytes / link bandwidth, NVLink within
@@ -32,6 +34,7 @@ from ..records import OpTotals, Phase
 from ..records.communication import ProcessGroupInfo
 from .comm_roofline import price_comm
 from .gpus import GpuSpec, gpu_spec, normalize_dtype
+from .op_classes import OP_CLASSES, op_class
 
 if TYPE_CHECKING:
     from .module_node import ModuleNode
@@ -60,6 +63,9 @@ class RooflineTarget:
             or "PCIe" for a GPU without one) and its per-GPU bandwidth; None when unknown.
         inter_node_bytes_per_s: the per-GPU bandwidth between nodes (default 50e9: 400 Gb/s).
         gpus_per_node: the largest group that fits in one node (default 8).
+        class_efficiency: op class -> the fraction of both peaks its ops reach (<= 1); a class
+            not listed runs at 1. Empty (the default): the datasheet roofline.
+        efficiency_source: where ``class_efficiency`` came from (a stored calibration, the user).
     """
 
     gpu: str
@@ -73,6 +79,12 @@ class RooflineTarget:
     intra_node_bytes_per_s: float | None = None
     inter_node_bytes_per_s: float = 50e9
     gpus_per_node: int = 8
+    class_efficiency: Mapping[str, float] = field(default_factory=dict)
+    efficiency_source: str = ""
+
+    def class_slowdown(self, op: str) -> float:
+        """1 / the efficiency of ``op``'s class: how many times its datasheet time it takes."""
+        return 1.0 / self.class_efficiency.get(op_class(op), 1.0)
 
     def price(self, flops: int, moved_bytes: int) -> tuple[float, float]:
         """(compute seconds, memory seconds) of ``flops`` and ``moved_bytes`` on this target."""
@@ -85,7 +97,9 @@ class RooflineTarget:
                 "memory_bytes_per_s": self.memory_bytes_per_s, "compute_efficiency": self.compute_efficiency,
                 "memory_efficiency": self.memory_efficiency, "source": self.source,
                 "intra_node_link": self.intra_node_link, "intra_node_bytes_per_s": self.intra_node_bytes_per_s,
-                "inter_node_bytes_per_s": self.inter_node_bytes_per_s, "gpus_per_node": self.gpus_per_node}
+                "inter_node_bytes_per_s": self.inter_node_bytes_per_s, "gpus_per_node": self.gpus_per_node,
+                **({} if not self.class_efficiency else {"class_efficiency": dict(self.class_efficiency),
+                                                         "efficiency_source": self.efficiency_source})}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "RooflineTarget":
@@ -97,7 +111,9 @@ class RooflineTarget:
                    intra_node_bytes_per_s=None if data.get("intra_node_bytes_per_s") is None
                    else float(data["intra_node_bytes_per_s"]),
                    inter_node_bytes_per_s=float(data.get("inter_node_bytes_per_s", 50e9)),
-                   gpus_per_node=int(data.get("gpus_per_node", 8)))
+                   gpus_per_node=int(data.get("gpus_per_node", 8)),
+                   class_efficiency={str(k): float(v) for k, v in (data.get("class_efficiency") or {}).items()},
+                   efficiency_source=str(data.get("efficiency_source", "")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +254,8 @@ def roofline_target(
     tf32: bool = False,
     gpus_per_node: int = 8,
     inter_node_bytes_per_s: float = 50e9,
+    class_efficiency: Mapping[str, float] | None = None,
+    efficiency_source: str = "given by the user",
 ) -> RooflineTarget:
     """The numbers a prediction uses, from the GPU table.
 
@@ -251,17 +269,25 @@ def roofline_target(
         gpus_per_node: the largest process group priced at the GPU's NVLink bandwidth.
         inter_node_bytes_per_s: the per-GPU bandwidth of a larger group (default 50e9 bytes/s,
             one 400 Gb/s NIC per GPU).
+        class_efficiency: op class ("matmul", "attention", ... ``tree/op_classes.py``) -> the
+            fraction of both peaks its ops reach, in (0, 1]; None: every class at 1.
+        efficiency_source: what ``class_efficiency`` comes from, stated in the report.
 
     Raises:
-        InputError: unknown GPU, an efficiency outside (0, 1], a figure the table lacks, or
-            a gpus_per_node or inter-node bandwidth that is not positive.
+        InputError: unknown GPU, an efficiency outside (0, 1] or of an unknown class, a figure
+            the table lacks, or a gpus_per_node or inter-node bandwidth that is not positive.
 
     Example:
         >>> roofline_target("h100-sxm", "bfloat16").peak_tflops
         989.5
     """
     spec = gpu_spec(gpu)
-    for label, value in (("compute_efficiency", compute_efficiency), ("memory_efficiency", memory_efficiency)):
+    classes = dict(class_efficiency or {})
+    unknown = sorted(set(classes) - set(OP_CLASSES))
+    if unknown:
+        raise InputError(f"class_efficiency names unknown op classes {unknown}; use {', '.join(OP_CLASSES)}")
+    for label, value in (("compute_efficiency", compute_efficiency), ("memory_efficiency", memory_efficiency),
+                         *((f"class_efficiency[{c!r}]", e) for c, e in classes.items())):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value) or not 0 < value <= 1:
             raise InputError(f"{label} takes a fraction of the peak in (0, 1], got {value!r}")
     if isinstance(gpus_per_node, bool) or not isinstance(gpus_per_node, int) or gpus_per_node < 1:
@@ -284,14 +310,17 @@ def roofline_target(
     return RooflineTarget(spec.name, key, peak, spec.memory_bytes_per_s, float(compute_efficiency),
                           float(memory_efficiency), spec.source, link,
                           None if intra is None else float(intra),
-                          float(inter_node_bytes_per_s), gpus_per_node)
+                          float(inter_node_bytes_per_s), gpus_per_node,
+                          {c: float(e) for c, e in classes.items()}, efficiency_source if classes else "")
 
 
 def price_op(target: RooflineTarget, module: str, phase: Phase, op: str, totals: OpTotals) -> OpRoofline:
-    """One op's sum priced on ``target``: its FLOPs and the bytes it read and wrote."""
+    """One op's sum priced on ``target``: its FLOPs and the bytes it read and wrote, slowed by
+    its class's efficiency."""
     moved = totals.bytes_read + totals.bytes_written
     compute_s, memory_s = target.price(totals.flops, moved)
-    return OpRoofline(module, phase, op, totals.calls, totals.flops, moved, compute_s, memory_s)
+    slowdown = target.class_slowdown(op)
+    return OpRoofline(module, phase, op, totals.calls, totals.flops, moved, compute_s * slowdown, memory_s * slowdown)
 
 
 def apply_roofline(profile: P, target: RooflineTarget) -> P:
