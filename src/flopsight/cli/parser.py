@@ -182,6 +182,13 @@ def _add_roofline_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gpu", metavar="NAME",
                         help="also predict the time per module on this GPU by the roofline of its datasheet "
                         "(h100-sxm, a100-80gb, mi300x, ...: see docs/roofline.md)")
+    parser.add_argument("--fuse-elementwise", action="store_true",
+                        help="with --gpu, price each module's elementwise chains as one fused kernel, as a "
+                        "compiler would (their intermediates are not moved)")
+    parser.add_argument("--gpus-per-node", type=positive, metavar="N",
+                        help="with --gpu, the largest process group priced at NVLink bandwidth (default 8)")
+    parser.add_argument("--inter-node-gbps", type=positive_float, metavar="GB/S",
+                        help="with --gpu, the per-GPU bandwidth between nodes in GB/s (default 50: 400 Gb/s)")
 
 
 def _add_report_options(parser: argparse.ArgumentParser) -> None:

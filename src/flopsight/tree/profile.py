@@ -179,6 +179,7 @@ class Profile:
         tf32: bool = False,
         gpus_per_node: int = 8,
         inter_node_bytes_per_s: float = 50e9,
+        fuse_elementwise: bool = False,
     ) -> P:
         """A copy of this Profile with the time each op, module and step would take on ``gpu``.
 
@@ -196,6 +197,9 @@ class Profile:
             gpus_per_node, inter_node_bytes_per_s: a recorded collective takes bus bytes / the
                 GPU's NVLink bandwidth when its group has at most ``gpus_per_node`` ranks, else
                 bus bytes / ``inter_node_bytes_per_s`` (default 50e9 bytes/s per GPU: 400 Gb/s).
+            fuse_elementwise: assume a compiler fuses each module's elementwise chains (and the
+                reductions they feed): the intermediates it keeps in registers are not moved
+                (``capture/fusion.py`` states the model); False prices ops as eager PyTorch runs them.
 
         Returns:
             The copy; ``prediction`` gives the step's seconds and best MFU (and, for a
@@ -216,7 +220,7 @@ class Profile:
         chosen = str(self.metadata.get("dtype") or "float32") if dtype is None else dtype
         target = roofline_target(gpu, chosen, compute_efficiency=compute_efficiency,
                                  memory_efficiency=memory_efficiency, tf32=tf32, gpus_per_node=gpus_per_node,
-                                 inter_node_bytes_per_s=inter_node_bytes_per_s)
+                                 inter_node_bytes_per_s=inter_node_bytes_per_s, fuse_elementwise=fuse_elementwise)
         return apply_roofline(self, target)
 
     @property

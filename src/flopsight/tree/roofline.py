@@ -11,7 +11,9 @@ otherwise; its arithmetic intensity is flops / bytes. Every op uses the dense pe
 model's dtype (``profile.metadata["dtype"]``; float32 at the TF32 rate only with ``tf32=True``):
 elementwise ops, which would run at a lower vector rate, are almost always memory-bound anyway.
 Efficiencies default to 1.0, the datasheet roofline, so a prediction is a lower bound on time.
-Ops are priced one by one, as eager PyTorch runs them: no fusion of elementwise chains.
+Ops are priced one by one, as eager PyTorch runs them. With ``fuse_elementwise`` an op moves
+``bytes_read + bytes_written - fused_bytes``: the traffic of elementwise chains a compiler keeps
+in registers is left out (``capture/fusion.py`` states the model).
 
 Collectives are priced apart (``tree/comm_roofline.py``): bus bytes / link bandwidth, NVLink within
 a node, ``inter_node_bytes_per_s`` between nodes. The step summary states both extremes of
@@ -60,6 +62,8 @@ class RooflineTarget:
             or "PCIe" for a GPU without one) and its per-GPU bandwidth; None when unknown.
         inter_node_bytes_per_s: the per-GPU bandwidth between nodes (default 50e9: 400 Gb/s).
         gpus_per_node: the largest group that fits in one node (default 8).
+        fuse_elementwise: elementwise chains are priced as one fused kernel each (the bytes a
+            compiler keeps on chip are not moved); False: every op as eager PyTorch runs it.
     """
 
     gpu: str
@@ -73,6 +77,7 @@ class RooflineTarget:
     intra_node_bytes_per_s: float | None = None
     inter_node_bytes_per_s: float = 50e9
     gpus_per_node: int = 8
+    fuse_elementwise: bool = False
 
     def price(self, flops: int, moved_bytes: int) -> tuple[float, float]:
         """(compute seconds, memory seconds) of ``flops`` and ``moved_bytes`` on this target."""
@@ -85,7 +90,8 @@ class RooflineTarget:
                 "memory_bytes_per_s": self.memory_bytes_per_s, "compute_efficiency": self.compute_efficiency,
                 "memory_efficiency": self.memory_efficiency, "source": self.source,
                 "intra_node_link": self.intra_node_link, "intra_node_bytes_per_s": self.intra_node_bytes_per_s,
-                "inter_node_bytes_per_s": self.inter_node_bytes_per_s, "gpus_per_node": self.gpus_per_node}
+                "inter_node_bytes_per_s": self.inter_node_bytes_per_s, "gpus_per_node": self.gpus_per_node,
+                "fuse_elementwise": self.fuse_elementwise}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "RooflineTarget":
@@ -97,7 +103,8 @@ class RooflineTarget:
                    intra_node_bytes_per_s=None if data.get("intra_node_bytes_per_s") is None
                    else float(data["intra_node_bytes_per_s"]),
                    inter_node_bytes_per_s=float(data.get("inter_node_bytes_per_s", 50e9)),
-                   gpus_per_node=int(data.get("gpus_per_node", 8)))
+                   gpus_per_node=int(data.get("gpus_per_node", 8)),
+                   fuse_elementwise=bool(data.get("fuse_elementwise", False)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,13 +141,14 @@ class ModuleRoofline:
     """A module's predicted seconds per phase: its own ops, and inclusive of its submodules;
     ``compute_bound_s`` is the part of the inclusive time spent in compute-bound ops;
     ``own_comm_s`` and ``comm_s`` its collectives' time, own and inclusive (phases with none
-    are left out)."""
+    are left out); ``moved_bytes`` the bytes its ops move as priced, inclusive, every phase."""
 
     own_s: dict[Phase, float] = field(default_factory=dict)
     predicted_s: dict[Phase, float] = field(default_factory=dict)
     compute_bound_s: dict[Phase, float] = field(default_factory=dict)
     own_comm_s: dict[Phase, float] = field(default_factory=dict)
     comm_s: dict[Phase, float] = field(default_factory=dict)
+    moved_bytes: int = 0
 
     @property
     def step_s(self) -> float:
@@ -170,7 +178,8 @@ class ModuleRoofline:
             "comm_predicted_s": {**per_phase(self.comm_s), "step": self.comm_step_s},
             "own_comm_predicted_s": per_phase(self.own_comm_s)}
         return {"predicted_s": {**per_phase(self.predicted_s), "step": self.step_s},
-                "own_predicted_s": per_phase(self.own_s), "compute_bound_s": per_phase(self.compute_bound_s), **comm}
+                "own_predicted_s": per_phase(self.own_s), "compute_bound_s": per_phase(self.compute_bound_s),
+                "moved_bytes": self.moved_bytes, **comm}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "ModuleRoofline":
@@ -180,7 +189,7 @@ class ModuleRoofline:
         return cls(own_s=per_phase(data.get("own_predicted_s", {})), predicted_s=per_phase(data.get("predicted_s", {})),
                    compute_bound_s=per_phase(data.get("compute_bound_s", {})),
                    own_comm_s=per_phase(data.get("own_comm_predicted_s", {})),
-                   comm_s=per_phase(data.get("comm_predicted_s", {})))
+                   comm_s=per_phase(data.get("comm_predicted_s", {})), moved_bytes=int(data.get("moved_bytes", 0)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +247,7 @@ def roofline_target(
     tf32: bool = False,
     gpus_per_node: int = 8,
     inter_node_bytes_per_s: float = 50e9,
+    fuse_elementwise: bool = False,
 ) -> RooflineTarget:
     """The numbers a prediction uses, from the GPU table.
 
@@ -251,6 +261,7 @@ def roofline_target(
         gpus_per_node: the largest process group priced at the GPU's NVLink bandwidth.
         inter_node_bytes_per_s: the per-GPU bandwidth of a larger group (default 50e9 bytes/s,
             one 400 Gb/s NIC per GPU).
+        fuse_elementwise: price elementwise chains as fused kernels (``fused_bytes`` not moved).
 
     Raises:
         InputError: unknown GPU, an efficiency outside (0, 1], a figure the table lacks, or
@@ -284,12 +295,15 @@ def roofline_target(
     return RooflineTarget(spec.name, key, peak, spec.memory_bytes_per_s, float(compute_efficiency),
                           float(memory_efficiency), spec.source, link,
                           None if intra is None else float(intra),
-                          float(inter_node_bytes_per_s), gpus_per_node)
+                          float(inter_node_bytes_per_s), gpus_per_node, bool(fuse_elementwise))
 
 
 def price_op(target: RooflineTarget, module: str, phase: Phase, op: str, totals: OpTotals) -> OpRoofline:
-    """One op's sum priced on ``target``: its FLOPs and the bytes it read and wrote."""
+    """One op's sum priced on ``target``: its FLOPs and the bytes it read and wrote (less what a
+    fused chain keeps on chip, when the target fuses elementwise chains)."""
     moved = totals.bytes_read + totals.bytes_written
+    if target.fuse_elementwise:
+        moved -= totals.fused_bytes
     compute_s, memory_s = target.price(totals.flops, moved)
     return OpRoofline(module, phase, op, totals.calls, totals.flops, moved, compute_s, memory_s)
 
@@ -306,8 +320,10 @@ def _fill(node: ModuleNode, target: RooflineTarget, groups: Mapping[str, Process
     own: dict[Phase, float] = {}
     inclusive: dict[Phase, float] = {}
     compute: dict[Phase, float] = {}
+    moved = 0
     for phase in _PHASES:
         priced = [price_op(target, node.name, phase, op, t) for op, t in node.own_ops.get(phase, {}).items()]
+        moved += sum(p.bytes for p in priced)
         own[phase] = sum((p.predicted_s for p in priced), 0.0)
         inclusive[phase] = own[phase]
         compute[phase] = sum((p.predicted_s for p in priced if p.bound == "compute"), 0.0)
@@ -317,12 +333,13 @@ def _fill(node: ModuleNode, target: RooflineTarget, groups: Mapping[str, Process
         if child.alias_of is not None:
             continue  # a shared module's second position: counted at its first
         below = _fill(child, target, groups)
+        moved += below.moved_bytes
         for phase in _PHASES:
             inclusive[phase] += below.predicted_s[phase]
             compute[phase] += below.compute_bound_s[phase]
         for phase, seconds in below.comm_s.items():
             comm[phase] = comm.get(phase, 0.0) + seconds
-    node.roofline = ModuleRoofline(own, inclusive, compute, own_comm, comm)
+    node.roofline = ModuleRoofline(own, inclusive, compute, own_comm, comm, moved)
     return node.roofline
 
 
