@@ -102,10 +102,10 @@ class FusionRecorder(ModuleListener):
                         depth = record.depth
             elif isinstance(arg, (list, tuple)):  # cat's list
                 for item in arg:
-                    record = self._record_of(item) if isinstance(item, torch.Tensor) else None
-                    if record is not None:
-                        reads.append((item, record))
-                        depth = max(depth, record.depth)
+                    listed = self._record_of(item) if isinstance(item, torch.Tensor) else None
+                    if listed is not None:
+                        reads.append((item, listed))
+                        depth = max(depth, listed.depth)
         if kind is _COPY:
             self._copied(reads, out, depth, phase)
             return
@@ -144,7 +144,7 @@ class FusionRecorder(ModuleListener):
                 if record is not None:
                     _materialize(record)
 
-    def _copied(self, reads: list[tuple[torch.Tensor, _Written | None]], out: Any, depth: int,
+    def _copied(self, reads: list[tuple[torch.Tensor, _Written]], out: Any, depth: int,
                 phase: Phase | None) -> None:
         """A cast or clone: of a chain's tensor, its result reads as that tensor; else it is a
         tensor at its source's depth."""
@@ -174,7 +174,7 @@ def _materialize(record: _Written) -> None:
     if record.materialized:
         return
     record.materialized = True
-    if record.credited:
+    if record.credited and record.totals is not None:
         record.credited = False
         record.totals.fused_bytes -= record.nbytes
 
