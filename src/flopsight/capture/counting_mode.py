@@ -13,6 +13,7 @@ from ..costs.registry import Communication
 from ..records import CaptureResult, OpCost, OpTotals, Phase
 from .collectives import CollectiveRecorder
 from .composite_split import CompositeSplit, composite_split
+from .fusion import FusionRecorder
 from .memory import MemoryRecorder
 from .module_tracker import ModuleTracker
 
@@ -55,6 +56,7 @@ class CountingMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
         self._names: dict[Any, str] = {}  # str(OpOverload) costs 2 us; named once per op
         self._splits: dict[Any, CompositeSplit] = {}  # asked of the dispatcher once per op
         self.collectives = CollectiveRecorder(result.collectives, result.process_groups)
+        self.fusion = FusionRecorder()
         self._defers: dict[Any, bool] = {}  # per tuple of subclass types: is a DTensor among them
         self._dtensor_seen = False
         self._fake_mode: Any = None  # the fake mode the run itself is under, and how deep
@@ -96,18 +98,21 @@ class CountingMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
             # final reduce-scatter, a pipeline schedule's sends between stages) is the root's.
             issuer = "" if path is None or path is ModuleTracker.OUTSIDE else path
             self.collectives.record(func, args, kwargs, out, issuer, phase)
+            self.fusion.op_ran(func, args, out)
             return out
         if path is None or path is ModuleTracker.OUTSIDE:
+            self.fusion.op_ran(func, args, out)  # not the model's: what it reads is materialized
             return out
-        if isinstance(formula, bool):  # known free
-            return out
-        if formula is None:
-            self._count(self._result.uncounted, func)
+        if formula is None or isinstance(formula, bool):  # not priced: uncounted, or known free
+            self.fusion.op_ran(func, args, out, phase)
+            if formula is None:
+                self._count(self._result.uncounted, func)
             return out
         if "out" in kwargs:  # an out= overload: the op's result is that same tensor
             kwargs = {k: v for k, v in kwargs.items() if k != "out"}
         cost = formula(*args, out=out, **kwargs)
-        self._charge(path, phase, func, cost)
+        totals = self._charge(path, phase, func, cost)
+        self.fusion.op_ran(func, args, out, phase, totals, cost)
         if cost.upper_bound:
             self._count(self._result.bounded, func)
         return out
@@ -129,13 +134,14 @@ class CountingMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
             return None, Phase.BACKWARD
         return self._node_paths.get(node._sequence_nr()), Phase.BACKWARD
 
-    def _charge(self, path: str, phase: Phase, func: Any, cost: OpCost) -> None:
+    def _charge(self, path: str, phase: Phase, func: Any, cost: OpCost) -> OpTotals:
         per_op = self._result.charges.setdefault((path, phase), {})
         name = self._name(func)
         totals = per_op.get(name)
         if totals is None:
             totals = per_op[name] = OpTotals()
         totals.add(cost)
+        return totals
 
     def _count(self, calls: dict[str, int], func: Any) -> None:
         name = self._name(func)

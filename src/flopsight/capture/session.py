@@ -66,6 +66,7 @@ class CountingSession:
         self.mode = CountingMode(self.tracker, self.result, label_nodes=backward, memory=memory)
         if memory is not None:
             self.tracker.subscribe(memory)
+        self.tracker.subscribe(self.mode.fusion)
         self.root_calls = RootCalls(on_raise=self._pop_modes)
         self.tracker.subscribe(self.root_calls)
         self.is_open = False

@@ -79,6 +79,11 @@ def check_arguments(args: argparse.Namespace) -> None:
 def check_gpu(args: argparse.Namespace) -> None:
     """``--gpu``: a name in the GPU table, and a run that gives one forward profile to price."""
     if not getattr(args, "gpu", None):
+        given = [option for option, value in (("--fuse-elementwise", getattr(args, "fuse_elementwise", False)),
+                                              ("--gpus-per-node", getattr(args, "gpus_per_node", None)),
+                                              ("--inter-node-gbps", getattr(args, "inter_node_gbps", None))) if value]
+        if given:
+            raise InputError(f"{given[0]} shapes the roofline prediction: add --gpu NAME")
         return
     from ..tree.gpus import gpu_spec
 
@@ -93,8 +98,14 @@ def with_roofline(result: P, args: argparse.Namespace) -> P:
     efficiencies stored for the GPU unless ``--no-calibration``."""
     if not getattr(args, "gpu", None):
         return result
-    return result.roofline(gpu=args.gpu, calibrated=not getattr(args, "no_calibration", False),
-                           calibration_path=getattr(args, "calibration_file", None))
+    link: dict[str, Any] = {}
+    if args.gpus_per_node is not None:
+        link["gpus_per_node"] = args.gpus_per_node
+    if args.inter_node_gbps is not None:
+        link["inter_node_bytes_per_s"] = args.inter_node_gbps * 1e9
+    return result.roofline(gpu=args.gpu, fuse_elementwise=args.fuse_elementwise,
+                           calibrated=not getattr(args, "no_calibration", False),
+                           calibration_path=getattr(args, "calibration_file", None), **link)
 
 
 def render_with_roofline(result: Profile, args: argparse.Namespace, options: RenderOptions) -> str:

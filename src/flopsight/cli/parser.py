@@ -189,6 +189,13 @@ def _add_roofline_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gpu", metavar="NAME",
                         help="also predict the time per module on this GPU by the roofline of its datasheet "
                         "(h100-sxm, a100-80gb, mi300x, ...: see docs/roofline.md)")
+    parser.add_argument("--fuse-elementwise", action="store_true",
+                        help="with --gpu, price elementwise chains as fused kernels, as a compiler would "
+                        "(their intermediates are not moved)")
+    parser.add_argument("--gpus-per-node", type=positive, metavar="N",
+                        help="with --gpu, the largest process group priced at NVLink bandwidth (default 8)")
+    parser.add_argument("--inter-node-gbps", type=positive_float, metavar="GB/S",
+                        help="with --gpu, the per-GPU bandwidth between nodes in GB/s (default 50: 400 Gb/s)")
     parser.add_argument("--calibrate", action="store_true",
                         help="with --gpu and --time (or a saved timed profile), fit the efficiency of each op class "
                         "to the measured time per module, store it for --gpu and its dtype, and show the "

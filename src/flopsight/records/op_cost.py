@@ -67,7 +67,11 @@ ZERO = OpCost()
 
 @dataclass(slots=True)
 class OpTotals:
-    """Sums over every call of one op charged to one (module, phase)."""
+    """Sums over every call of one op charged to one (module, phase).
+
+    ``fused_bytes`` is the part of ``bytes_read + bytes_written`` a compiler fusing elementwise
+    chains would not move (``capture/fusion.py``); eager PyTorch moves it all.
+    """
 
     calls: int = 0
     macs: int = 0
@@ -75,6 +79,7 @@ class OpTotals:
     bytes_read: int = 0
     bytes_written: int = 0
     masked_flops: int = 0
+    fused_bytes: int = 0
 
     def add(self, cost: "OpCost | OpTotals", calls: int = 1) -> None:
         """Add an OpCost (one call) or another OpTotals (``calls=other.calls``)."""
@@ -84,7 +89,10 @@ class OpTotals:
         self.bytes_read += cost.bytes_read
         self.bytes_written += cost.bytes_written
         self.masked_flops += cost.masked_flops
+        if isinstance(cost, OpTotals):
+            self.fused_bytes += cost.fused_bytes
 
     def to_dict(self) -> dict[str, int]:
+        fused = {"fused_bytes": self.fused_bytes} if self.fused_bytes else {}
         return {"calls": self.calls, "macs": self.macs, "flops": self.flops, "bytes_read": self.bytes_read,
-                "bytes_written": self.bytes_written, "masked_flops": self.masked_flops}
+                "bytes_written": self.bytes_written, "masked_flops": self.masked_flops, **fused}

@@ -72,6 +72,8 @@ def render_roofline(profile: Profile, *, depth: int | None = None, ops: int = 5,
                           if target.compute_efficiency == target.memory_efficiency == 1
                           and not target.class_efficiency else "")),
         *_class_lines(target),
+        ("kernels", "elementwise chains fused, as a compiler would (their intermediates are not moved)"
+                    if target.fuse_elementwise else "every op its own kernel, as eager PyTorch runs them"),
         ("predicted", f"step {seconds(predicted.step_s)}" + (f" ({phases})" if phases else "")),
         ("best MFU", "n/a" if predicted.mfu is None else
          f"{format_percent(predicted.mfu, 1, precision=precision)} (forward + backward FLOPs / (step time x peak))"),
@@ -83,7 +85,8 @@ def render_roofline(profile: Profile, *, depth: int | None = None, ops: int = 5,
         if node.roofline is None or (depth is not None and node.depth > depth):
             continue
         total = node.total
-        moved = total.bytes_read + total.bytes_written
+        # as priced (less what fused chains keep on chip); a profile saved before it was recorded: every byte
+        moved = node.roofline.moved_bytes or total.bytes_read + total.bytes_written
         rows.append([node.name or "(model)", node.type, format_count(total.flops, precision=precision),
                      seconds(node.roofline.step_s), format_percent(node.roofline.step_s, step, precision=precision),
                      format_percent(node.roofline.compute_bound_share, 1, precision=precision),

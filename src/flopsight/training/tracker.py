@@ -230,7 +230,8 @@ def _average(model: nn.Module, results: list[CaptureResult], ignore_types: tuple
         summed.process_groups.update(result.process_groups)
     summed.charges = {
         key: {op: OpTotals(calls=t.calls // n, macs=t.macs // n, flops=t.flops // n, bytes_read=t.bytes_read // n,
-                           bytes_written=t.bytes_written // n, masked_flops=t.masked_flops // n)
+                           bytes_written=t.bytes_written // n, masked_flops=t.masked_flops // n,
+                           fused_bytes=t.fused_bytes // n)
               for op, t in ops.items()}
         for key, ops in summed.charges.items()
     }

@@ -182,6 +182,7 @@ class Profile:
         tf32: bool = False,
         gpus_per_node: int = 8,
         inter_node_bytes_per_s: float = 50e9,
+        fuse_elementwise: bool = False,
         class_efficiency: Mapping[str, float] | None = None,
         calibrated: bool = True,
         calibration_path: str | os.PathLike[str] | None = None,
@@ -202,6 +203,9 @@ class Profile:
             gpus_per_node, inter_node_bytes_per_s: a recorded collective takes bus bytes / the
                 GPU's NVLink bandwidth when its group has at most ``gpus_per_node`` ranks, else
                 bus bytes / ``inter_node_bytes_per_s`` (default 50e9 bytes/s per GPU: 400 Gb/s).
+            fuse_elementwise: assume a compiler fuses elementwise chains (and the reductions
+                they feed): the intermediates it keeps in registers are not moved
+                (``capture/fusion.py`` states the model); False prices ops as eager PyTorch runs them.
             class_efficiency: op class -> fraction of both peaks its ops reach, in (0, 1]
                 (``tree/op_classes.py``); given, it replaces any stored calibration.
             calibrated: use the calibration stored for this GPU and dtype (``flopsight.calibrate``,
@@ -228,7 +232,8 @@ class Profile:
         chosen = str(self.metadata.get("dtype") or "float32") if dtype is None else dtype
         target = roofline_target(gpu, chosen, compute_efficiency=compute_efficiency,
                                  memory_efficiency=memory_efficiency, tf32=tf32, gpus_per_node=gpus_per_node,
-                                 inter_node_bytes_per_s=inter_node_bytes_per_s, class_efficiency=class_efficiency)
+                                 inter_node_bytes_per_s=inter_node_bytes_per_s, class_efficiency=class_efficiency,
+                                 fuse_elementwise=fuse_elementwise)
         if class_efficiency is None and calibrated:
             stored = find_calibration(target.gpu, target.dtype, calibration_path)
             if stored is not None:

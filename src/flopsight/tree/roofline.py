@@ -13,7 +13,9 @@ elementwise ops, which would run at a lower vector rate, are almost always memor
 Efficiencies default to 1.0, the datasheet roofline, so a prediction is a lower bound on time.
 A per-op-class efficiency (``class_efficiency``, fitted by ``tree/calibration.py``) divides both
 times of the ops of that class (``tree/op_classes.py``), on top of the two global ones.
-Ops are priced one by one, as eager PyTorch runs them: no fusion of elementwise chains.
+Ops are priced one by one, as eager PyTorch runs them. With ``fuse_elementwise`` an op moves
+``bytes_read + bytes_written - fused_bytes``: the traffic of elementwise chains a compiler keeps
+in registers is left out (``capture/fusion.py`` states the model).
 
 Collectives are priced apart (``tree/comm_roofline.py``): bus bytes / link bandwidth, NVLink within
 a node, ``inter_node_bytes_per_s`` between nodes. The step summary states both extremes of
@@ -63,6 +65,8 @@ class RooflineTarget:
             or "PCIe" for a GPU without one) and its per-GPU bandwidth; None when unknown.
         inter_node_bytes_per_s: the per-GPU bandwidth between nodes (default 50e9: 400 Gb/s).
         gpus_per_node: the largest group that fits in one node (default 8).
+        fuse_elementwise: elementwise chains are priced as one fused kernel each (the bytes a
+            compiler keeps on chip are not moved); False: every op as eager PyTorch runs it.
         class_efficiency: op class -> the fraction of both peaks its ops reach (<= 1); a class
             not listed runs at 1. Empty (the default): the datasheet roofline.
         efficiency_source: where ``class_efficiency`` came from (a stored calibration, the user).
@@ -79,6 +83,7 @@ class RooflineTarget:
     intra_node_bytes_per_s: float | None = None
     inter_node_bytes_per_s: float = 50e9
     gpus_per_node: int = 8
+    fuse_elementwise: bool = False
     class_efficiency: Mapping[str, float] = field(default_factory=dict)
     efficiency_source: str = ""
 
@@ -98,6 +103,7 @@ class RooflineTarget:
                 "memory_efficiency": self.memory_efficiency, "source": self.source,
                 "intra_node_link": self.intra_node_link, "intra_node_bytes_per_s": self.intra_node_bytes_per_s,
                 "inter_node_bytes_per_s": self.inter_node_bytes_per_s, "gpus_per_node": self.gpus_per_node,
+                "fuse_elementwise": self.fuse_elementwise,
                 **({} if not self.class_efficiency else {"class_efficiency": dict(self.class_efficiency),
                                                          "efficiency_source": self.efficiency_source})}
 
@@ -113,7 +119,8 @@ class RooflineTarget:
                    inter_node_bytes_per_s=float(data.get("inter_node_bytes_per_s", 50e9)),
                    gpus_per_node=int(data.get("gpus_per_node", 8)),
                    class_efficiency={str(k): float(v) for k, v in (data.get("class_efficiency") or {}).items()},
-                   efficiency_source=str(data.get("efficiency_source", "")))
+                   efficiency_source=str(data.get("efficiency_source", "")),
+                   fuse_elementwise=bool(data.get("fuse_elementwise", False)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,13 +157,14 @@ class ModuleRoofline:
     """A module's predicted seconds per phase: its own ops, and inclusive of its submodules;
     ``compute_bound_s`` is the part of the inclusive time spent in compute-bound ops;
     ``own_comm_s`` and ``comm_s`` its collectives' time, own and inclusive (phases with none
-    are left out)."""
+    are left out); ``moved_bytes`` the bytes its ops move as priced, inclusive, every phase."""
 
     own_s: dict[Phase, float] = field(default_factory=dict)
     predicted_s: dict[Phase, float] = field(default_factory=dict)
     compute_bound_s: dict[Phase, float] = field(default_factory=dict)
     own_comm_s: dict[Phase, float] = field(default_factory=dict)
     comm_s: dict[Phase, float] = field(default_factory=dict)
+    moved_bytes: int = 0
 
     @property
     def step_s(self) -> float:
@@ -186,7 +194,8 @@ class ModuleRoofline:
             "comm_predicted_s": {**per_phase(self.comm_s), "step": self.comm_step_s},
             "own_comm_predicted_s": per_phase(self.own_comm_s)}
         return {"predicted_s": {**per_phase(self.predicted_s), "step": self.step_s},
-                "own_predicted_s": per_phase(self.own_s), "compute_bound_s": per_phase(self.compute_bound_s), **comm}
+                "own_predicted_s": per_phase(self.own_s), "compute_bound_s": per_phase(self.compute_bound_s),
+                "moved_bytes": self.moved_bytes, **comm}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "ModuleRoofline":
@@ -196,7 +205,7 @@ class ModuleRoofline:
         return cls(own_s=per_phase(data.get("own_predicted_s", {})), predicted_s=per_phase(data.get("predicted_s", {})),
                    compute_bound_s=per_phase(data.get("compute_bound_s", {})),
                    own_comm_s=per_phase(data.get("own_comm_predicted_s", {})),
-                   comm_s=per_phase(data.get("comm_predicted_s", {})))
+                   comm_s=per_phase(data.get("comm_predicted_s", {})), moved_bytes=int(data.get("moved_bytes", 0)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +263,7 @@ def roofline_target(
     tf32: bool = False,
     gpus_per_node: int = 8,
     inter_node_bytes_per_s: float = 50e9,
+    fuse_elementwise: bool = False,
     class_efficiency: Mapping[str, float] | None = None,
     efficiency_source: str = "given by the user",
 ) -> RooflineTarget:
@@ -269,6 +279,7 @@ def roofline_target(
         gpus_per_node: the largest process group priced at the GPU's NVLink bandwidth.
         inter_node_bytes_per_s: the per-GPU bandwidth of a larger group (default 50e9 bytes/s,
             one 400 Gb/s NIC per GPU).
+        fuse_elementwise: price elementwise chains as fused kernels (``fused_bytes`` not moved).
         class_efficiency: op class ("matmul", "attention", ... ``tree/op_classes.py``) -> the
             fraction of both peaks its ops reach, in (0, 1]; None: every class at 1.
         efficiency_source: what ``class_efficiency`` comes from, stated in the report.
@@ -310,14 +321,17 @@ def roofline_target(
     return RooflineTarget(spec.name, key, peak, spec.memory_bytes_per_s, float(compute_efficiency),
                           float(memory_efficiency), spec.source, link,
                           None if intra is None else float(intra),
-                          float(inter_node_bytes_per_s), gpus_per_node,
+                          float(inter_node_bytes_per_s), gpus_per_node, bool(fuse_elementwise),
                           {c: float(e) for c, e in classes.items()}, efficiency_source if classes else "")
 
 
 def price_op(target: RooflineTarget, module: str, phase: Phase, op: str, totals: OpTotals) -> OpRoofline:
-    """One op's sum priced on ``target``: its FLOPs and the bytes it read and wrote, slowed by
-    its class's efficiency."""
+    """One op's sum priced on ``target``: its FLOPs and the bytes it read and wrote (less what a
+    fused chain keeps on chip, when the target fuses elementwise chains), slowed by its class's
+    efficiency."""
     moved = totals.bytes_read + totals.bytes_written
+    if target.fuse_elementwise:
+        moved -= totals.fused_bytes
     compute_s, memory_s = target.price(totals.flops, moved)
     slowdown = target.class_slowdown(op)
     return OpRoofline(module, phase, op, totals.calls, totals.flops, moved, compute_s * slowdown, memory_s * slowdown)
@@ -335,8 +349,10 @@ def _fill(node: ModuleNode, target: RooflineTarget, groups: Mapping[str, Process
     own: dict[Phase, float] = {}
     inclusive: dict[Phase, float] = {}
     compute: dict[Phase, float] = {}
+    moved = 0
     for phase in _PHASES:
         priced = [price_op(target, node.name, phase, op, t) for op, t in node.own_ops.get(phase, {}).items()]
+        moved += sum(p.bytes for p in priced)
         own[phase] = sum((p.predicted_s for p in priced), 0.0)
         inclusive[phase] = own[phase]
         compute[phase] = sum((p.predicted_s for p in priced if p.bound == "compute"), 0.0)
@@ -346,12 +362,13 @@ def _fill(node: ModuleNode, target: RooflineTarget, groups: Mapping[str, Process
         if child.alias_of is not None:
             continue  # a shared module's second position: counted at its first
         below = _fill(child, target, groups)
+        moved += below.moved_bytes
         for phase in _PHASES:
             inclusive[phase] += below.predicted_s[phase]
             compute[phase] += below.compute_bound_s[phase]
         for phase, seconds in below.comm_s.items():
             comm[phase] = comm.get(phase, 0.0) + seconds
-    node.roofline = ModuleRoofline(own, inclusive, compute, own_comm, comm)
+    node.roofline = ModuleRoofline(own, inclusive, compute, own_comm, comm, moved)
     return node.roofline
 
 
