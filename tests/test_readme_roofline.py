@@ -13,7 +13,9 @@ from flopsight.cli import main
 from flopsight.tree import Profile
 
 ROOT = Path(__file__).resolve().parents[1]
-SECTION = (ROOT / "README.md").read_text(encoding="utf-8").split("### Roofline", 1)[1].split("\n## ", 1)[0]
+# The roofline subsection alone: up to the next heading of its level or above
+SECTION = (ROOT / "README.md").read_text(encoding="utf-8").split("### Roofline", 1)[1]
+SECTION = SECTION.split("\n## ", 1)[0].split("\n### ", 1)[0]
 H100_BF16 = 989.5e12  # NVIDIA H100 SXM dense BF16 FLOP/s (datasheet)
 
 
