@@ -7,6 +7,7 @@ figure. Pure: no torch.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import InputError
 from ..tree.module_match import Match, MatchedBy, match_modules
 from .diff_figures import FIGURE_NAMES, Figure, common_figures
+from .diff_text import render_diff_markdown, render_diff_text
 from .header import model_name
 from .saved_profile import load_profile
 
@@ -21,10 +23,11 @@ if TYPE_CHECKING:
     from ..tree.module_node import ModuleNode
     from ..tree.profile import Profile
 
-__all__ = ["Change", "DIFF_SCHEMA_VERSION", "ModuleDelta", "ProfileDiff", "diff"]
+__all__ = ["Change", "DIFF_FORMATS", "DIFF_SCHEMA_VERSION", "ModuleDelta", "ProfileDiff", "diff", "render_diff"]
 
 DIFF_SCHEMA_VERSION = 1
 DEFAULT_SORT = "forward_flops"
+DIFF_FORMATS = ("text", "markdown", "json", "html")
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,9 +134,26 @@ class ProfileDiff:
                    str(data["sort"]), None if data.get("top") is None else int(data["top"]))
 
     def __str__(self) -> str:
-        from .diff_text import render_diff_text
-
         return render_diff_text(self)
+
+    def to_html(self) -> str:
+        """One self-contained page with the totals and a sortable table of the modules' changes."""
+        from .html.diff_view import render_diff_html  # the page's assets, only when asked for
+
+        return render_diff_html(self)
+
+
+def render_diff(d: ProfileDiff, fmt: str) -> str:
+    """``d`` in one of ``DIFF_FORMATS``."""
+    if fmt == "json":
+        return json.dumps(d.to_dict(), indent=2) + "\n"
+    if fmt == "markdown":
+        return render_diff_markdown(d)
+    if fmt == "html":
+        return d.to_html()
+    if fmt == "text":
+        return render_diff_text(d)
+    raise InputError(f"format {fmt!r}: use one of {', '.join(DIFF_FORMATS)}")
 
 
 def diff(a: Profile | str | os.PathLike[str], b: Profile | str | os.PathLike[str], *,
@@ -162,9 +182,9 @@ def diff(a: Profile | str | os.PathLike[str], b: Profile | str | os.PathLike[str
     figures = common_figures(profile_a, profile_b)
     names = [f.name for f in figures]
     if sort not in FIGURE_NAMES:
-        raise InputError(f"sort={sort!r}: not a figure; use one of {', '.join(FIGURE_NAMES)}")
+        raise InputError(f"sort {sort!r}: not a figure; use one of {', '.join(FIGURE_NAMES)}")
     if sort not in names:
-        raise InputError(f"sort={sort!r}: not a figure both runs have; use one of {', '.join(names)}")
+        raise InputError(f"sort {sort!r}: not a figure both runs have; use one of {', '.join(names)}")
     if top is not None and top < 1:
         raise InputError(f"top={top}: give a positive number of modules, or None for all")
     total, *modules = (_delta(match, figures) for match in match_modules(profile_a.root, profile_b.root))

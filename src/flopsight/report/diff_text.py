@@ -13,7 +13,7 @@ from .units import format_percent
 if TYPE_CHECKING:
     from .diff import Change, ModuleDelta, ProfileDiff
 
-__all__ = ["format_change", "format_relative", "render_diff_markdown", "render_diff_text"]
+__all__ = ["format_change", "format_relative", "render_diff_markdown", "render_diff_text", "summary_line"]
 
 _WIDE = 10**6  # files and pipes keep every column
 _MATCH = {MatchedBy.PATH: "path", MatchedBy.TYPE: "type", MatchedBy.ADDED: "added", MatchedBy.REMOVED: "removed"}
@@ -42,7 +42,8 @@ def _value(name: str, value: float | None) -> str:
     return "-" if value is None else figure(name).show(value)
 
 
-def _summary_line(d: ProfileDiff) -> str:
+def summary_line(d: ProfileDiff) -> str:
+    """How many modules matched by path and by type, and how many one run has only."""
     counts = {by: d.count(by) for by in MatchedBy}
     return (f"modules: {counts[MatchedBy.PATH]} matched by path, {counts[MatchedBy.TYPE]} by type, "
             f"{counts[MatchedBy.ADDED]} added (only in B), {counts[MatchedBy.REMOVED]} removed (only in A)")
@@ -80,7 +81,7 @@ def render_diff_text(d: ProfileDiff) -> str:
     """The diff as plain text: which runs, how modules matched, the totals, the ranked modules."""
     ranked = d.ranked()
     totals = [Row(0, row[0], row[1:]) for row in _total_rows(d)]
-    lines = [f"flopsight diff: A = {d.a_name}, B = {d.b_name}", _summary_line(d), "", "Whole model (B - A)"]
+    lines = [f"flopsight diff: A = {d.a_name}, B = {d.b_name}", summary_line(d), "", "Whole model (B - A)"]
     lines += layout_table("Figure", [TableColumn(h) for h in ("A", "B", "change", "%")], totals, _WIDE)
     lines += ["", _ranked_title(d, len(ranked))]
     headers = _module_headers(d)
@@ -92,7 +93,7 @@ def render_diff_text(d: ProfileDiff) -> str:
 def render_diff_markdown(d: ProfileDiff) -> str:
     """The diff as Markdown: the same two tables as the text."""
     ranked = d.ranked()
-    lines = [f"# flopsight diff: {_md(d.a_name)} → {_md(d.b_name)}", "", f"- {_summary_line(d)}", "",
+    lines = [f"# flopsight diff: {_md(d.a_name)} → {_md(d.b_name)}", "", f"- {summary_line(d)}", "",
              "## Whole model (B - A)", "", "| Figure | A | B | Change | % |", "|---|---:|---:|---:|---:|"]
     lines += ["| " + " | ".join(_md(cell) for cell in row) + " |" for row in _total_rows(d)]
     headers = _module_headers(d)
