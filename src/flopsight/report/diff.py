@@ -98,6 +98,8 @@ class ProfileDiff:
         modules: every other module of either run, in tree order (A's, then what only B has).
         sort: the figure ``ranked`` orders by, largest absolute change first.
         top: how many modules ``ranked`` keeps (None: all).
+        counts: modules per way of matching (``MatchedBy`` values) and in all ("modules"), over
+            every module even when ``modules`` holds only the ranked ones read back from JSON.
     """
 
     a_name: str
@@ -107,6 +109,12 @@ class ProfileDiff:
     modules: list[ModuleDelta] = field(default_factory=list)
     sort: str = DEFAULT_SORT
     top: int | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.counts:
+            self.counts = {by.value: sum(1 for m in self.modules if m.matched_by is by) for by in MatchedBy}
+            self.counts["modules"] = len(self.modules)
 
     def ranked(self) -> list[ModuleDelta]:
         """The modules by absolute change of ``sort``, largest first (ties in tree order), the
@@ -118,12 +126,13 @@ class ProfileDiff:
         ordered = [m for _, m in sorted(enumerate(self.modules), key=key)]
         return ordered if self.top is None else ordered[: self.top]
 
-    def count(self, by: MatchedBy) -> int:
-        return sum(1 for m in self.modules if m.matched_by is by)
+    def count(self, by: MatchedBy | str) -> int:
+        """Modules matched by path or by type, added or removed; "modules": all of them."""
+        return self.counts.get(str(by), 0)
 
     def to_dict(self) -> dict[str, Any]:
         return {"schema_version": DIFF_SCHEMA_VERSION, "kind": "flopsight-diff", "a": self.a_name, "b": self.b_name,
-                "figures": list(self.figures), "sort": self.sort, "top": self.top, "total": self.total.to_dict(),
+                "figures": list(self.figures), "sort": self.sort, "top": self.top, "counts": dict(self.counts), "total": self.total.to_dict(),
                 "modules": [m.to_dict() for m in self.ranked()]}
 
     @classmethod
@@ -131,7 +140,8 @@ class ProfileDiff:
         """Read back ``to_dict`` (its modules are the ranked ones it kept)."""
         return cls(str(data["a"]), str(data["b"]), [str(f) for f in data["figures"]],
                    ModuleDelta.from_dict(data["total"]), [ModuleDelta.from_dict(m) for m in data["modules"]],
-                   str(data["sort"]), None if data.get("top") is None else int(data["top"]))
+                   str(data["sort"]), None if data.get("top") is None else int(data["top"]),
+                   {str(k): int(v) for k, v in data["counts"].items()})
 
     def __str__(self) -> str:
         return render_diff_text(self)

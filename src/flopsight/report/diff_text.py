@@ -51,7 +51,8 @@ def summary_line(d: ProfileDiff) -> str:
 
 def _ranked_title(d: ProfileDiff, shown: int) -> str:
     label = figure(d.sort).label
-    part = f"top {shown} of {len(d.modules)}" if shown < len(d.modules) else f"{len(d.modules)} modules"
+    total = d.count("modules")
+    part = f"top {shown} of {total}" if shown < total else f"{total} modules"
     return f"Modules by change in {label}, largest first ({part})"
 
 
