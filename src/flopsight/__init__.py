@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from .costs import mark_free, register_cost, unregister_cost
     from .records import OpCost, Phase, TimingResult
     from .report import render_text
+    from .report.diff import ProfileDiff, diff
     from .timing import measure_time
     from .training import FlopsProfiler, track
     from .report.printable import Profile
@@ -38,6 +39,7 @@ _LAZY = {
     "mark_free": "costs", "register_cost": "costs", "unregister_cost": "costs",
     "OpCost": "records", "Phase": "records", "TimingResult": "records",
     "render_text": "report",
+    "ProfileDiff": "report.diff", "diff": "report.diff",
     "measure_time": "timing",
     "FlopsProfiler": "training", "track": "training",
     "Achieved": "tree", "ModuleNode": "tree", "Profile": "report.printable", "achieved": "tree",
@@ -56,6 +58,7 @@ __all__ = [
     "UncountedOpsWarning",
     "achieved",
     "calibrate",
+    "diff",
     "load_calibrations",
     "save_calibration",
     "measure_time",
@@ -68,6 +71,7 @@ __all__ = [
     "OpCost",
     "Phase",
     "Profile",
+    "ProfileDiff",
     "RegistrationError",
     "__version__",
     "estimate",

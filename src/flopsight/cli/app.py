@@ -7,7 +7,8 @@ import sys
 from typing import Sequence
 
 from ..errors import FlopsightError
-from .commands import check_arguments, emit, run_example, run_models, run_profile, run_show
+from .commands import check_arguments, check_output, emit, run_example, run_models, run_profile, run_show
+from .diff import run_diff
 from .estimate import run_estimate
 from .heavy import import_torch
 from .interrupts import Interrupts, exit_now
@@ -61,6 +62,9 @@ def _run(arguments: list[str], interrupts: Interrupts) -> int:
         elif args.command == "show":  # a saved profile renders without torch
             check_arguments(args)
             text = run_show(args)
+        elif args.command == "diff":  # two saved profiles, compared without torch
+            check_output(args)
+            text = run_diff(args)
         else:
             check_arguments(args)
             with interrupts.deferred():  # torch's import must not see a KeyboardInterrupt

@@ -1,4 +1,4 @@
-"""The command line: ``flopsight profile | estimate | models | example | show``."""
+"""The command line: ``flopsight profile | estimate | models | example | show | diff``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any, Callable, NoReturn
 
 from ..errors import InputError
 from ..report.formats import FORMATS
+from .diff import add_diff_command
 from .plan import add_plan_options
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
@@ -72,7 +73,8 @@ def build_parser() -> Parser:
         "  flopsight profile llama-3.1-405b --dp 128 --tp 8 --fsdp --backward --memory\n"
         "  flopsight estimate llama-3-8b --seq-len 2048 --measure\n"
         "  flopsight show qwen.json --depth 2\n"
-        "  flopsight show qwen.json --gpu mi300x",
+        "  flopsight show qwen.json --gpu mi300x\n"
+        "  flopsight diff small.json large.json --top 10",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     from .. import __version__
@@ -133,6 +135,7 @@ def build_parser() -> Parser:
                       help="also write the saved profile's memory (profiled with --memory) as a memory_viz snapshot")
     _add_roofline_options(show)
     _add_report_options(show)
+    add_diff_command(commands, positive)
     return parser
 
 
