@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from ..errors import InputError
 from ..report import GenerationReport
 from ..report.printable import Profile
 from ..report.plan import PlanReport
+from ..report.saved_profile import profile_from_dict, read_json_object
 from ..tree import Profile as ProfileData
 from ..tree.job import JobProfile
 
@@ -19,41 +19,21 @@ __all__ = ["read_saved"]
 def read_saved(args: argparse.Namespace) -> Profile | GenerationReport | PlanReport:
     """The Profile (or generate run) in ``args.profile_file``, checked against ``args.format``."""
     path = args.profile_file
-    try:
-        with open(path, encoding="utf-8") as file:
-            data = json.load(file)
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a folder, give a profile saved with --format json") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: not JSON ({exc}); give a profile saved with --format json") from None
-    if not isinstance(data, dict):
-        raise InputError(f"{path}: not a flopsight profile (a JSON {type(data).__name__}, not an object)")
+    data = read_json_object(path)
     if data.get("mode") == "generate":
         return _generation(path, data, args.format)
     if data.get("mode") == "simulate":
         return _plan(path, data)
-    return _profile(path, data)
+    return profile_from_dict(path, data)
 
 
 def _plan(path: str, data: dict[str, Any]) -> PlanReport:
     try:
-        return PlanReport(_profile(path, data["rank_profile"]), JobProfile.from_dict(data["job"]), dict(data["plan"]))
+        return PlanReport(profile_from_dict(path, data["rank_profile"]), JobProfile.from_dict(data["job"]), dict(data["plan"]))
     except InputError as exc:
         raise InputError(f"{path}: {exc}") from None
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"{path}: not a flopsight simulated plan ({type(exc).__name__}: {exc})") from None
-
-
-def _profile(path: str, data: dict[str, Any]) -> Profile:
-    try:
-        return Profile.from_dict(data)
-    except InputError as exc:
-        raise InputError(f"{path}: {exc}") from None
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise InputError(f"{path}: not a flopsight profile ({type(exc).__name__}: {exc}); "
-                         "give a file written by flopsight with --format json") from None
 
 
 def _generation(path: str, data: dict[str, Any], fmt: str) -> GenerationReport:
@@ -62,9 +42,9 @@ def _generation(path: str, data: dict[str, Any], fmt: str) -> GenerationReport:
         raise InputError(f"{path}: a saved generate run keeps only its first and last decode steps, and csv "
                          "sums every step: use --format text, json or markdown")
     try:
-        prefill = _profile(path, data["prefill"])
+        prefill = profile_from_dict(path, data["prefill"])
         steps = [data["decode_first"], data["decode_last"]]
-        decode: list[ProfileData] = [_profile(path, step) for step in steps if step is not None]
+        decode: list[ProfileData] = [profile_from_dict(path, step) for step in steps if step is not None]
         summary = dict(data["generation"])
     except (KeyError, TypeError) as exc:
         raise InputError(f"{path}: not a flopsight generate run ({type(exc).__name__}: {exc})") from None
