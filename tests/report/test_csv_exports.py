@@ -10,11 +10,12 @@ import pytest
 import flopsight
 from exported_profiles import BACKWARD_MS, FORWARD_MS, OPS, TOTAL_FLOPS, TOTAL_MACS, counted_profile, timed_profile
 from flopsight.report import RenderOptions, render
+from flopsight.tree import Profile
 
 FIGURES = ("calls", "macs", "flops", "bytes_read", "bytes_written", "masked_flops", "fused_bytes")
 
 
-def _rows(profile: flopsight.Profile, fmt: str, depth: int | None = None) -> list[dict[str, str]]:
+def _rows(profile: Profile, fmt: str, depth: int | None = None) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(render(profile, fmt, RenderOptions(depth=depth)))))
 
 

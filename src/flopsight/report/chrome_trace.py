@@ -36,7 +36,7 @@ _NS_PER_S = 1_000_000_000
 
 def render_chrome_trace(profile: Profile, options: RenderOptions) -> str:
     """``chrome_trace(profile)`` as JSON text."""
-    return json.dumps(chrome_trace(profile), indent=1) + "\n"
+    return json.dumps(chrome_trace(profile)) + "\n"
 
 
 def chrome_trace(profile: Profile) -> dict[str, Any]:
