@@ -45,6 +45,15 @@ def test_show_of_an_untimed_profile_refuses_the_trace(tmp_path: Path, capsys: py
     assert main(["example", "--seq-len", "8", "--device", "meta", "--format", "json", "-o", str(path)]) == 0
     code, _, err = _run(["show", str(path), "--format", "trace"], capsys)
     assert code == 2 and "the trace needs timing" in err
+    code, out, err = _run(["show", str(path), "--gpu", "h100-sxm", "--no-calibration", "--format", "trace"], capsys)
+    assert code == 0, err
+    trace = json.loads(out)
+    assert trace["otherData"]["source"] == "roofline" and trace["otherData"]["gpu"] == "H100 SXM"
+    root = next(e for e in trace["traceEvents"] if e["ph"] == "X" and e["args"]["module"] == "")
+    priced = flopsight.Profile.from_dict(json.loads(path.read_text())).roofline("h100-sxm", calibrated=False)
+    assert priced.root.roofline is not None
+    # A forward only: the root's slice is the predicted step, to the nanosecond the layout keeps.
+    assert root["dur"] == pytest.approx(priced.root.roofline.step_s * 1e6, abs=1e-3)
 
 
 def test_a_timed_run_exports_a_nested_trace(saved_timed: Path, capsys: pytest.CaptureFixture[str]) -> None:

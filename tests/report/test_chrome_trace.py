@@ -8,8 +8,11 @@ from typing import Any
 import pytest
 
 from exported_profiles import BACKWARD_MS, FORWARD_MS, counted_profile, timed_profile
+import flopsight
 from flopsight.errors import InputError
+from flopsight.records import Phase
 from flopsight.report import RenderOptions, render
+from flopsight.tree import ModuleRoofline
 
 
 def _slices(trace: dict[str, Any], tid: int) -> dict[str, dict[str, Any]]:
@@ -92,3 +95,24 @@ def test_a_profile_without_timing_is_refused_in_one_line() -> None:
 def test_the_method_and_the_format_agree() -> None:
     profile = timed_profile()
     assert json.loads(render(profile, "trace", RenderOptions())) == json.loads(json.dumps(profile.to_chrome_trace()))
+
+
+def test_an_untimed_profile_with_a_roofline_traces_the_predicted_seconds(
+        tiny_backward_profile: flopsight.Profile) -> None:
+    target = tiny_backward_profile.roofline("h100-sxm", calibrated=False).roofline_target
+    # Predicted seconds written by hand: a parent's are its children's plus its own.
+    predicted_us = {"": 100.0, "enc": 60.0, "enc.a": 25.0, "enc.b": 35.0, "head": 30.0}
+    profile = counted_profile()
+    profile.roofline_target = target
+    for node in profile.modules():
+        node.roofline = ModuleRoofline(predicted_s={Phase.FORWARD: predicted_us[node.name] / 1e6,
+                                                    Phase.BACKWARD: 2 * predicted_us[node.name] / 1e6})
+    trace = profile.to_chrome_trace()
+    assert trace["otherData"]["source"] == "roofline"
+    forward, backward = _slices(trace, 1), _slices(trace, 2)
+    for name, us in predicted_us.items():
+        assert forward[name]["dur"] == pytest.approx(us) and backward[name]["dur"] == pytest.approx(2 * us)
+        assert forward[name]["args"]["predicted_us"] == pytest.approx(us)
+        assert "clamped" not in forward[name]["args"] and "clamped" not in backward[name]["args"]
+    assert [forward[n]["ts"] for n in ("enc", "enc.b", "head")] == pytest.approx([0, 25, 60])
+    assert backward[""]["ts"] == pytest.approx(100)  # after the forward's 100 us

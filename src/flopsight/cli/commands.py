@@ -78,15 +78,15 @@ def check_arguments(args: argparse.Namespace) -> None:
 
 
 def check_export_options(args: argparse.Namespace) -> None:
-    """``--stack-metric`` without collapsed stacks; a trace, or latency stacks, of a run that
-    will not be timed (``show`` checks its file when rendering)."""
+    """``--stack-metric`` without collapsed stacks; a trace of a run neither timed nor priced on
+    a GPU, or latency stacks of an untimed one (``show`` checks its file when rendering)."""
     fmt, metric = getattr(args, "format", None), getattr(args, "stack_metric", None)
     if metric and fmt != "collapsed":
         raise InputError("--stack-metric applies to --format collapsed")
     if args.command == "show" or getattr(args, "time", False):
         return
-    if fmt == "trace":
-        raise InputError("the trace needs timing: add --time")
+    if fmt == "trace" and not getattr(args, "gpu", None):
+        raise InputError("the trace needs timing: add --time (or --gpu NAME for the roofline's predicted time)")
     if metric == "latency":
         raise InputError("the latency stacks need timing: add --time")
 
