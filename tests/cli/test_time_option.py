@@ -57,7 +57,7 @@ def test_time_in_json_is_on_the_profile(capsys: pytest.CaptureFixture[str]) -> N
     "argv, message",
     [
         (["profile", "gpt2", "--time"], "--device cpu or cuda"),
-        (["example", "--time", "--format", "csv"], "text, json or html"),
+        (["example", "--time", "--format", "markdown"], "csv, html or trace"),
         (["example", "--time", "--repeat", "0"], "positive integer"),
         (["example", "--time", "--peak-tflops", "-3"], "positive number"),
         (["example", "--peak-tflops", "100"], "add --time"),

@@ -9,7 +9,8 @@ import json
 import pytest
 
 import flopsight
-from flopsight.report import FORMATS, GenerationReport, RenderOptions, render, render_text
+from flopsight.errors import InputError
+from flopsight.report import EXPORT_FORMATS, FORMATS, GenerationReport, RenderOptions, render, render_text
 
 
 def _generation(profile: flopsight.Profile) -> GenerationReport:
@@ -48,3 +49,9 @@ def test_a_generation_report_gets_the_generate_renderers(tiny_profile: flopsight
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_every_format_renders_both_kinds(tiny_profile: flopsight.Profile, fmt: str) -> None:
     assert render(tiny_profile, fmt, RenderOptions()) != render(_generation(tiny_profile), fmt, RenderOptions())
+
+
+@pytest.mark.parametrize("fmt", EXPORT_FORMATS)
+def test_the_exports_refuse_a_generate_run(tiny_profile: flopsight.Profile, fmt: str) -> None:
+    with pytest.raises(InputError, match=f"--format {fmt} exports one forward"):
+        render(_generation(tiny_profile), fmt, RenderOptions())

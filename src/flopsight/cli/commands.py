@@ -72,8 +72,23 @@ def check_arguments(args: argparse.Namespace) -> None:
             raise InputError("--memory-snapshot needs --memory")
         check_writable(args.memory_snapshot, option="--memory-snapshot")
     check_timing_options(args, getattr(args, "device", ""))
+    check_export_options(args)
     check_gpu(args)
     check_calibration_options(args)
+
+
+def check_export_options(args: argparse.Namespace) -> None:
+    """``--stack-metric`` without collapsed stacks; a trace of a run neither timed nor priced on
+    a GPU, or latency stacks of an untimed one (``show`` checks its file when rendering)."""
+    fmt, metric = getattr(args, "format", None), getattr(args, "stack_metric", None)
+    if metric and fmt != "collapsed":
+        raise InputError("--stack-metric applies to --format collapsed")
+    if args.command == "show" or getattr(args, "time", False):
+        return
+    if fmt == "trace" and not getattr(args, "gpu", None):
+        raise InputError("the trace needs timing: add --time (or --gpu NAME for the roofline's predicted time)")
+    if metric == "latency":
+        raise InputError("the latency stacks need timing: add --time")
 
 
 def check_gpu(args: argparse.Namespace) -> None:
@@ -252,7 +267,8 @@ def render_options(args: argparse.Namespace) -> RenderOptions:
     width = None
     if not getattr(args, "output", None) and getattr(sys.stdout, "isatty", lambda: False)():
         width = shutil.get_terminal_size().columns
-    return RenderOptions(depth=args.depth, top=args.top, width=width)
+    return RenderOptions(depth=args.depth, top=args.top, width=width,
+                         stack_metric=getattr(args, "stack_metric", None) or "flops")
 
 
 def emit(text: str, args: argparse.Namespace, stdout: Any) -> None:

@@ -6,7 +6,8 @@ import argparse
 from typing import Any, Callable, NoReturn
 
 from ..errors import InputError
-from ..report.formats import FORMATS
+from ..report.collapsed import STACK_METRICS
+from ..report.formats import EXPORT_FORMATS, FORMATS
 from .diff import add_diff_command
 from .plan import add_plan_options
 
@@ -213,5 +214,10 @@ def _add_roofline_options(parser: argparse.ArgumentParser) -> None:
 def _add_report_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--depth", type=non_negative, metavar="N", help="deepest module level shown")
     parser.add_argument("--top", type=positive, metavar="N", help="also show the N largest module types per depth")
-    parser.add_argument("--format", choices=FORMATS, default="text", help="output format (default text)")
+    parser.add_argument("--format", choices=FORMATS + EXPORT_FORMATS, default="text",
+                        help="output format (default text); exports: trace (Chrome/Perfetto, needs --time), "
+                        "collapsed (flame graph stacks), csv-ops (one row per module, phase and op)")
+    parser.add_argument("--stack-metric", choices=STACK_METRICS,
+                        help="with --format collapsed, each module's own: flops (default), macs, params, "
+                        "or latency (ns, needs --time)")
     parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")

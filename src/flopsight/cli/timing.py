@@ -24,8 +24,9 @@ def check_timing_options(args: argparse.Namespace, device: str) -> None:
         raise InputError("--time measures real runs and the meta device has no values: use --device cpu or cuda")
     if getattr(args, "mode", "forward") != "forward":
         raise InputError("--time applies to --mode forward")
-    if args.format in ("csv", "markdown"):
-        raise InputError("--time output is shown in the text, json and html formats; use --format text, json or html")
+    if args.format == "markdown":
+        raise InputError("--time output is shown in the text, json, csv, html and trace formats; "
+                         "use --format text, json, csv, html or trace")
 
 
 def add_timing(profile: Profile, model: nn.Module, args_: tuple[Any, ...], kwargs: dict[str, Any],

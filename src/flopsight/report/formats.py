@@ -1,4 +1,5 @@
-"""The output formats (text, json, csv, markdown, html) and ``render``, which picks the renderer.
+"""The output formats (text, json, csv, markdown, html, and the exports trace, collapsed and
+csv-ops) and ``render``, which picks the renderer.
 
 A forward run renders one Profile; a generate run a ``GenerationReport``. Pure functions of
 Profiles; no torch.
@@ -9,7 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
+from ..errors import InputError
+from .chrome_trace import render_chrome_trace
+from .collapsed import render_collapsed
 from .csv_format import render_profile_csv
+from .csv_ops import render_ops_csv
 from .generation import (
     GenerationReport,
     render_generation_csv,
@@ -27,9 +32,15 @@ from .text_format import render_profile_text
 if TYPE_CHECKING:
     from ..tree import Profile
 
-__all__ = ["FORMATS", "RenderOptions", "render"]
+__all__ = ["EXPORT_FORMATS", "FORMATS", "RenderOptions", "render"]
 
 FORMATS = ("text", "json", "csv", "markdown", "html")
+# Exports of one profile for other tools (a Chrome trace, flame graph stacks, per-op rows); a
+# generate run has none.
+EXPORTS: dict[str, Callable[..., str]] = {
+    "trace": render_chrome_trace, "collapsed": render_collapsed, "csv-ops": render_ops_csv,
+}
+EXPORT_FORMATS = tuple(EXPORTS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,12 +48,17 @@ class RenderOptions:
     depth: int | None = None
     top: int | None = None
     width: int | None = None  # the terminal's columns for text; None (files, pipes): the wide layout
+    stack_metric: str = "flops"  # the value of each collapsed stack (collapsed.STACK_METRICS)
 
 
 def render(result: Profile | GenerationReport | PlanReport, fmt: str, options: RenderOptions) -> str:
-    """``result`` in format ``fmt`` ("text", "json", "csv", "markdown" or "html"). A simulated
-    plan renders its rank's profile and the job in text, json and html; csv and markdown give the
-    rank's profile table (the job's per-rank table is in the text)."""
+    """``result`` in format ``fmt`` (one of ``FORMATS`` or ``EXPORT_FORMATS``). A simulated plan renders its rank's
+    profile and the job in text, json and html; csv, markdown and the exports give the rank's
+    profile (the job's per-rank table is in the text). A generate run has no exports."""
+    if fmt in EXPORTS:
+        if isinstance(result, GenerationReport):
+            raise InputError(f"--format {fmt} exports one forward (and backward) profile, not a generate run")
+        return EXPORTS[fmt](result.rank_profile if isinstance(result, PlanReport) else result, options)
     renderers: dict[str, tuple[Callable[..., str], Callable[..., str]]] = {
         "text": (render_profile_text, render_generation_text),
         "json": (render_profile_json, render_generation_json),
