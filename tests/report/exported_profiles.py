@@ -12,7 +12,8 @@ derive their expectations from these numbers, not from the code under test.
 from __future__ import annotations
 
 from flopsight.records import ModuleTiming, OpTotals, Phase, TimingResult, summarize
-from flopsight.tree import ModuleNode, Profile
+from flopsight import Profile
+from flopsight.tree import ModuleNode
 
 MS = 1e-3
 FORWARD_MS = {"": 10.0, "enc": 6.0, "enc.a": 2.0, "enc.b": 3.0, "head": 3.0}

@@ -1,15 +1,18 @@
 """The Profile that ``print()`` shows as the text report.
 
 The tree's ``Profile`` is plain data and knows nothing of reports, so imports point one way;
-this subclass adds ``__str__`` and ``to_html``. ``flopsight.Profile`` is this class, and every Profile the
+this subclass adds ``__str__``, ``to_html`` and ``to_chrome_trace``. ``flopsight.Profile`` is this class, and every Profile the
 library returns (``flopsight.profile``, ``FlopsProfiler``, ``track``, ``Profile.from_dict``
 called on it) is one.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..atomic_write import write_atomically
 from ..tree.profile import Profile as ProfileData
+from .chrome_trace import chrome_trace
 from .html import render_html
 from .text import render_text
 
@@ -41,3 +44,14 @@ class Profile(ProfileData):
         if path is not None:
             write_atomically(path, page)
         return page
+
+    def to_chrome_trace(self) -> dict[str, Any]:
+        """The timing as a Chrome / Perfetto trace (``flopsight.report.chrome_trace``): each timed
+        module a slice nested in its parent's, forward and backward on two tracks, laid out from
+        the per-module medians (the roofline's predicted seconds when untimed). ``json.dump`` it
+        and open it in ui.perfetto.dev.
+
+        Raises:
+            InputError: the profile carries neither timing nor a roofline.
+        """
+        return chrome_trace(self)

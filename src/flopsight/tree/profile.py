@@ -167,19 +167,6 @@ class Profile:
             node.timing = timing.modules.get(node.name)
         return timed
 
-    def to_chrome_trace(self) -> dict[str, Any]:
-        """The timing as a Chrome / Perfetto trace (``flopsight.report.chrome_trace``): each timed
-        module a slice nested in its parent's, forward and backward on two tracks, laid out from
-        the per-module medians. ``json.dump`` it and open it in ui.perfetto.dev.
-
-        Raises:
-            InputError: the profile carries no timing (``with_timing``).
-        """
-        # Imported here: reports build on the tree, so the tree cannot import them at the top.
-        from ..report.chrome_trace import chrome_trace
-
-        return chrome_trace(self)
-
     def achieved(self) -> Achieved | None:
         """Achieved FLOPS per module and in total, and MFU, from the timing it carries."""
         timing = self.timing
