@@ -56,3 +56,6 @@ def test_the_llama_command_predicts_the_stated_time_and_mfu(tmp_path: Path) -> N
     memory_s = sum(o.predicted_s for o in ops if o.bound == "memory")
     assert f"take {compute_s * 1e3:.2f} ms\nand the memory-bound" in SECTION and f"residuals {memory_s * 1e3:.2f} ms" in SECTION
     assert summary.step_s == pytest.approx(compute_s + memory_s, rel=1e-12)
+    fused = p.roofline("h100-sxm", fuse_elementwise=True).prediction
+    assert fused is not None and fused.mfu is not None and fused.step_s < summary.step_s
+    assert f"it predicts {fused.step_s * 1e3:.2f} ms and\n{fused.mfu * 100:.2f}%" in SECTION

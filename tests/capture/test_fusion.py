@@ -80,20 +80,25 @@ class CastingRMSNorm(RMSNorm):
         return self.weight * h.to(x.dtype)
 
 
-def test_a_cast_inside_the_chain_stays_in_it() -> None:
+def test_casts_fuse_like_pointwise_ops() -> None:
     rows, width = 4, 8
     full32, per_row, full16 = rows * width * F32, rows * F32, rows * width * 2
     model = CastingRMSNorm(width).to(torch.bfloat16)
     profile = flopsight.profile(model, torch.randn(rows, width, dtype=torch.bfloat16))
     assert fused(profile, "") == {
-        "pow": full32,  # the cast of the input (x comes from outside) is read; x^2 is not written
+        # x -> float32: its result never written (pow and the first mul read it in registers);
+        # float32 -> bfloat16: reads the first mul's result, and the weight's mul reads its own
+        "_to_copy": full32 + full32 + full16,
+        "pow": full32 + full32,
         "mean": full32 + per_row,
         "add": 2 * per_row,
         "rsqrt": 2 * per_row,
-        # h * r: reads r; its float32 result is cast, and the weight's mul reads the cast (2 bytes
-        # an element) from registers: the float32 result is never written
-        "mul": per_row + full32 + full16,
+        # h * r: reads h and r in registers, its result read by the cast alone; w * h: reads the cast
+        "mul": full32 + per_row + full32 + full16,
     }
+    ops = profile.module("").own_ops[Phase.FORWARD].values()
+    moved = sum(t.bytes_read + t.bytes_written - t.fused_bytes for t in ops)
+    assert moved == full16 + width * 2 + full16  # x once, the weight, the output: as one kernel
 
 
 class TwoStages(nn.Module):

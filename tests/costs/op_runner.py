@@ -7,6 +7,7 @@ from typing import Any, Callable
 from torch import nn
 
 import flopsight
+from flopsight.costs.data_movement import is_data_movement
 
 
 class Call(nn.Module):
@@ -27,5 +28,6 @@ def profile_call(fn: Callable[..., Any], *inputs: Any, backward: bool = False, *
 
 
 def op_table(profile: flopsight.Profile, phase: str = "forward") -> dict[str, tuple[int, int, int]]:
-    """``{op name: (calls, macs, flops)}`` of one phase."""
-    return {name: (t.calls, t.macs, t.flops) for name, t in profile.by_op(phase).items()}
+    """``{op name: (calls, macs, flops)}`` of one phase, without the ops that only move data
+    (0 FLOPs by definition: which copies a kernel makes is torch's choice, not a count)."""
+    return {name: (t.calls, t.macs, t.flops) for name, t in profile.by_op(phase).items() if not is_data_movement(name)}

@@ -146,3 +146,29 @@ def test_a_family_without_closed_forms_is_refused() -> None:
         estimate(transformers.GPT2Config())
     with pytest.raises(InputError, match="positive"):
         estimate(small_config("llama"), seq_len=0)
+
+
+def test_a_built_model_is_estimated_from_its_config_and_class() -> None:
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM, LlamaModel
+
+    config = LlamaConfig(hidden_size=64, intermediate_size=128, num_attention_heads=4, num_key_value_heads=2,
+                         num_hidden_layers=2, vocab_size=256)
+    with torch.device("meta"):
+        model = LlamaForCausalLM(config)
+    from_model = flopsight.estimate(model, seq_len=16)
+    assert from_model.to_dict() == flopsight.estimate(config, seq_len=16).to_dict()
+    # transformers' own count is the independent reference for the parameters
+    assert from_model.total_params == sum(p.numel() for p in model.parameters())
+    with torch.device("meta"):
+        bare = LlamaModel(config)
+    with pytest.raises(InputError, match="LlamaModel"):
+        flopsight.estimate(bare)
+
+
+def test_a_model_without_a_config_is_refused_in_one_line() -> None:
+    import torch
+
+    with pytest.raises(InputError, match="no .config") as raised:
+        flopsight.estimate(torch.nn.Linear(4, 4))
+    assert "\n" not in str(raised.value)

@@ -12,7 +12,7 @@ from flopsight.tree.op_classes import OP_CLASSES, op_class
 FAMILY_CLASS = {
     "matmul": "matmul", "composite": "matmul", "convolution": "convolution", "attention": "attention",
     "flex_attention": "attention", "normalization": "normalization", "reduction": "reduction",
-    "pointwise": "elementwise", "dropout": "elementwise",
+    "pointwise": "elementwise", "dropout": "elementwise", "data_movement": "elementwise",
     "distance": "other", "interpolation": "other", "linalg": "other", "losses": "other", "pooling": "other",
     "recurrent": "other", "sampling": "other", "sparse": "other", "spectral": "other",
 }

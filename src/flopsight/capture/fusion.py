@@ -19,9 +19,8 @@ The model, stated once (docs/roofline.md, "Fused elementwise chains"):
   an op whose other inputs depend on it through a matmul (the residual add after a layer's
   matmuls), another phase (backward reading what forward saved), an op outside the model, or
   the model's caller (the root's outputs).
-- A view reads as its base tensor; creating a view reads nothing. A cast or clone of a chain's
-  tensor (``_to_copy``, ``clone``: free in the count) stays in the chain: its result reads as
-  that tensor, so a fused reader of it saves its read and credits the chain's write.
+- A view reads as its base tensor; creating a view reads nothing. Casts (``_to_copy``) fuse
+  like pointwise ops: a fused kernel converts in registers.
 - Tensors made before the run (inputs, parameters) have depth 0 and no write to save.
 
 Writes are credited at their first fused read and taken back if the tensor is materialized
@@ -44,8 +43,8 @@ from .module_tracker import ModuleListener
 __all__ = ["FusionRecorder", "is_fusable"]
 
 _FUSABLE_TAGS = (torch.Tag.pointwise, torch.Tag.reduction)
-_VIEW, _FUSABLE, _COPY, _OTHER = "view", "fusable", "copy", "other"
-_COPIES = ("aten._to_copy", "aten.clone")  # a fused kernel casts or copies in registers
+_VIEW, _FUSABLE, _OTHER = "view", "fusable", "other"
+_CASTS = ("aten._to_copy",)  # untagged, but a fused kernel converts in registers
 
 
 def is_fusable(func: Any) -> bool:
@@ -106,9 +105,6 @@ class FusionRecorder(ModuleListener):
                     if listed is not None:
                         reads.append((item, listed))
                         depth = max(depth, listed.depth)
-        if kind is _COPY:
-            self._copied(reads, out, depth, phase)
-            return
         fused = kind is _FUSABLE and cost is not None and totals is not None and phase is not None
         saved_reads = 0
         for tensor, record in reads:
@@ -144,16 +140,6 @@ class FusionRecorder(ModuleListener):
                 if record is not None:
                     _materialize(record)
 
-    def _copied(self, reads: list[tuple[torch.Tensor, _Written]], out: Any, depth: int,
-                phase: Phase | None) -> None:
-        """A cast or clone: of a chain's tensor, its result reads as that tensor; else it is a
-        tensor at its source's depth."""
-        source = reads[0][1] if reads else None
-        if source is not None and source.totals is not None and source.phase is phase:
-            self._remember(out, source)
-        else:
-            self._remember(out, self._plain(depth, phase))
-
     def _remember(self, out: Any, record: _Written) -> None:
         if isinstance(out, torch.Tensor):
             self._written[id(out)] = (weakref.ref(out), record)
@@ -183,9 +169,7 @@ def _kind(func: Any) -> str:
     if getattr(func, "is_view", False):
         return _VIEW
     packet = getattr(func, "_overloadpacket", None)
-    if packet is not None and str(packet) in _COPIES:  # before the tags: clone is tagged pointwise
-        return _COPY
-    return _FUSABLE if is_fusable(func) else _OTHER
+    return _FUSABLE if is_fusable(func) or (packet is not None and str(packet) in _CASTS) else _OTHER
 
 
 def _tensors(values: tuple[Any, ...]) -> Iterator[torch.Tensor]:

@@ -1,7 +1,7 @@
 """Per-op cost formulas. Importing this package registers every built-in family."""
 
 from . import (  # noqa: F401
-    attention, composite, convolution, distance, dropout, flex_attention, free_ops, fused_attention, interpolation,
+    attention, composite, convolution, data_movement, distance, dropout, flex_attention, free_ops, fused_attention, interpolation,
     linalg, losses, matmul, normalization, pointwise, pooling, recurrent, reduction, sampling, sparse, spectral,
 )
 from .base import OpCost

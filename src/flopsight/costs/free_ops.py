@@ -1,4 +1,5 @@
-"""Ops that only view, copy, move, create or describe data: 0 FLOPs. Listed once, here.
+"""Ops that only view, create or describe data: 0 FLOPs and nothing moved. Listed once, here.
+Ops that copy or move data (0 FLOPs too, but their kernel moves bytes) are in data_movement.py.
 
 Collectives cost 0 FLOPs too, but they are communication: the counting mode records their
 calls apart (``Profile.communication_ops``) instead of dropping them as free.
@@ -20,17 +21,10 @@ FREE_OP_NAMES = (
     "real", "imag", "conj", "_conj", "_neg_view", "resolve_conj", "resolve_neg", "_unsafe_index",
     "tensor_split", "unsafe_split", "unsafe_split_with_sizes", "unsafe_chunk", "pixel_shuffle",
     "pixel_unshuffle", "channel_shuffle", "col2im", "im2col",
-    # gradients of views: a zero tensor with the gradient copied into a slice
-    "select_backward", "slice_backward", "diagonal_backward", "unfold_backward", "as_strided_backward",
-    # copies and moves
-    "clone", "copy_", "_copy_from", "_copy_from_and_resize", "_to_copy", "to", "contiguous",
-    "cat", "stack", "hstack", "vstack", "concat", "repeat", "repeat_interleave", "tile", "roll",
-    "flip", "tril", "triu", "pad", "constant_pad_nd", "reflection_pad1d", "reflection_pad2d",
-    "reflection_pad3d", "replication_pad1d", "replication_pad2d", "replication_pad3d",
-    "masked_fill", "index_fill", "fill", "zero", "scatter", "masked_scatter", "masked_select",
-    "where", "max_unpool2d", "max_unpool3d", "upsample_nearest1d", "upsample_nearest2d", "upsample_nearest3d",
-    "_upsample_nearest_exact1d", "_upsample_nearest_exact2d", "_upsample_nearest_exact3d",
-    "slice_scatter", "select_scatter", "as_strided_scatter", "diagonal_scatter", "index_copy",
+    # copies that only re-describe a tensor (CompositeImplicit: they run as _to_copy, clone or
+    # constant_pad_nd, priced in data_movement.py, when they copy at all)
+    "to", "contiguous", "pad",
+    # data-dependent selections and storage bookkeeping
     "nonzero", "unique", "_unique2", "unique_consecutive", "searchsorted", "bucketize",
     "_pin_memory", "set_", "resize_", "_resize_output", "record_stream",
     # wraps indices and values into a sparse tensor (sparse embedding gradients); sums nothing
@@ -53,8 +47,6 @@ FREE_OP_NAMES = (
     "_nested_get_values", "_nested_view_from_jagged", "_nested_get_offsets", "_nested_get_lengths",
     "_nested_get_ragged_idx", "_nested_get_jagged_dummy", "_nested_get_min_seqlen", "_nested_get_max_seqlen",
     "_nested_tensor_from_tensor_list", "values", "sym_is_contiguous", "is_contiguous",
-    # the gradient of masked_scatter's source: the masked elements of the gradient, gathered
-    "masked_scatter_backward",
 )
 
 # Free ops outside aten, by name: their namespace may not be loaded (fsdp's ops exist once

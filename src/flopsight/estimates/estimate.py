@@ -80,7 +80,8 @@ def estimate(config_or_name: Any, *, batch_size: int = 1, seq_len: int | None = 
     its config, without building it.
 
     Args:
-        config_or_name: a transformers config object (read by attribute), or what
+        config_or_name: a transformers config object (read by attribute), a transformers model
+            (its ``config``; its class names the task unless ``task`` does), or what
             ``flopsight profile`` takes: a bundled name, a config.json, a folder or a Hub id.
         batch_size: sequences per step (B).
         seq_len: tokens per sequence (s); None: 128 for text (CLIP's text: its 77 positions). ViT's
@@ -98,8 +99,8 @@ def estimate(config_or_name: Any, *, batch_size: int = 1, seq_len: int | None = 
         An ``Estimate``; ``forms["megatron"].forward`` is the forward FLOPs per step.
 
     Raises:
-        InputError: a size below 1, a decoder_seq_len for a model with one stack, or a family
-            without closed forms here (e.g. GPT-2).
+        InputError: a size below 1, a decoder_seq_len for a model with one stack, a model with
+            no transformers config, or a family without closed forms here (e.g. GPT-2).
 
     Example:
         >>> from transformers import LlamaConfig
@@ -109,8 +110,8 @@ def estimate(config_or_name: Any, *, batch_size: int = 1, seq_len: int | None = 
         >>> e.total_params, e.forms["megatron"].forward, e.forms["kaplan_6n"].training
         (106816, 6029312, 14217216)
     """
-    name, config = _config_of(config_or_name)
-    shape = model_shape(config, task=task)
+    name, config, model_task = _config_of(config_or_name)
+    shape = model_shape(config, task=task or model_task)
     if isinstance(shape, EncoderShape):
         causal = causal and shape.causal_mask
         if shape.patch_size:
@@ -152,10 +153,17 @@ def _decoder_seq_len(shape: ModelShape, seq_len: int, decoder_seq_len: int | Non
     return seq_len if decoder_seq_len is None else decoder_seq_len
 
 
-def _config_of(config_or_name: Any) -> tuple[str, Any]:
-    if not isinstance(config_or_name, str):
-        return "", config_or_name
-    from ..hf.source import make_config, resolve_source
+def _config_of(config_or_name: Any) -> tuple[str, Any, str]:
+    """(the name to show, the config, the task a built model names by its class: "" otherwise)."""
+    if isinstance(config_or_name, str):
+        from ..hf.source import make_config, resolve_source
 
-    source = resolve_source(config_or_name)
-    return source.spec, make_config(source)
+        source = resolve_source(config_or_name)
+        return source.spec, make_config(source), ""
+    if hasattr(config_or_name, "named_parameters"):  # a model: torch is imported already, so no import here
+        config = getattr(config_or_name, "config", None)
+        if config is None or not hasattr(config, "model_type"):
+            raise InputError(f"estimate reads a transformers config, and this {type(config_or_name).__name__} has "
+                             "none (no .config): pass its config, or use flopsight.profile for the measured count")
+        return "", config, type(config_or_name).__name__
+    return "", config_or_name, ""

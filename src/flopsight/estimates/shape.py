@@ -212,7 +212,11 @@ def model_shape(config: Any, *, task: str = "") -> ModelShape:
     if family in ENCODER_DECODERS:
         return encoder_decoder_shape(config, task=task)
     if family not in ENCODERS:
-        return decoder_shape(config)
+        shape = decoder_shape(config)
+        if task and not task.endswith("ForCausalLM"):  # the forms end in the LM head's logits
+            raise InputError(f"closed forms for {task} are not implemented yet (implemented for {family}: "
+                             "the causal LM, with its head)")
+        return shape
     return encoder_shape(config, family, task)
 
 

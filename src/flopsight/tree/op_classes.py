@@ -39,6 +39,9 @@ OP_CLASSES = (MATMUL, CONVOLUTION, ATTENTION, NORMALIZATION, REDUCTION, ELEMENTW
 
 # Tried in order on the op's bare name (no namespace, no overload, no in-place "_").
 _RULES = (
+    # copies by index or mask and nearest upsampling move data (costs/data_movement.py): before OTHER
+    (ELEMENTWISE, re.compile(r"_?upsample_nearest(_exact)?\dd|max_unpool\dd|index_(fill|copy)"
+                             r"|(masked_|slice_|select_|diagonal_|as_strided_)?scatter(_backward)?")),
     (ATTENTION, re.compile(r".*(attention|varlen_attn).*")),
     (CONVOLUTION, re.compile(r"(.*_)?conv.*")),
     (MATMUL, re.compile(r"_?(scaled_|int_|grouped_|scaled_grouped_)?(add|badd)?(mm|bmm|mv|r|dot)(_activation)?"
