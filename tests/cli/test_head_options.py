@@ -124,3 +124,21 @@ def test_option_combinations_refused(argv: list[str], needle: str, capsys: pytes
     assert main(["profile", "gpt2", *argv]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and needle in err
+
+
+def test_estimate_takes_the_same_task_names(capsys: pytest.CaptureFixture[str]) -> None:
+    outputs = []
+    for task in ("sequence-classification", "BertForSequenceClassification"):
+        assert main(["estimate", "bert-base-uncased", "--task", task, "--format", "json"]) == 0
+        outputs.append(json.loads(capsys.readouterr().out))
+    assert outputs[0] == outputs[1]
+    assert main(["estimate", "bert-base-uncased", "--task", "image-classification"]) == 2
+    assert "choose base, causal-lm, masked-lm" in capsys.readouterr().err
+
+
+def test_the_text_header_names_the_module_and_a_substituted_attention(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["profile", "bert-base-uncased", "--seq-len", "8", "--attn-implementation", "flash_attention_2",
+                 "--module", "bert.encoder", "--depth", "1"]) == 0
+    header = capsys.readouterr().out.split("\n\n")[0]
+    assert "module bert.encoder alone" in header
+    assert "attention: flash_attention_2, priced as SDPA's fused flash attention kernel" in header

@@ -151,9 +151,9 @@ def _add_estimate_command(commands: Any) -> None:
                           help="tokens per sample (default 128); an encoder-decoder's encoder tokens")
     estimate.add_argument("--decoder-seq-len", type=positive, metavar="N",
                           help="an encoder-decoder's (T5's) decoder tokens per sample (default: --seq-len)")
-    estimate.add_argument("--task", metavar="CLASS",
-                          help="the task model (default: the config's architecture); CLIPVisionModel or "
-                          "CLIPTextModel for one tower of a CLIP config")
+    estimate.add_argument("--task", metavar="TASK",
+                          help="the task model (default: the config's architecture): a class name, CLIPVisionModel or "
+                          "CLIPTextModel for one tower of a CLIP config, or a task name as in profile (base, masked-lm, ...)")
     estimate.add_argument("--measure", action="store_true",
                           help="also build the model on meta, count one forward and name the differences")
     estimate.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
