@@ -142,3 +142,14 @@ def test_the_text_header_names_the_module_and_a_substituted_attention(capsys: py
     header = capsys.readouterr().out.split("\n\n")[0]
     assert "module bert.encoder alone" in header
     assert "attention: flash_attention_2, priced as SDPA's fused flash attention kernel" in header
+
+
+def test_a_decoder_classifier_takes_a_batch(capsys: pytest.CaptureFixture[str]) -> None:
+    gpt2 = bundled_model("gpt2").config
+    width, labels, batch, seq = gpt2["n_embd"], 2, 2, 8
+    base = _profile(["gpt2", "--task", "base", "--batch-size", str(batch), "--seq-len", str(seq)], capsys)
+    classifier = _profile(["gpt2", "--task", "sequence-classification", "--batch-size", str(batch),
+                           "--seq-len", str(seq)], capsys)
+    assert classifier.params - base.params == width * labels  # score: Linear(h, labels, bias=False)
+    # the score head runs on every token (it pools after the product): b x s x h x labels
+    assert classifier.forward.macs - base.forward.macs == batch * seq * width * labels

@@ -7,6 +7,7 @@ sub-configs (``CLIPVisionModel`` on a CLIP config builds the vision tower alone)
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from torch import nn
@@ -41,6 +42,11 @@ def resolve_task(config: Any, task: str) -> tuple[type[nn.Module], Any]:
         TaskError: the task is unknown or the config cannot build it; the message lists the
             tasks that this config can build.
     """
+    cls, built_from = _class_and_config(config, task)
+    return cls, _with_padding_token(cls, built_from)
+
+
+def _class_and_config(config: Any, task: str) -> tuple[type[nn.Module], Any]:
     if task in TASKS:
         found = _auto_class_for(TASKS[task], config)
         if found is None:
@@ -59,6 +65,23 @@ def resolve_task(config: Any, task: str) -> tuple[type[nn.Module], Any]:
         if wanted is not None and isinstance(sub, wanted):
             return named, sub
     raise TaskError(f"--task {task}: {task} does not build from a {type(config).__name__}; {_choices(config)}")
+
+
+def _with_padding_token(cls: type[nn.Module], config: Any) -> Any:
+    """A sequence classifier pools each sample's last non-padding token, and a decoder config
+    without a padding token (GPT-2, Llama) refuses batches of more than one. Give a copy the end
+    token as padding, as one does to fine-tune such a model; the synthesized ids never equal it,
+    so every sample pools its last token and the count is that of any padding id."""
+    if not cls.__name__.endswith("ForSequenceClassification") or getattr(config, "pad_token_id", 0) is not None:
+        return config
+    eos = getattr(config, "eos_token_id", None)
+    if isinstance(eos, (list, tuple)):
+        eos = eos[0] if eos else None
+    if eos is None:
+        return config
+    padded = copy.deepcopy(config)
+    padded.pad_token_id = eos
+    return padded
 
 
 def _auto_class_for(auto_name: str, config: Any) -> type[nn.Module] | None:
