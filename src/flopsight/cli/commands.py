@@ -302,7 +302,8 @@ def check_output(args: argparse.Namespace) -> None:
 
 def _check_head_options(args: argparse.Namespace) -> None:
     if args.module and (args.mode == "generate" or is_plan(args)):
-        raise InputError("--module profiles one forward of a submodule; drop --mode generate and the parallelism options")
+        raise InputError("--module profiles one forward of a submodule; "
+                         "drop --mode generate and the parallelism options")
     if is_plan(args) and (args.task or args.attn_implementation != "sdpa"):
         raise InputError("--task and --attn-implementation apply to one profile; drop the parallelism options")
     if args.layout == "deepspeed" and args.format != "text":
