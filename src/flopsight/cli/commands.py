@@ -64,6 +64,7 @@ def check_arguments(args: argparse.Namespace) -> None:
     check_output(args)
     if args.command == "profile":
         _check_mode_options(args)
+        _check_head_options(args)
         check_plan_options(args)
     if getattr(args, "optimizer", None) and not args.backward:
         raise InputError("--optimizer steps on the gradients of a backward: add --backward")
@@ -215,12 +216,14 @@ def run_profile(args: argparse.Namespace, progress: Progress) -> str:
     config = hf.make_config(source)
     dtype = args.dtype or hf.default_dtype(source)
     trusted = bool(source.extra.get("trust_remote_code"))
-    progress(f"building {hf.task_class(config, trust_remote_code=trusted).__name__} on {args.device}")
-    model = hf.build_model(config, device=args.device, dtype=dtype, trust_remote_code=trusted)
+    head = hf.resolve_task(config, args.task)[0] if args.task else hf.task_class(config, trust_remote_code=trusted)
+    progress(f"building {head.__name__} on {args.device}")
+    model = hf.build_model(config, device=args.device, dtype=dtype, trust_remote_code=trusted, task=args.task,
+                           attn_implementation=args.attn_implementation)
     spec = hf.InputSpec(args.batch_size, args.seq_len, args.image_size, args.num_images)
     inputs = hf.synthesize_inputs(model, spec, device=args.device)
     options = render_options(args)
-    described = source.describe()
+    described = {**source.describe(), **({"task": args.task, "architecture": head.__name__} if args.task else {})}
     if args.mode == "generate":
         generation = hf.profile_generation(model, inputs, new_tokens=args.new_tokens or DEFAULT_NEW_TOKENS,
                                            device=args.device, progress=progress)
@@ -229,16 +232,44 @@ def run_profile(args: argparse.Namespace, progress: Progress) -> str:
         report = GenerationReport(generation.prefill, generation.decode, generation.summary())
         progress("rendering")
         return render(report, args.format, options)
+    profiled, call_args, call_kwargs = model, (), inputs.kwargs
+    if args.module:
+        from ..hf.submodule import capture_submodule_inputs, profile_submodule
+
+        progress(f"capturing the inputs of {args.module}")
+        profiled, call_args, call_kwargs = capture_submodule_inputs(model, args.module, inputs, device=args.device)
     progress(f"profiling one forward{' and backward' if args.backward else ''}")
-    result = hf.profile_forward(model, inputs, device=args.device, backward=args.backward, memory=args.memory,
-                                optimizer=make_optimizer(model, args))
+    if args.module:
+        result = profile_submodule(profiled, call_args, call_kwargs, device=args.device, backward=args.backward,
+                                   memory=args.memory, optimizer=make_optimizer(profiled, args))
+        result.metadata["input_description"] = inputs.describe()
+        result.metadata["module"] = args.module
+    else:
+        result = hf.profile_forward(model, inputs, device=args.device, backward=args.backward, memory=args.memory,
+                                    optimizer=make_optimizer(model, args))
     _annotate(result.metadata, described, "forward")
+    result.metadata["attention"] = attention_metadata(args.attn_implementation, model)
     if args.time:
         progress(f"timing {args.warmup} + {args.repeat} iterations")
-        result = add_timing(result, model, (), inputs.kwargs, args)
+        result = add_timing(result, profiled, call_args, call_kwargs, args)
     write_memory_snapshot(result, args)
     progress("rendering")
+    if args.layout == "deepspeed":
+        from ..report.deepspeed_layout import render_deepspeed_layout
+        from ..report.header import render_header
+
+        return render_header(result) + render_deepspeed_layout(result, depth=args.depth, top=args.top)
     return render_with_roofline(result, args, options)
+
+
+def attention_metadata(requested: str, model: Any) -> dict[str, str]:
+    """What ``--attn-implementation`` asked for and what the model was built with, and how the
+    request is priced when they differ (flash_attention_2 runs as SDPA's fused flash kernel)."""
+    built = str(getattr(getattr(model, "config", None), "_attn_implementation", None) or "default")
+    described = {"requested": requested, "built": built}
+    if requested == "flash_attention_2":
+        described["priced_as"] = "SDPA's fused flash attention kernel (flash-attn itself is not called)"
+    return described
 
 
 def make_optimizer(model: Any, args: argparse.Namespace) -> Any:
@@ -283,6 +314,20 @@ def emit(text: str, args: argparse.Namespace, stdout: Any) -> None:
 def check_output(args: argparse.Namespace) -> None:
     if getattr(args, "output", None):
         check_writable(args.output)
+
+
+def _check_head_options(args: argparse.Namespace) -> None:
+    if args.module and (args.mode == "generate" or is_plan(args)):
+        raise InputError("--module profiles one forward of a submodule; "
+                         "drop --mode generate and the parallelism options")
+    if is_plan(args) and (args.task or args.attn_implementation != "sdpa"):
+        raise InputError("--task and --attn-implementation apply to one profile; drop the parallelism options")
+    if args.layout == "deepspeed" and args.format != "text":
+        raise InputError("--layout deepspeed is a text layout; use --format text")
+    if args.layout == "deepspeed" and args.gpu:
+        raise InputError("--layout deepspeed has no roofline columns; drop --gpu or use the tree layout")
+    if args.layout == "deepspeed" and args.mode == "generate":
+        raise InputError("--layout deepspeed shows one forward (and backward) profile; drop --mode generate")
 
 
 def _check_mode_options(args: argparse.Namespace) -> None:

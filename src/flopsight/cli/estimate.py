@@ -22,6 +22,8 @@ def run_estimate(args: argparse.Namespace, progress: Progress) -> str:
     source = hf.resolve_source(args.model)
     config = hf.make_config(source)
     task = args.task or hf.task_class(config).__name__
+    if task in hf.TASKS:  # profile's friendly names (base, masked-lm, ...) name the same classes here
+        task = hf.resolve_task(config, task)[0].__name__
     result = dataclasses.replace(estimate(config, batch_size=args.batch_size, seq_len=args.seq_len, task=task,
                                           decoder_seq_len=args.decoder_seq_len), model=source.spec)
     comparison = None

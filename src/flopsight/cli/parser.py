@@ -12,6 +12,7 @@ from .diff import add_diff_command
 from .plan import add_plan_options
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
+ATTENTION_IMPLEMENTATIONS = ("sdpa", "eager", "flash_attention_2")
 
 
 class UsageError(InputError):
@@ -102,6 +103,7 @@ def build_parser() -> Parser:
                          help="parameter dtype (default: the checkpoint's)")
     profile.add_argument("--trust-remote-code", action="store_true",
                          help="build a model whose config names its own code (auto_map): from its Hub repository or the folder beside its config.json (off by default)")
+    _add_head_options(profile)
     _add_timing_options(profile)
     _add_memory_options(profile)
     add_plan_options(profile, positive)
@@ -153,13 +155,27 @@ def _add_estimate_command(commands: Any) -> None:
                           help="tokens per sample (default 128); an encoder-decoder's encoder tokens")
     estimate.add_argument("--decoder-seq-len", type=positive, metavar="N",
                           help="an encoder-decoder's (T5's) decoder tokens per sample (default: --seq-len)")
-    estimate.add_argument("--task", metavar="CLASS",
-                          help="the task model (default: the config's architecture); CLIPVisionModel or "
-                          "CLIPTextModel for one tower of a CLIP config")
+    estimate.add_argument("--task", metavar="TASK",
+                          help="the task model (default: the config's architecture): a class name, CLIPVisionModel or "
+                          "CLIPTextModel for one tower of a CLIP config, or a task name as in profile (base, masked-lm, ...)")
     estimate.add_argument("--measure", action="store_true",
                           help="also build the model on meta, count one forward and name the differences")
     estimate.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
     estimate.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
+
+
+def _add_head_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--task", metavar="TASK",
+                        help="the head to build: base, causal-lm, masked-lm, seq2seq-lm, sequence-classification, "
+                        "image-classification, or a transformers class name (default: the config's architecture)")
+    parser.add_argument("--attn-implementation", choices=ATTENTION_IMPLEMENTATIONS, default="sdpa",
+                        help="sdpa (default): the fused kernel; eager: the math path (scores through memory); "
+                        "flash_attention_2: priced as SDPA's fused flash kernel (flash-attn is not called)")
+    parser.add_argument("--module", metavar="PATH",
+                        help="profile one submodule (e.g. vision_model) on the inputs it gets in the whole model")
+    parser.add_argument("--layout", choices=("tree", "deepspeed"), default="tree",
+                        help="text layout: tree (default) or deepspeed (its summary, per-depth top modules with "
+                        "fwd latency, and each module's ops)")
 
 
 def _add_size_options(parser: argparse.ArgumentParser) -> None:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .build import build_model, task_class
     from .inputs import InputSpec, ModelInputs, family_of, synthesize_inputs
     from .run import GenerationProfile, profile_forward, profile_generation
+    from .tasks import TASKS, resolve_task, valid_tasks
 
 # Names whose modules import torch, imported on first use (PEP 562): `flopsight models` and
 # the config checks need no torch.
@@ -31,6 +32,7 @@ _LAZY = {
     "build_model": "build", "task_class": "build",
     "InputSpec": "inputs", "ModelInputs": "inputs", "family_of": "inputs", "synthesize_inputs": "inputs",
     "GenerationProfile": "run", "profile_forward": "run", "profile_generation": "run",
+    "TASKS": "tasks", "resolve_task": "tasks", "valid_tasks": "tasks",
 }
 
 
@@ -52,6 +54,7 @@ __all__ = [
     "ModelInputs",
     "ModelSource",
     "ModelSourceError",
+    "TASKS",
     "build_model",
     "bundled_model",
     "bundled_models",
@@ -63,8 +66,10 @@ __all__ = [
     "profile_generation",
     "profile_model",
     "resolve_source",
+    "resolve_task",
     "synthesize_inputs",
     "task_class",
+    "valid_tasks",
 ]
 
 

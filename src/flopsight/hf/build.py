@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from .arguments import DTYPE_NAMES, check_dtype
+from ..errors import InputError
 from .errors import DeviceError, ModelSourceError, first_line
 
 DTYPES: dict[str, torch.dtype] = {name: getattr(torch, name) for name in DTYPE_NAMES}
@@ -85,8 +86,15 @@ def _auto_classes(config: Any) -> tuple[str, ...]:
     return _AUTO_CLASSES
 
 
+# --attn-implementation: what each request builds. flash-attn is not installed where flopsight
+# counts (meta, CPU): flash_attention_2 builds the SDPA path, whose fused flash kernel is the
+# op flopsight prices for it (on meta, ``capture.attention_on_meta`` runs SDPA as that kernel).
+ATTENTION_BUILDS = {"sdpa": "sdpa", "eager": "eager", "flash_attention_2": "sdpa"}
+
+
 def build_model(config: Any, *, device: str = "meta", dtype: str | torch.dtype = "float32",
-                trust_remote_code: bool = False) -> nn.Module:
+                trust_remote_code: bool = False, task: str | None = None,
+                attn_implementation: str = "sdpa") -> nn.Module:
     """Instantiate the task model of ``config`` on ``device`` in ``dtype``, in eval mode.
 
     Attention uses SDPA where the model supports it; mixture-of-experts layers use the
@@ -94,7 +102,10 @@ def build_model(config: Any, *, device: str = "meta", dtype: str | torch.dtype =
     experts, as it does on any device) and the library default elsewhere.
 
     ``trust_remote_code`` lets a config's ``auto_map`` pick the model's own classes (their code
-    runs); without it only transformers' classes are built.
+    runs); without it only transformers' classes are built. ``task`` picks the head instead of
+    the config's architecture (``tasks.resolve_task``: "base", "masked-lm", a class name, ...).
+    ``attn_implementation`` is "sdpa" (falling back to the model's default where it has no
+    SDPA), "eager" (the math path) or "flash_attention_2" (built as SDPA: ``ATTENTION_BUILDS``).
 
     Raises:
         DeviceError: cuda requested but not available, or not enough memory on cpu.
@@ -104,8 +115,16 @@ def build_model(config: Any, *, device: str = "meta", dtype: str | torch.dtype =
     check_dtype(dtype)
     torch_dtype = DTYPES[dtype] if isinstance(dtype, str) else dtype
     _check_device(device)
-    cls = task_class(config, trust_remote_code=trust_remote_code)
-    options: dict[str, Any] = {"dtype": torch_dtype}
+    if attn_implementation not in ATTENTION_BUILDS:
+        raise InputError(f"unknown attention implementation {attn_implementation!r}; choose "
+                         f"{', '.join(ATTENTION_BUILDS)}")
+    if task is not None:
+        from .tasks import resolve_task
+
+        cls, config = resolve_task(config, task)
+    else:
+        cls = task_class(config, trust_remote_code=trust_remote_code)
+    options: dict[str, Any] = {"dtype": torch_dtype, "attn_implementation": ATTENTION_BUILDS[attn_implementation]}
     if _is_moe(config) and hasattr(cls, "set_experts_implementation"):  # transformers >= 5
         # meta: every (token, expert) pair as one batched product, independent of routing values;
         # elsewhere: one loop per expert over its tokens (grouped_mm has no cost formula yet).
@@ -142,7 +161,10 @@ def _construct(cls: type[nn.Module], config: Any, options: dict[str, Any], *, de
     """
     from_config = getattr(cls, "_from_config", None)
     last: Exception | None = None
-    for kwargs in ({**options, "attn_implementation": "sdpa"}, options):
+    # SDPA falls back to the model's default attention where the model has no SDPA; eager is eager.
+    fallback = {k: v for k, v in options.items() if k != "attn_implementation"}
+    attempts = [options, fallback] if options.get("attn_implementation") == "sdpa" else [options]
+    for kwargs in attempts:
         try:
             with torch.device(device), _without_weight_init(device):
                 # from_config writes the implementation choices into the config: give it a copy

@@ -121,6 +121,10 @@ def synthesize_inputs(model: Any, spec: InputSpec, *, device: str = "meta") -> M
         # Segment 0 everywhere, as a tokenizer writes for one sentence. Without them, BERT-like
         # models read a token_type_ids buffer, which on meta has no values to read.
         inputs.kwargs["token_type_ids"] = place.ids(tuple(inputs.kwargs["input_ids"].shape), fill=0)
+    if family == "clip" and "input_ids" not in parameters:  # an image head on a CLIP config: no text
+        for text_input in ("input_ids", "attention_mask"):
+            inputs.kwargs.pop(text_input, None)
+        inputs.description.pop("seq_len", None)
     for optional in _OPTIONAL_INPUTS.intersection(inputs.kwargs):
         if optional not in parameters:  # an older transformers
             del inputs.kwargs[optional]

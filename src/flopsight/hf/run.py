@@ -210,3 +210,6 @@ def _takes_use_cache(model: nn.Module) -> bool:
     config = getattr(model, "config", None)
     text_config = getattr(config, "text_config", None) if config is not None else None
     return bool(getattr(config, "use_cache", False) or getattr(text_config, "use_cache", False))
+
+
+integer_mode = _integer_mode  # for the other runs of a model on meta (``submodule``)

@@ -27,7 +27,11 @@ def render_header(profile: Profile, width: int | None = None) -> str:
     line = f"model: {source.get('model')} ({origin}), {meta.get('model_type', '')} on {meta.get('device', '')}, {meta.get('dtype', '')}"
     tensors = meta.get("input_description", {}).get("tensors", {})
     inputs = ", ".join(f"{name} {shape['shape']}" for name, shape in tensors.items())
+    if meta.get("module"):  # --module: the submodule alone, on the inputs it got in the model
+        line += f"; module {meta['module']} alone"
     lines = [line, f"inputs: {inputs}"] if inputs else [line]
+    if meta.get("attention", {}).get("priced_as"):  # --attn-implementation asked for what is not built
+        lines.append(f"attention: {meta['attention']['requested']}, priced as {meta['attention']['priced_as']}")
     return "\n".join(wrapped for one in lines for wrapped in fit_header_line(one, width)) + "\n\n"
 
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Iterable
 
 from ..errors import InputError
 from .units import format_bytes, format_count, format_params
+from .timing import format_latency
 
 if TYPE_CHECKING:
     from ..tree.profile import Profile
@@ -16,6 +17,8 @@ __all__ = ["render_top"]
 _MEASURES = (("params", "params", ""), ("MACs", "macs", "MACs"), ("FLOPs", "flops", "FLOPs"))
 # With memory, a fourth row: the activation bytes each type's forward keeps for the backward.
 _ACTIVATIONS = "activations"
+# With timing, a last row, as DeepSpeed's: each type's median forward latency, summed.
+_LATENCY = "fwd latency"
 
 
 def render_top(
@@ -59,10 +62,11 @@ def render_top(
     if any(depth < 0 for depth in chosen):
         raise InputError(f"depths must be at least 0, got {chosen}")
     memory = profile.memory is not None
-    labels = [label for label, _, _ in _MEASURES] + ([_ACTIVATIONS] if memory else [])
+    timed = profile.run_timing is not None
+    labels = [label for label, _, _ in _MEASURES] + ([_ACTIVATIONS] if memory else []) + ([_LATENCY] if timed else [])
     width = max(len(label) for label in labels)
     title = "All" if k is None else f"Top {k}"
-    measures = "params, MACs, FLOPs or activations" if memory else "params, MACs or FLOPs"
+    measures = ", ".join(labels[:-1]) + " or " + labels[-1]
     lines = [f"{title} modules in terms of {measures} at each depth (same-type modules summed):"]
     for depth in chosen:
         lines.append(f"depth {depth}:")
@@ -83,7 +87,23 @@ def render_top(
             entries = [_entry(type_name, count, format_bytes(held, precision=precision))
                        for type_name, count, held in profile.top_activations(depth, k)]
             lines.append(f"    {_ACTIVATIONS:<{width}} - {', '.join(entries)}")
+        if timed:
+            entries = [_entry(type_name, count, format_latency(seconds, precision=precision))
+                       for type_name, count, seconds in _top_latency(profile, depth, k)]
+            lines.append(f"    {_LATENCY:<{width}} - {', '.join(entries)}")
     return "\n".join(lines)
+
+
+def _top_latency(profile: Profile, depth: int, k: int | None) -> list[tuple[str, int, float]]:
+    """The module types at ``depth`` with the longest median forward latency, same-type modules
+    summed: (type name, timed module count, seconds), the k largest."""
+    groups: dict[str, tuple[int, float]] = {}
+    for node in profile.modules():
+        if node.depth == depth and node.timing is not None:
+            count, seconds = groups.get(node.type, (0, 0.0))
+            groups[node.type] = (count + 1, seconds + node.timing.forward.median)
+    rows = sorted(((name, count, seconds) for name, (count, seconds) in groups.items()), key=lambda r: -r[2])
+    return rows[:k]
 
 
 def _entry(type_name: str, count: int, shown: str) -> str:

@@ -1,0 +1,67 @@
+"""``flopsight profile --layout deepspeed``: DeepSpeed's sections, each module's own ops, fwd latency."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("transformers")
+
+import flopsight  # noqa: E402
+from flopsight.cli import main  # noqa: E402
+from flopsight.hf import bundled_model  # noqa: E402
+from flopsight.report.deepspeed_layout import render_deepspeed_layout  # noqa: E402
+from flopsight.report.timing import format_latency  # noqa: E402
+
+
+def _tiny_llama(tmp_path: Path) -> Path:
+    config = dict(bundled_model("llama-3-8b").config)
+    config.update(hidden_size=64, intermediate_size=128, num_attention_heads=4, num_key_value_heads=2,
+                  num_hidden_layers=2, vocab_size=256)
+    path = tmp_path / "tiny-llama.json"
+    path.write_text(json.dumps(config))
+    return path
+
+
+def test_sections_and_functionals_of_each_module(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _tiny_llama(tmp_path)
+    assert main(["profile", str(path), "--seq-len", "8", "--dtype", "float32", "--layout", "deepspeed"]) == 0
+    text = capsys.readouterr().out
+    for section in ("DeepSpeed-style profile", "Aggregated Profile", "Detailed Profile"):
+        assert section in text
+    assert "Top 1 modules" in text and "fwd latency" not in text.split("Detailed Profile")[0]  # not timed
+    # q_proj: 8 tokens x 64 x 64 (no bias: mm), charged to the Linear itself
+    q_proj = text.split("(q_proj): Linear(")[1].split(")")[0]
+    assert f"aten.mm.default x 1: {8 * 64 * 64 / 1e3:.2f} KMACs" in q_proj
+    # the rotary embedding, the residual adds and SDPA are charged to the attention and layer
+    # modules themselves: they are the functionals DeepSpeed lists outside submodules
+    attention = text.split("(self_attn): LlamaAttention(")[1]
+    functionals = attention.split("functionals: ")[1].split("\n")[0]
+    assert "aten._scaled_dot_product_flash_attention_for_cpu.default x 1" in functionals
+
+
+def test_timed_top_k_has_fwd_latency(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _tiny_llama(tmp_path)
+    argv = ["profile", str(path), "--seq-len", "8", "--dtype", "float32", "--device", "cpu", "--time",
+            "--warmup", "0", "--repeat", "2"]
+    assert main([*argv, "--layout", "deepspeed", "--top", "2"]) == 0
+    text = capsys.readouterr().out
+    depth_3 = text.split("Aggregated Profile")[1].split("depth 3:")[1].split("depth 4:")[0]
+    assert re.search(r"fwd latency - 2 x LlamaDecoderLayer: [\d.]+ [mun]?s", depth_3)
+    assert "% latency" in text.split("Detailed Profile")[1]
+    # the same layout of a saved timed profile: the two layers' medians, summed
+    assert main([*argv, "--format", "json"]) == 0
+    saved = flopsight.Profile.from_dict(json.loads(capsys.readouterr().out))
+    layers = [saved.module(f"model.layers.{i}").timing for i in (0, 1)]
+    assert all(t is not None for t in layers)
+    summed = sum(t.forward.median for t in layers if t is not None)
+    rendered = render_deepspeed_layout(saved, top=2)
+    assert f"fwd latency - 2 x LlamaDecoderLayer: {format_latency(summed)}" in rendered
+
+
+def test_layout_refuses_other_formats(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["profile", "gpt2", "--layout", "deepspeed", "--format", "csv"]) == 2
+    assert "use --format text" in capsys.readouterr().err
