@@ -20,6 +20,7 @@ that moment, so they cannot be removed there.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from types import TracebackType
 from typing import Iterator
@@ -37,7 +38,9 @@ from .root_calls import RootCalls
 from .storage_resize import storage_resizes_reported
 from .tensors import uses_meta
 
-__all__ = ["CountingSession", "eager_flex_attention"]
+__all__ = ["CountingSession", "eager_flex_attention", "META_CACHE_VARIABLE"]
+
+META_CACHE_VARIABLE = "FLOPSIGHT_META_CACHE"
 
 
 class CountingSession:
@@ -52,6 +55,9 @@ class CountingSession:
             reads it from the model's parameters at ``open()``.
         memory: a memory instrument, told of every op's outputs and of the module scopes.
 
+    ``FLOPSIGHT_META_CACHE=0`` in the environment turns the meta output cache off
+    (``capture.meta_cache``): the cache changes no count, and this is how that is checked.
+
     ``tracker`` is the session's module tracker: an instrument that counts with the session
     subscribes to it before ``open()``. ``root_calls`` sums and records the model's top-level
     calls (``RootCalls``).
@@ -63,7 +69,8 @@ class CountingSession:
         self.result = CaptureResult(backward_measured=backward)
         self.tracker = ModuleTracker(model, ignore_types=ignore_types)
         self.memory = memory
-        self.mode = CountingMode(self.tracker, self.result, label_nodes=backward, memory=memory)
+        self.mode = CountingMode(self.tracker, self.result, label_nodes=backward, memory=memory,
+                                 meta_cache=os.environ.get(META_CACHE_VARIABLE, "1") != "0")
         if memory is not None:
             self.tracker.subscribe(memory)
         self.tracker.subscribe(self.mode.fusion)

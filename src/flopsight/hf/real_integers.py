@@ -28,8 +28,9 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_map
+
+from ..capture.dispatch_mode import EagerDispatchMode
 
 aten = torch.ops.aten
 
@@ -43,7 +44,7 @@ def _is_integral(dtype: torch.dtype) -> bool:
     return dtype == torch.bool or not (dtype.is_floating_point or dtype.is_complex)
 
 
-class RealIntegersMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
+class RealIntegersMode(EagerDispatchMode):
     """Keeps integer and boolean tensors of up to ``max_numel`` elements real on the CPU.
 
     Push it outside ``flopsight.profile`` (which pushes its counting mode inside), so that
