@@ -12,7 +12,7 @@ from ..costs.registry import Communication
 from ..records import CaptureResult, OpCost, OpTotals, Phase
 from .collectives import CollectiveRecorder
 from .composite_split import CompositeSplit, composite_split
-from .dispatch_mode import EagerDispatchMode
+from .dispatch_mode import EagerDispatchMode, Kernel, KernelWrapperMode, run_kernel
 from .fusion import FusionRecorder
 from .memory import MemoryRecorder
 from .meta_cache import MetaOutputCache
@@ -64,7 +64,13 @@ class CountingMode(EagerDispatchMode):
         self._fake_depth = 0
         # On meta, repeated ops (every layer's) make their outputs from cached metadata.
         self.meta_cache = MetaOutputCache() if meta_cache else None
-        self._run = self.meta_cache.run if self.meta_cache is not None else _run_kernel
+        self._kernel: Kernel = self.meta_cache.run if self.meta_cache is not None else run_kernel
+        self._run: Kernel = self._kernel
+
+    def run_ops_through(self, wrapper: KernelWrapperMode | None) -> None:
+        """Run each op through ``wrapper.run_op`` (with this mode's kernel), or, None, directly."""
+        kernel = self._kernel
+        self._run = kernel if wrapper is None else lambda func, args, kwargs: wrapper.run_op(func, args, kwargs, kernel)
 
     def note_fake_mode(self) -> None:
         """Remember the fake mode (if any) the run is under, so that ops under another fake
@@ -82,7 +88,7 @@ class CountingMode(EagerDispatchMode):
                 self._dtensor_seen = True
                 return NotImplemented
         if self._dtensor_seen and self._propagating_shardings():
-            return func(*args, **kwargs)
+            return self._run(func, args, kwargs)
         split = self._splits.get(func)
         if split is None:
             split = self._splits[func] = composite_split(func)
@@ -156,10 +162,6 @@ class CountingMode(EagerDispatchMode):
         if name is None:
             name = self._names[func] = str(func)
         return name
-
-
-def _run_kernel(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    return func(*args, **kwargs)
 
 
 def _has_dtensor(types: Any) -> bool:

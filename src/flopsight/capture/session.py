@@ -26,12 +26,14 @@ from types import TracebackType
 from typing import Iterator
 
 from torch import nn
+from torch.utils._python_dispatch import _get_current_dispatch_mode, _pop_mode, _push_mode
 
 from ..errors import InputError
 from ..records import CaptureResult
 from .attention_on_meta import MetaAttentionMode
 from .collectives import mesh_dims_of
 from .counting_mode import CountingMode
+from .dispatch_mode import KernelWrapperMode
 from .memory import MemoryRecorder
 from .module_tracker import ModuleTracker
 from .root_calls import RootCalls
@@ -142,11 +144,23 @@ class CountingSession:
                 modes.enter_context(storage_resizes_reported(self.memory.storage_resized))
             self.mode.note_fake_mode()
             self.mode.collectives.mesh_dims = mesh_dims_of(self.model)
+            self._take_in_kernel_wrapper(modes)
             modes.enter_context(self.mode)
         except BaseException:
             modes.close()
             raise
         self._modes = modes
+
+    def _take_in_kernel_wrapper(self, modes: contextlib.ExitStack) -> None:
+        """A kernel wrapper pushed right outside the session (``KernelWrapperMode``) runs inside
+        the counting mode for the run; it goes back on torch's stack when the modes are popped."""
+        outer = _get_current_dispatch_mode()
+        if not isinstance(outer, KernelWrapperMode):
+            return
+        _pop_mode()
+        modes.callback(_push_mode, outer)
+        modes.callback(self.mode.run_ops_through, None)
+        self.mode.run_ops_through(outer)
 
     def _pop_modes(self) -> None:
         modes, self._modes = self._modes, None
