@@ -40,6 +40,8 @@ _UNSAFE_TAGS = (torch.Tag.nondeterministic_seeded, torch.Tag.data_dependent_outp
                 torch.Tag.dynamic_output_shape, torch.Tag.inplace_view)
 _ALWAYS_RUN = (torch.ops.aten._unsafe_view.default, torch.ops.aten.lift_fresh.default)
 _dispatch_stack_depth = torch._C._len_torch_dispatch_stack
+_inference_mode = torch.is_inference_mode_enabled
+_default_dtype = torch.get_default_dtype
 _empty_strided = torch.ops.aten.empty_strided.default
 
 OutputMeta = tuple[torch.Size, tuple[int, ...], torch.dtype]
@@ -98,13 +100,13 @@ def _key(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any,
     """The op and its arguments' metadata, or None when an argument is not keyed.
 
     An op with no tensor argument (a factory) is keyed only when it is asked for meta."""
-    parts: list[Any] = [func, torch.is_inference_mode_enabled(), torch.get_default_dtype()]
+    parts: list[Any] = [func, _inference_mode(), _default_dtype()]
     try:
         tensors = _add_all(parts, args)
         if kwargs:
             for name, value in kwargs.items():
                 parts.append(name)
-                tensors += _add(parts, value)
+                tensors += _add_all(parts, (value,))
     except _Bypass:
         return None
     if not tensors and _META not in parts and "meta" not in parts:
@@ -113,28 +115,28 @@ def _key(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any,
 
 
 def _add_all(parts: list[Any], values: tuple[Any, ...] | list[Any]) -> int:
+    """Append each value's key to ``parts``; return how many tensors they held."""
     tensors = 0
+    append = parts.append
     for value in values:
-        tensors += _add(parts, value)
-    return tensors
-
-
-def _add(parts: list[Any], value: Any) -> int:
-    """Append ``value``'s key to ``parts``; return how many tensors it held."""
-    kind = type(value)
-    if kind in _PLAIN_TENSORS:
-        if not value.is_meta or value.layout != _STRIDED or value.dtype.is_complex:
+        kind = type(value)
+        if kind is torch.Tensor or kind is nn.Parameter:
+            if not value.is_meta or value.layout != _STRIDED or value.dtype.is_complex:
+                raise _Bypass
+            append((value.shape, value.stride(), value.storage_offset(), value.dtype, value.requires_grad))
+            tensors += 1
+        elif kind is list or kind is tuple:
+            append((kind, len(value)))
+            if all(type(item) is int for item in value):  # sizes, dims: the common case
+                append(tuple(value))
+            else:
+                tensors += _add_all(parts, value)
+        elif kind in _PLAIN_VALUES:
+            append(kind)  # 1, 1.0 and True are equal keys; their types are not
+            append(value)
+        else:
             raise _Bypass
-        parts.append((value.shape, value.stride(), value.storage_offset(), value.dtype, value.requires_grad))
-        return 1
-    if kind is list or kind is tuple:
-        parts.append((kind, len(value)))
-        return _add_all(parts, value)
-    if kind in _PLAIN_VALUES:
-        parts.append(kind)  # 1, 1.0 and True are equal keys; their types are not
-        parts.append(value)
-        return 0
-    raise _Bypass
+    return tensors
 
 
 def _entry_for(out: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> CacheEntry:
