@@ -1,4 +1,5 @@
-"""A Llama-2-7B-shaped decoder in plain PyTorch, shaped like HF's LlamaForCausalLM.
+"""A Llama-shaped decoder in plain PyTorch, shaped like HF's LlamaForCausalLM: Llama-2-7B by
+default, Llama-3-70B and Llama-3.1-405B (grouped-query attention) in ``SIZES``.
 
 RMSNorm as pow/mean/rsqrt/mul in float32, rotary embeddings computed per forward and applied
 with rotate_half, SwiGLU MLP, causal SDPA, an untied lm_head. Used by bench_llama_meta.py, so
@@ -7,6 +8,7 @@ that the bench needs no transformers.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import torch
@@ -20,6 +22,7 @@ class LlamaConfig:
     layers: int = 32
     intermediate: int = 11008
     heads: int = 32
+    kv_heads: int | None = None  # grouped-query attention (Llama 3 70B, 405B); None: as heads
     vocab: int = 32000
     rope_theta: float = 10000.0
     eps: float = 1e-5
@@ -73,20 +76,21 @@ class Attention(nn.Module):
     def __init__(self, config: LlamaConfig) -> None:
         super().__init__()
         self.heads = config.heads
+        self.kv_heads = config.kv_heads or config.heads
         self.head_dim = config.hidden // config.heads
         self.q_proj = nn.Linear(config.hidden, config.hidden, bias=False)
-        self.k_proj = nn.Linear(config.hidden, config.hidden, bias=False)
-        self.v_proj = nn.Linear(config.hidden, config.hidden, bias=False)
+        self.k_proj = nn.Linear(config.hidden, self.kv_heads * self.head_dim, bias=False)
+        self.v_proj = nn.Linear(config.hidden, self.kv_heads * self.head_dim, bias=False)
         self.o_proj = nn.Linear(config.hidden, config.hidden, bias=False)
 
     def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
         batch, seq, _ = x.shape
-        shape = (batch, seq, self.heads, self.head_dim)
-        q = self.q_proj(x).view(shape).transpose(1, 2)
-        k = self.k_proj(x).view(shape).transpose(1, 2)
-        v = self.v_proj(x).view(shape).transpose(1, 2)
+        q = self.q_proj(x).view(batch, seq, self.heads, self.head_dim).transpose(1, 2)
+        k = self.k_proj(x).view(batch, seq, self.kv_heads, self.head_dim).transpose(1, 2)
+        v = self.v_proj(x).view(batch, seq, self.kv_heads, self.head_dim).transpose(1, 2)
         q, k = apply_rotary(q, k, cos, sin)
-        out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        gqa = {"enable_gqa": True} if self.kv_heads != self.heads else {}
+        out = F.scaled_dot_product_attention(q, k, v, is_causal=True, **gqa)
         return self.o_proj(out.transpose(1, 2).reshape(batch, seq, -1))
 
 
@@ -132,8 +136,19 @@ class LlamaForCausalLM(nn.Module):
         return self.lm_head(self.norm(x))
 
 
-def build(layers: int, seq_len: int, dtype: torch.dtype) -> tuple[nn.Module, torch.Tensor]:
+# Llama-2-7B (the default), Llama-3-70B and Llama-3.1-405B, as their published configs give them.
+SIZES = {
+    "7b": LlamaConfig(),
+    "70b": LlamaConfig(hidden=8192, layers=80, intermediate=28672, heads=64, kv_heads=8, vocab=128256,
+                       rope_theta=500000.0),
+    "405b": LlamaConfig(hidden=16384, layers=126, intermediate=53248, heads=128, kv_heads=8, vocab=128256,
+                        rope_theta=500000.0),
+}
+
+
+def build(layers: int, seq_len: int, dtype: torch.dtype, size: str = "7b") -> tuple[nn.Module, torch.Tensor]:
+    config = dataclasses.replace(SIZES[size], layers=layers)
     with torch.device("meta"):
-        model = LlamaForCausalLM(LlamaConfig(layers=layers)).to(dtype).eval()
-        input_ids = torch.randint(0, LlamaConfig.vocab, (1, seq_len), dtype=torch.int64)
+        model = LlamaForCausalLM(config).to(dtype).eval()
+        input_ids = torch.randint(0, config.vocab, (1, seq_len), dtype=torch.int64)
     return model, input_ids

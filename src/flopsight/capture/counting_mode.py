@@ -6,15 +6,16 @@ import sys
 from typing import Any
 
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
 
 from ..costs import REGISTRY
 from ..costs.registry import Communication
 from ..records import CaptureResult, OpCost, OpTotals, Phase
 from .collectives import CollectiveRecorder
 from .composite_split import CompositeSplit, composite_split
+from .dispatch_mode import EagerDispatchMode, Kernel, KernelWrapperMode, run_kernel
 from .fusion import FusionRecorder
 from .memory import MemoryRecorder
+from .meta_cache import MetaOutputCache
 from .module_tracker import ModuleTracker
 
 _current_graph_task_id = torch._C._current_graph_task_id
@@ -24,7 +25,7 @@ _active_fake_mode = torch._C._get_dispatch_mode
 _FAKE = torch._C._TorchDispatchModeKey.FAKE
 
 
-class CountingMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
+class CountingMode(EagerDispatchMode):
     """Prices each op once and charges it to the innermost module.
 
     Forward ops go to the innermost running module (the tracker's ``top``). Backward ops go to
@@ -45,7 +46,7 @@ class CountingMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
     supports_higher_order_operators = True
 
     def __init__(self, tracker: ModuleTracker, result: CaptureResult, *, label_nodes: bool,
-                 memory: MemoryRecorder | None = None) -> None:
+                 memory: MemoryRecorder | None = None, meta_cache: bool = True) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self._tracker = tracker
         self._memory = memory
@@ -61,6 +62,15 @@ class CountingMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
         self._dtensor_seen = False
         self._fake_mode: Any = None  # the fake mode the run itself is under, and how deep
         self._fake_depth = 0
+        # On meta, repeated ops (every layer's) make their outputs from cached metadata.
+        self.meta_cache = MetaOutputCache() if meta_cache else None
+        self._kernel: Kernel = self.meta_cache.run if self.meta_cache is not None else run_kernel
+        self._run: Kernel = self._kernel
+
+    def run_ops_through(self, wrapper: KernelWrapperMode | None) -> None:
+        """Run each op through ``wrapper.run_op`` (with this mode's kernel), or, None, directly."""
+        kernel = self._kernel
+        self._run = kernel if wrapper is None else lambda func, args, kwargs: wrapper.run_op(func, args, kwargs, kernel)
 
     def note_fake_mode(self) -> None:
         """Remember the fake mode (if any) the run is under, so that ops under another fake
@@ -78,7 +88,7 @@ class CountingMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
                 self._dtensor_seen = True
                 return NotImplemented
         if self._dtensor_seen and self._propagating_shardings():
-            return func(*args, **kwargs)
+            return self._run(func, args, kwargs)
         split = self._splits.get(func)
         if split is None:
             split = self._splits[func] = composite_split(func)
@@ -86,7 +96,7 @@ class CountingMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
             with self:  # the parts run under the mode, each priced by its own formula
                 return split.run(func, args, kwargs)
         formula = self._resolve(func)
-        out = func(*args, **kwargs)
+        out = self._run(func, args, kwargs)
         path, phase = self._where()
         if self._memory is not None:  # every op's outputs, priced or not, inside the model or not
             self._memory.op_ran(out, None if path is ModuleTracker.OUTSIDE else path, phase)

@@ -20,24 +20,29 @@ that moment, so they cannot be removed there.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from types import TracebackType
 from typing import Iterator
 
 from torch import nn
+from torch.utils._python_dispatch import _get_current_dispatch_mode, _pop_mode, _push_mode
 
 from ..errors import InputError
 from ..records import CaptureResult
 from .attention_on_meta import MetaAttentionMode
 from .collectives import mesh_dims_of
 from .counting_mode import CountingMode
+from .dispatch_mode import KernelWrapperMode
 from .memory import MemoryRecorder
 from .module_tracker import ModuleTracker
 from .root_calls import RootCalls
 from .storage_resize import storage_resizes_reported
 from .tensors import uses_meta
 
-__all__ = ["CountingSession", "eager_flex_attention"]
+__all__ = ["CountingSession", "eager_flex_attention", "META_CACHE_VARIABLE"]
+
+META_CACHE_VARIABLE = "FLOPSIGHT_META_CACHE"
 
 
 class CountingSession:
@@ -52,6 +57,9 @@ class CountingSession:
             reads it from the model's parameters at ``open()``.
         memory: a memory instrument, told of every op's outputs and of the module scopes.
 
+    ``FLOPSIGHT_META_CACHE=0`` in the environment turns the meta output cache off
+    (``capture.meta_cache``): the cache changes no count, and this is how that is checked.
+
     ``tracker`` is the session's module tracker: an instrument that counts with the session
     subscribes to it before ``open()``. ``root_calls`` sums and records the model's top-level
     calls (``RootCalls``).
@@ -63,7 +71,8 @@ class CountingSession:
         self.result = CaptureResult(backward_measured=backward)
         self.tracker = ModuleTracker(model, ignore_types=ignore_types)
         self.memory = memory
-        self.mode = CountingMode(self.tracker, self.result, label_nodes=backward, memory=memory)
+        self.mode = CountingMode(self.tracker, self.result, label_nodes=backward, memory=memory,
+                                 meta_cache=os.environ.get(META_CACHE_VARIABLE, "1") != "0")
         if memory is not None:
             self.tracker.subscribe(memory)
         self.tracker.subscribe(self.mode.fusion)
@@ -135,11 +144,23 @@ class CountingSession:
                 modes.enter_context(storage_resizes_reported(self.memory.storage_resized))
             self.mode.note_fake_mode()
             self.mode.collectives.mesh_dims = mesh_dims_of(self.model)
+            self._take_in_kernel_wrapper(modes)
             modes.enter_context(self.mode)
         except BaseException:
             modes.close()
             raise
         self._modes = modes
+
+    def _take_in_kernel_wrapper(self, modes: contextlib.ExitStack) -> None:
+        """A kernel wrapper pushed right outside the session (``KernelWrapperMode``) runs inside
+        the counting mode for the run; it goes back on torch's stack when the modes are popped."""
+        outer = _get_current_dispatch_mode()
+        if not isinstance(outer, KernelWrapperMode):
+            return
+        _pop_mode()
+        modes.callback(_push_mode, outer)
+        modes.callback(self.mode.run_ops_through, None)
+        self.mode.run_ops_through(outer)
 
     def _pop_modes(self) -> None:
         modes, self._modes = self._modes, None

@@ -10,7 +10,7 @@ from ..errors import FlopsightError
 from .commands import check_arguments, check_output, emit, run_example, run_models, run_profile, run_show
 from .diff import run_diff
 from .estimate import run_estimate
-from .heavy import import_torch
+from .heavy import collection_paused, import_torch
 from .interrupts import Interrupts, exit_now
 from .output import Progress
 from .parser import build_parser
@@ -67,7 +67,8 @@ def _run(arguments: list[str], interrupts: Interrupts) -> int:
             text = run_diff(args)
         else:
             check_arguments(args)
-            with interrupts.deferred():  # torch's import must not see a KeyboardInterrupt
+            # torch's import must not see a KeyboardInterrupt, nor pay for the collector (heavy.py)
+            with interrupts.deferred(), collection_paused():
                 import_torch()
             text = run_example(args) if args.command == "example" else run_profile(args, progress)
         interrupts.checkpoint()  # ... or that a library swallowed during the run

@@ -13,6 +13,7 @@ from ..report import GenerationReport, RenderOptions, format_params, render
 from ..report.plan import PlanReport
 from ..atomic_write import write_bytes_atomically
 from .calibration import calibrate_and_store, check_calibration_options
+from .heavy import collection_paused
 from .output import Progress, check_writable, write_atomically
 from .plan import check_plan_options, is_plan, run_plan
 from .timing import add_timing, check_timing_options
@@ -212,14 +213,15 @@ def run_profile(args: argparse.Namespace, progress: Progress) -> str:
     if is_plan(args):
         return run_plan(args, progress)
     progress(f"reading the config of {args.model}")
-    source = hf.resolve_source(args.model, trust_remote_code=args.trust_remote_code)
-    config = hf.make_config(source)
-    dtype = args.dtype or hf.default_dtype(source)
-    trusted = bool(source.extra.get("trust_remote_code"))
-    head = hf.resolve_task(config, args.task)[0] if args.task else hf.task_class(config, trust_remote_code=trusted)
-    progress(f"building {head.__name__} on {args.device}")
-    model = hf.build_model(config, device=args.device, dtype=dtype, trust_remote_code=trusted, task=args.task,
-                           attn_implementation=args.attn_implementation)
+    with collection_paused():  # transformers' imports and the model's modules: see heavy.py
+        source = hf.resolve_source(args.model, trust_remote_code=args.trust_remote_code)
+        config = hf.make_config(source)
+        dtype = args.dtype or hf.default_dtype(source)
+        trusted = bool(source.extra.get("trust_remote_code"))
+        head = hf.resolve_task(config, args.task)[0] if args.task else hf.task_class(config, trust_remote_code=trusted)
+        progress(f"building {head.__name__} on {args.device}")
+        model = hf.build_model(config, device=args.device, dtype=dtype, trust_remote_code=trusted, task=args.task,
+                               attn_implementation=args.attn_implementation)
     spec = hf.InputSpec(args.batch_size, args.seq_len, args.image_size, args.num_images)
     inputs = hf.synthesize_inputs(model, spec, device=args.device)
     options = render_options(args)

@@ -28,8 +28,9 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_map
+
+from ..capture.dispatch_mode import Kernel, KernelWrapperMode
 
 aten = torch.ops.aten
 
@@ -43,31 +44,31 @@ def _is_integral(dtype: torch.dtype) -> bool:
     return dtype == torch.bool or not (dtype.is_floating_point or dtype.is_complex)
 
 
-class RealIntegersMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
+class RealIntegersMode(KernelWrapperMode):
     """Keeps integer and boolean tensors of up to ``max_numel`` elements real on the CPU.
 
     Push it outside ``flopsight.profile`` (which pushes its counting mode inside), so that
-    every op is counted as the model issued it and then run here with consistent devices.
+    every op is counted as the model issued it and then run here with consistent devices: the
+    counting session takes it in (``KernelWrapperMode``) and calls ``run_op`` itself.
     """
 
     def __init__(self, max_numel: int = DEFAULT_MAX_NUMEL) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.max_numel = max_numel
 
-    def __torch_dispatch__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None) -> Any:
-        kwargs = kwargs or {}
+    def run_op(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], kernel: Kernel) -> Any:
         devices = _devices(args, kwargs)
         if _META in devices:
             if len(devices) > 1:
                 args, kwargs = self._all_to_meta(func, args, kwargs)
-            return func(*args, **kwargs)
+            return kernel(func, args, kwargs)
         if _wants_meta(args, kwargs):
-            out = func(*args, **kwargs)
+            out = kernel(func, args, kwargs)
             if self._keep_real(out):
                 args = tuple(_CPU if _is_meta_device(a) else a for a in args)
-                return func(*args, **{**kwargs, "device": _CPU} if "device" in kwargs else kwargs)
+                return kernel(func, args, {**kwargs, "device": _CPU} if "device" in kwargs else kwargs)
             return out
-        return func(*args, **kwargs)
+        return kernel(func, args, kwargs)
 
     def _keep_real(self, out: Any) -> bool:
         return (
