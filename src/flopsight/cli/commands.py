@@ -52,6 +52,11 @@ def run_show(args: argparse.Namespace) -> str:
         if isinstance(held, GenerationReport) or held.memory is None:
             raise InputError(f"--memory-snapshot: {args.profile_file} holds no memory; profile with --memory")
         write_memory_snapshot(held, args)
+    if args.layout == "deepspeed":
+        if isinstance(saved, (GenerationReport, PlanReport)):
+            raise InputError(f"--layout deepspeed: {args.profile_file} is a generate run or a simulated plan; "
+                             "the layout shows one forward (and backward) profile: use the tree layout")
+        return render_layout(saved, args)
     if getattr(args, "gpu", None):
         if isinstance(saved, (GenerationReport, PlanReport)):
             raise InputError(f"--gpu: {args.profile_file} is a generate run or a simulated plan; it prices one "
@@ -67,6 +72,7 @@ def check_arguments(args: argparse.Namespace) -> None:
         _check_mode_options(args)
         _check_head_options(args)
         check_plan_options(args)
+    _check_layout(args)
     if getattr(args, "optimizer", None) and not args.backward:
         raise InputError("--optimizer steps on the gradients of a backward: add --backward")
     if getattr(args, "memory_snapshot", None):
@@ -257,10 +263,7 @@ def run_profile(args: argparse.Namespace, progress: Progress) -> str:
     write_memory_snapshot(result, args)
     progress("rendering")
     if args.layout == "deepspeed":
-        from ..report.deepspeed_layout import render_deepspeed_layout
-        from ..report.header import render_header
-
-        return render_header(result) + render_deepspeed_layout(result, depth=args.depth, top=args.top)
+        return render_layout(result, args)
     return render_with_roofline(result, args, options)
 
 
@@ -324,12 +327,26 @@ def _check_head_options(args: argparse.Namespace) -> None:
                          "drop --mode generate and the parallelism options")
     if is_plan(args) and (args.task or args.attn_implementation != "sdpa"):
         raise InputError("--task and --attn-implementation apply to one profile; drop the parallelism options")
-    if args.layout == "deepspeed" and args.format != "text":
+
+
+def _check_layout(args: argparse.Namespace) -> None:
+    """``--layout deepspeed`` (profile and show): one text rendering of one forward profile."""
+    if getattr(args, "layout", "tree") != "deepspeed":
+        return
+    if args.format != "text":
         raise InputError("--layout deepspeed is a text layout; use --format text")
-    if args.layout == "deepspeed" and args.gpu:
+    if args.gpu:
         raise InputError("--layout deepspeed has no roofline columns; drop --gpu or use the tree layout")
-    if args.layout == "deepspeed" and args.mode == "generate":
+    if getattr(args, "mode", None) == "generate":
         raise InputError("--layout deepspeed shows one forward (and backward) profile; drop --mode generate")
+
+
+def render_layout(result: Profile, args: argparse.Namespace) -> str:
+    """The text of ``--layout deepspeed``: the header, then DeepSpeed's three sections."""
+    from ..report.deepspeed_layout import render_deepspeed_layout
+    from ..report.header import render_header
+
+    return render_header(result) + render_deepspeed_layout(result, depth=args.depth, top=args.top)
 
 
 def _check_mode_options(args: argparse.Namespace) -> None:
