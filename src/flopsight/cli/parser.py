@@ -6,13 +6,13 @@ import argparse
 from typing import Any, Callable, NoReturn
 
 from ..errors import InputError
+from ..hf.arguments import ATTENTION_IMPLEMENTATIONS
 from ..report.collapsed import STACK_METRICS
 from ..report.formats import EXPORT_FORMATS, FORMATS
 from .diff import add_diff_command
 from .plan import add_plan_options
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
-ATTENTION_IMPLEMENTATIONS = ("sdpa", "eager", "flash_attention_2")
 
 
 class UsageError(InputError):
