@@ -23,11 +23,21 @@ if TYPE_CHECKING:
     from ..tree.module_node import ModuleNode
     from ..tree.profile import Profile
 
-__all__ = ["Change", "DIFF_FORMATS", "DIFF_SCHEMA_VERSION", "ModuleDelta", "ProfileDiff", "diff", "render_diff"]
+__all__ = ["Change", "DIFF_FORMATS", "DIFF_SCHEMA_VERSION", "ModuleDelta", "ProfileDiff", "SortError", "diff",
+           "render_diff"]
 
 DIFF_SCHEMA_VERSION = 1
 DEFAULT_SORT = "forward_flops"
 DIFF_FORMATS = ("text", "markdown", "json", "html")
+
+
+class SortError(InputError):
+    """``sort`` is not a figure both runs have; ``reason`` says why without naming the argument,
+    so the CLI can name its own option (``--sort``)."""
+
+    def __init__(self, sort: str, reason: str) -> None:
+        super().__init__(f"sort={sort!r}: {reason}")
+        self.sort, self.reason = sort, reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +190,8 @@ def diff(a: Profile | str | os.PathLike[str], b: Profile | str | os.PathLike[str
         The ProfileDiff; ``print()`` shows it as text, ``to_dict()`` as JSON-ready data.
 
     Raises:
-        InputError: a path that is not a saved profile, or ``sort`` not a figure both runs have.
+        InputError: a path that is not a saved profile; ``SortError``, an InputError, when
+            ``sort`` is not a figure both runs have.
 
     Example:
         >>> d = flopsight.diff("mlp8.json", "mlp16.json", top=3)  # doctest: +SKIP
@@ -192,9 +203,9 @@ def diff(a: Profile | str | os.PathLike[str], b: Profile | str | os.PathLike[str
     figures = common_figures(profile_a, profile_b)
     names = [f.name for f in figures]
     if sort not in FIGURE_NAMES:
-        raise InputError(f"sort {sort!r}: not a figure; use one of {', '.join(FIGURE_NAMES)}")
+        raise SortError(sort, f"not a figure; use one of {', '.join(FIGURE_NAMES)}")
     if sort not in names:
-        raise InputError(f"sort {sort!r}: not a figure both runs have; use one of {', '.join(names)}")
+        raise SortError(sort, f"not a figure both runs have; use one of {', '.join(names)}")
     if top is not None and top < 1:
         raise InputError(f"top={top}: give a positive number of modules, or None for all")
     total, *modules = (_delta(match, figures) for match in match_modules(profile_a.root, profile_b.root))
