@@ -7,7 +7,6 @@ figure. Pure: no torch.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -17,6 +16,7 @@ from ..tree.module_match import Match, MatchedBy, match_modules
 from .diff_figures import FIGURE_NAMES, Figure, common_figures
 from .diff_text import render_diff_markdown, render_diff_text
 from .header import model_name
+from .json_text import json_text
 from .saved_profile import load_profile
 
 if TYPE_CHECKING:
@@ -164,9 +164,10 @@ class ProfileDiff:
 
 
 def render_diff(d: ProfileDiff, fmt: str) -> str:
-    """``d`` in one of ``DIFF_FORMATS``."""
+    """``d`` in one of ``DIFF_FORMATS``; in json a change that is not a finite number (a NaN
+    latency and the deltas made from it) is null, as a figure a run lacks."""
     if fmt == "json":
-        return json.dumps(d.to_dict(), indent=2) + "\n"
+        return json_text(d.to_dict())
     if fmt == "markdown":
         return render_diff_markdown(d)
     if fmt == "html":
