@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,15 @@ import flopsight  # noqa: E402
 from flopsight.cli import main  # noqa: E402
 from flopsight.hf import bundled_model, profile_model  # noqa: E402
 
-BERT = bundled_model("bert-base-uncased").config
+
+
+def _config(name: str) -> dict[str, Any]:
+    bundled = bundled_model(name)
+    assert bundled is not None
+    return dict(bundled.config)
+
+
+BERT = _config("bert-base-uncased")
 H, I, L, HEADS = BERT["hidden_size"], BERT["intermediate_size"], BERT["num_hidden_layers"], BERT["num_attention_heads"]
 CLIP = "clip-vit-large-patch14-336"
 
@@ -59,7 +68,7 @@ def test_eager_attention_moves_the_scores_through_memory(capsys: pytest.CaptureF
 
 def test_module_profiles_the_vision_tower_alone(capsys: pytest.CaptureFixture[str]) -> None:
     tower = profile_model(CLIP, module="vision_model")
-    config = transformers.CLIPConfig.from_dict(bundled_model(CLIP).config)
+    config = transformers.CLIPConfig.from_dict(_config(CLIP))
     with torch.device("meta"):
         reference = transformers.CLIPModel(config).vision_model
     assert tower.params == sum(p.numel() for p in reference.parameters())
