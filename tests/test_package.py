@@ -19,3 +19,28 @@ print(light, all(reachable), sorted(set(flopsight.__all__) - set(dir(flopsight))
 def test_import_is_light_and_every_name_is_reachable() -> None:
     result = subprocess.run([sys.executable, "-c", _SCRIPT], capture_output=True, text=True, timeout=120)
     assert result.stdout.split() == ["True", "True", "[]"], result.stdout + result.stderr
+
+
+def test_every_dependency_is_bounded_from_the_tested_minor_to_the_next_major() -> None:
+    import re
+    from importlib.metadata import PackageNotFoundError, version
+    from pathlib import Path
+
+    import pytest
+
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    project = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())["project"]
+    requirements = list(project["dependencies"])
+    for extra in project["optional-dependencies"].values():
+        requirements += extra
+    for requirement in requirements:
+        bounds = re.fullmatch(r"([A-Za-z0-9_.-]+)>=(\d+)\.(\d+),<(\d+)", requirement)
+        assert bounds is not None, f"{requirement}: give NAME>=MAJOR.MINOR,<NEXT_MAJOR"
+        name, major, minor, ceiling = bounds[1], int(bounds[2]), int(bounds[3]), int(bounds[4])
+        assert ceiling == major + 1, f"{requirement}: the ceiling is the next major release"
+        try:
+            installed = version(name)
+        except PackageNotFoundError:
+            continue  # an extra this environment did not install
+        parts = [int(n) for n in re.findall(r"\d+", installed)[:2]]
+        assert parts[0] == major and parts[1] >= minor, f"{requirement}: {installed} is installed"

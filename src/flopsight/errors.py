@@ -4,7 +4,8 @@
     ├── RegistrationError       a formula registered twice, or for something that is not an op
     ├── InputError              bad arguments to profile(): shapes, loss_fn, ignore_modules
     │   ├── ModelSourceError    (flopsight.hf) no bundled config, file, folder or Hub id
-    │   └── InputSpecError      (flopsight.hf) requested inputs do not fit the model
+    │   ├── InputSpecError      (flopsight.hf) requested inputs do not fit the model
+    │   └── SortError           (flopsight.report.diff) diff(sort=) names no figure both runs have
     ├── DeviceError             (flopsight.hf) the model cannot run on the chosen device
     └── ModuleNotFound          Profile.module(name) with a name the model does not have
 """

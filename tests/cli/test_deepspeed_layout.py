@@ -15,6 +15,7 @@ from flopsight.cli import main  # noqa: E402
 from flopsight.hf import bundled_model  # noqa: E402
 from flopsight.report.deepspeed_layout import render_deepspeed_layout  # noqa: E402
 from flopsight.report.timing import format_latency  # noqa: E402
+from no_torch import run_without_torch  # noqa: E402
 
 
 def _tiny_llama(tmp_path: Path) -> Path:
@@ -65,3 +66,43 @@ def test_timed_top_k_has_fwd_latency(tmp_path: Path, capsys: pytest.CaptureFixtu
 def test_layout_refuses_other_formats(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["profile", "gpt2", "--layout", "deepspeed", "--format", "csv"]) == 2
     assert "use --format text" in capsys.readouterr().err
+
+
+def test_show_lays_out_a_saved_profile_as_the_run_did(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path, saved = _tiny_llama(tmp_path), tmp_path / "saved.json"
+    argv = ["profile", str(path), "--seq-len", "8", "--dtype", "float32", "--backward"]
+    assert main([*argv, "--format", "json", "-o", str(saved)]) == 0
+    assert main([*argv, "--layout", "deepspeed", "--depth", "2", "--top", "2"]) == 0
+    measured = capsys.readouterr().out
+    assert main(["show", str(saved), "--layout", "deepspeed", "--depth", "2", "--top", "2"]) == 0
+    assert capsys.readouterr().out == measured
+    # the layout is rendering only: a saved profile lays out where torch cannot be imported
+    done = run_without_torch("from flopsight.cli import main\nsys.exit(main(sys.argv[1:]))\n",
+                             "show", str(saved), "--layout", "deepspeed", "--depth", "2", "--top", "2")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == measured
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--format", "csv"], "use --format text"),
+    (["--format", "json"], "use --format text"),
+    (["--gpu", "h100-sxm"], "drop --gpu"),
+])
+def test_show_layout_refuses_what_profile_refuses(tmp_path: Path, options: list[str], message: str,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    saved = tmp_path / "saved.json"
+    assert main(["profile", str(_tiny_llama(tmp_path)), "--seq-len", "8", "--format", "json", "-o", str(saved)]) == 0
+    capsys.readouterr()
+    assert main(["show", str(saved), "--layout", "deepspeed", *options]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and message in err
+
+
+def test_show_layout_refuses_a_saved_generate_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    saved = tmp_path / "generate.json"
+    assert main(["profile", str(_tiny_llama(tmp_path)), "--seq-len", "4", "--mode", "generate", "--new-tokens", "1",
+                 "--format", "json", "-o", str(saved)]) == 0
+    capsys.readouterr()
+    assert main(["show", str(saved), "--layout", "deepspeed"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "generate run" in err and "tree layout" in err

@@ -76,8 +76,8 @@ def test_bad_input_is_one_line_and_exit_2(saved: tuple[str, str], tmp_path: Path
 
 
 @pytest.mark.parametrize("extra, message", [
-    (["--sort", "speed"], "invalid choice"),
-    (["--sort", "backward_flops"], "not a figure both runs have"),
+    (["--sort", "speed"], "InputError: --sort speed: not a figure; use one of params, forward_macs,"),
+    (["--sort", "backward_flops"], "InputError: --sort backward_flops: not a figure both runs have; use one of params,"),
     (["--top", "0"], "positive integer"),
     (["-o", "/no/such/folder/x.txt"], "does not exist"),
 ])

@@ -42,6 +42,10 @@ def test_build_model_checks_its_dtype_too() -> None:
     ({"device": "gpu"}, "device='gpu': choose one of 'meta', 'cpu', 'cuda'"),
     ({"backward": "yes"}, "backward='yes': give True or False"),
     ({"trust_remote_code": 1}, "trust_remote_code=1: give True or False"),
+    ({"task": 3}, "task=3: give a name (a non-empty str) or None"),
+    ({"module": ""}, "module='': give a name (a non-empty str) or None"),
+    ({"attn_implementation": "flash"}, "attn_implementation='flash': choose one of 'sdpa', 'eager', "
+                                        "'flash_attention_2' or None (sdpa)"),
 ])
 def test_other_arguments_are_checked_before_the_model_is_read(arguments: dict[str, Any], message: str) -> None:
     with pytest.raises(InputError) as caught:

@@ -52,6 +52,11 @@ def run_show(args: argparse.Namespace) -> str:
         if isinstance(held, GenerationReport) or held.memory is None:
             raise InputError(f"--memory-snapshot: {args.profile_file} holds no memory; profile with --memory")
         write_memory_snapshot(held, args)
+    if args.layout == "deepspeed":
+        if isinstance(saved, (GenerationReport, PlanReport)):
+            raise InputError(f"--layout deepspeed: {args.profile_file} is a generate run or a simulated plan; "
+                             "the layout shows one forward (and backward) profile: use the tree layout")
+        return render_layout(saved, args)
     if getattr(args, "gpu", None):
         if isinstance(saved, (GenerationReport, PlanReport)):
             raise InputError(f"--gpu: {args.profile_file} is a generate run or a simulated plan; it prices one "
@@ -67,6 +72,7 @@ def check_arguments(args: argparse.Namespace) -> None:
         _check_mode_options(args)
         _check_head_options(args)
         check_plan_options(args)
+    _check_layout(args)
     if getattr(args, "optimizer", None) and not args.backward:
         raise InputError("--optimizer steps on the gradients of a backward: add --backward")
     if getattr(args, "memory_snapshot", None):
@@ -209,6 +215,7 @@ def _check_example_memory(batch_size: int, seq_len: int, *, backward: bool) -> N
 def run_profile(args: argparse.Namespace, progress: Progress) -> str:
     """Build MODEL from its config and profile a forward (and backward) or a generation."""
     from .. import hf
+    from ..hf import target as target_lib
 
     if is_plan(args):
         return run_plan(args, progress)
@@ -225,8 +232,8 @@ def run_profile(args: argparse.Namespace, progress: Progress) -> str:
     spec = hf.InputSpec(args.batch_size, args.seq_len, args.image_size, args.num_images)
     inputs = hf.synthesize_inputs(model, spec, device=args.device)
     options = render_options(args)
-    described = {**source.describe(), **({"task": args.task, "architecture": head.__name__} if args.task else {})}
     if args.mode == "generate":
+        described = target_lib.describe_source(source, model, args.task)
         generation = hf.profile_generation(model, inputs, new_tokens=args.new_tokens or DEFAULT_NEW_TOKENS,
                                            device=args.device, progress=progress)
         for step in [generation.prefill, *generation.decode]:
@@ -234,44 +241,22 @@ def run_profile(args: argparse.Namespace, progress: Progress) -> str:
         report = GenerationReport(generation.prefill, generation.decode, generation.summary())
         progress("rendering")
         return render(report, args.format, options)
-    profiled, call_args, call_kwargs = model, (), inputs.kwargs
     if args.module:
-        from ..hf.submodule import capture_submodule_inputs, profile_submodule
-
         progress(f"capturing the inputs of {args.module}")
-        profiled, call_args, call_kwargs = capture_submodule_inputs(model, args.module, inputs, device=args.device)
+    target = target_lib.choose_target(model, inputs, args.module, device=args.device)
     progress(f"profiling one forward{' and backward' if args.backward else ''}")
-    if args.module:
-        result = profile_submodule(profiled, call_args, call_kwargs, device=args.device, backward=args.backward,
-                                   memory=args.memory, optimizer=make_optimizer(profiled, args))
-        result.metadata["input_description"] = inputs.describe()
-        result.metadata["module"] = args.module
-    else:
-        result = hf.profile_forward(model, inputs, device=args.device, backward=args.backward, memory=args.memory,
-                                    optimizer=make_optimizer(model, args))
-    _annotate(result.metadata, described, "forward")
-    result.metadata["attention"] = attention_metadata(args.attn_implementation, model)
+    result = target_lib.profile_target(target, inputs, device=args.device, backward=args.backward,
+                                       memory=args.memory, optimizer=make_optimizer(target.module, args))
+    target_lib.describe_forward(result.metadata, source, model, task=args.task,
+                                attn_implementation=args.attn_implementation)
     if args.time:
         progress(f"timing {args.warmup} + {args.repeat} iterations")
-        result = add_timing(result, profiled, call_args, call_kwargs, args)
+        result = add_timing(result, target.module, target.args, target.kwargs, args)
     write_memory_snapshot(result, args)
     progress("rendering")
     if args.layout == "deepspeed":
-        from ..report.deepspeed_layout import render_deepspeed_layout
-        from ..report.header import render_header
-
-        return render_header(result) + render_deepspeed_layout(result, depth=args.depth, top=args.top)
+        return render_layout(result, args)
     return render_with_roofline(result, args, options)
-
-
-def attention_metadata(requested: str, model: Any) -> dict[str, str]:
-    """What ``--attn-implementation`` asked for and what the model was built with, and how the
-    request is priced when they differ (flash_attention_2 runs as SDPA's fused flash kernel)."""
-    built = str(getattr(getattr(model, "config", None), "_attn_implementation", None) or "default")
-    described = {"requested": requested, "built": built}
-    if requested == "flash_attention_2":
-        described["priced_as"] = "SDPA's fused flash attention kernel (flash-attn itself is not called)"
-    return described
 
 
 def make_optimizer(model: Any, args: argparse.Namespace) -> Any:
@@ -324,12 +309,26 @@ def _check_head_options(args: argparse.Namespace) -> None:
                          "drop --mode generate and the parallelism options")
     if is_plan(args) and (args.task or args.attn_implementation != "sdpa"):
         raise InputError("--task and --attn-implementation apply to one profile; drop the parallelism options")
-    if args.layout == "deepspeed" and args.format != "text":
+
+
+def _check_layout(args: argparse.Namespace) -> None:
+    """``--layout deepspeed`` (profile and show): one text rendering of one forward profile."""
+    if getattr(args, "layout", "tree") != "deepspeed":
+        return
+    if args.format != "text":
         raise InputError("--layout deepspeed is a text layout; use --format text")
-    if args.layout == "deepspeed" and args.gpu:
+    if args.gpu:
         raise InputError("--layout deepspeed has no roofline columns; drop --gpu or use the tree layout")
-    if args.layout == "deepspeed" and args.mode == "generate":
+    if getattr(args, "mode", None) == "generate":
         raise InputError("--layout deepspeed shows one forward (and backward) profile; drop --mode generate")
+
+
+def render_layout(result: Profile, args: argparse.Namespace) -> str:
+    """The text of ``--layout deepspeed``: the header, then DeepSpeed's three sections."""
+    from ..report.deepspeed_layout import render_deepspeed_layout
+    from ..report.header import render_header
+
+    return render_header(result) + render_deepspeed_layout(result, depth=args.depth, top=args.top)
 
 
 def _check_mode_options(args: argparse.Namespace) -> None:

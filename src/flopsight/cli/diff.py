@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any, Callable
 
-from ..report.diff import DEFAULT_SORT, DIFF_FORMATS, diff, render_diff
+from ..errors import InputError
+from ..report.diff import DEFAULT_SORT, DIFF_FORMATS, SortError, diff, render_diff
 from ..report.diff_figures import FIGURE_NAMES
 
 __all__ = ["add_diff_command", "run_diff"]
@@ -20,7 +21,8 @@ def add_diff_command(commands: Any, positive: Callable[[str], int]) -> None:
     )
     parser.add_argument("profile_a", metavar="A.json", help="the first profile, saved with --format json")
     parser.add_argument("profile_b", metavar="B.json", help="the second profile, compared against the first")
-    parser.add_argument("--sort", choices=FIGURE_NAMES, default=DEFAULT_SORT, metavar="FIGURE",
+    # No argparse choices: an unknown figure and one the runs lack get the same "--sort X: ..." line.
+    parser.add_argument("--sort", default=DEFAULT_SORT, metavar="FIGURE",
                         help=f"rank modules by the change of this figure (default {DEFAULT_SORT}; one of "
                         f"{', '.join(FIGURE_NAMES)})")
     parser.add_argument("--top", type=positive, metavar="N", help="show only the N modules that changed most")
@@ -29,4 +31,8 @@ def add_diff_command(commands: Any, positive: Callable[[str], int]) -> None:
 
 
 def run_diff(args: argparse.Namespace) -> str:
-    return render_diff(diff(args.profile_a, args.profile_b, sort=args.sort, top=args.top), args.format)
+    try:
+        compared = diff(args.profile_a, args.profile_b, sort=args.sort, top=args.top)
+    except SortError as exc:
+        raise InputError(f"--sort {exc.sort}: {exc.reason}") from None
+    return render_diff(compared, args.format)

@@ -6,13 +6,13 @@ import argparse
 from typing import Any, Callable, NoReturn
 
 from ..errors import InputError
+from ..hf.arguments import ATTENTION_IMPLEMENTATIONS
 from ..report.collapsed import STACK_METRICS
 from ..report.formats import EXPORT_FORMATS, FORMATS
 from .diff import add_diff_command
 from .plan import add_plan_options
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
-ATTENTION_IMPLEMENTATIONS = ("sdpa", "eager", "flash_attention_2")
 
 
 class UsageError(InputError):
@@ -136,6 +136,7 @@ def build_parser() -> Parser:
     show.add_argument("profile_file", metavar="PROFILE.json", help="a profile saved with --format json")
     show.add_argument("--memory-snapshot", metavar="FILE",
                       help="also write the saved profile's memory (profiled with --memory) as a memory_viz snapshot")
+    add_layout_option(show)
     _add_roofline_options(show)
     _add_report_options(show)
     add_diff_command(commands, positive)
@@ -173,6 +174,10 @@ def _add_head_options(parser: argparse.ArgumentParser) -> None:
                         "flash_attention_2: priced as SDPA's fused flash kernel (flash-attn is not called)")
     parser.add_argument("--module", metavar="PATH",
                         help="profile one submodule (e.g. vision_model) on the inputs it gets in the whole model")
+    add_layout_option(parser)
+
+
+def add_layout_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--layout", choices=("tree", "deepspeed"), default="tree",
                         help="text layout: tree (default) or deepspeed (its summary, per-depth top modules with "
                         "fwd latency, and each module's ops)")

@@ -84,6 +84,9 @@ def profile_model(
     device: str = "meta",
     dtype: str | None = None,
     trust_remote_code: bool = False,
+    task: str | None = None,
+    attn_implementation: str | None = None,
+    module: str | None = None,
 ) -> Any:
     """Build ``model`` (a bundled name, config file, folder or Hub id) without weights and
     profile one forward on synthesized inputs.
@@ -95,10 +98,17 @@ def profile_model(
         device: "meta" (default, no memory), "cpu" or "cuda".
         dtype: "float32", "bfloat16" or "float16"; None takes the checkpoint's dtype.
         trust_remote_code: allow a Hub config that runs remote code.
+        task: the head to build instead of the config's architecture: "base", "causal-lm",
+            "masked-lm", "seq2seq-lm", "sequence-classification", "image-classification" or a
+            transformers class name (``resolve_task``); as ``flopsight profile --task``.
+        attn_implementation: "sdpa" (None: the default), "eager" or "flash_attention_2" (priced
+            as SDPA's fused flash kernel); as ``--attn-implementation``.
+        module: profile only the submodule at this ``named_modules()`` path, on the inputs it
+            gets inside one forward of the whole model; as ``--module``.
 
     Returns:
-        A ``flopsight.Profile`` whose metadata also holds ``model_source`` and
-        ``input_description``.
+        A ``flopsight.Profile`` whose metadata also holds ``model_source``, ``input_description``
+        and ``attention`` (and ``module`` with ``module``), as the CLI's JSON report.
 
     Raises:
         InputError: an argument has a value profile_model cannot use (checked before any work),
@@ -107,18 +117,22 @@ def profile_model(
     from .arguments import check_profile_arguments
 
     check_profile_arguments(batch_size=batch_size, seq_len=seq_len, image_size=image_size, num_images=num_images,
-                            backward=backward, device=device, dtype=dtype, trust_remote_code=trust_remote_code)
+                            backward=backward, device=device, dtype=dtype, trust_remote_code=trust_remote_code,
+                            task=task, attn_implementation=attn_implementation, module=module)
     from .build import build_model
     from .inputs import InputSpec, synthesize_inputs
-    from .run import profile_forward
+    from .target import choose_target, describe_forward, profile_target
 
+    attention = attn_implementation or "sdpa"
     source = resolve_source(model, trust_remote_code=trust_remote_code)
     config = make_config(source)
     built = build_model(config, device=device, dtype=dtype or default_dtype(source),
-                        trust_remote_code=bool(source.extra.get("trust_remote_code")))
+                        trust_remote_code=bool(source.extra.get("trust_remote_code")), task=task,
+                        attn_implementation=attention)
     inputs = synthesize_inputs(built, InputSpec(batch_size, seq_len, image_size, num_images), device=device)
-    result = profile_forward(built, inputs, device=device, backward=backward)
-    result.metadata["model_source"] = source.describe()
+    result = profile_target(choose_target(built, inputs, module, device=device), inputs, device=device,
+                            backward=backward)
+    describe_forward(result.metadata, source, built, task=task, attn_implementation=attention)
     return result
 
 

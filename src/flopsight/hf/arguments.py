@@ -11,6 +11,11 @@ from ..errors import InputError
 
 DTYPE_NAMES = ("float32", "bfloat16", "float16")
 DEVICES = ("meta", "cpu", "cuda")
+# --attn-implementation: what each request builds. flash-attn is not installed where flopsight
+# counts (meta, CPU): flash_attention_2 builds the SDPA path, whose fused flash kernel is the
+# op flopsight prices for it (on meta, ``capture.attention_on_meta`` runs SDPA as that kernel).
+ATTENTION_BUILDS = {"sdpa": "sdpa", "eager": "eager", "flash_attention_2": "sdpa"}
+ATTENTION_IMPLEMENTATIONS = tuple(ATTENTION_BUILDS)
 
 
 def check_dtype(dtype: Any) -> None:
@@ -28,7 +33,8 @@ def check_device(device: Any) -> None:
 
 
 def check_profile_arguments(*, batch_size: Any, seq_len: Any, image_size: Any, num_images: Any,
-                            backward: Any, device: Any, dtype: Any, trust_remote_code: Any) -> None:
+                            backward: Any, device: Any, dtype: Any, trust_remote_code: Any, task: Any = None,
+                            attn_implementation: Any = None, module: Any = None) -> None:
     """Refuse what ``profile_model`` cannot use before it reads a config or builds a model."""
     _positive("batch_size", batch_size)
     for name, value in (("seq_len", seq_len), ("num_images", num_images)):
@@ -44,6 +50,12 @@ def check_profile_arguments(*, batch_size: Any, seq_len: Any, image_size: Any, n
     check_device(device)
     if dtype is not None:
         check_dtype(dtype)
+    for name, value in (("task", task), ("module", module)):
+        if value is not None and not (isinstance(value, str) and value):
+            raise InputError(f"{name}={value!r}: give a name (a non-empty str) or None")
+    if attn_implementation is not None and attn_implementation not in ATTENTION_IMPLEMENTATIONS:
+        raise InputError(f"attn_implementation={attn_implementation!r}: choose one of "
+                         f"{_choices(ATTENTION_IMPLEMENTATIONS)} or None (sdpa)")
 
 
 def _positive(name: str, value: Any) -> None:

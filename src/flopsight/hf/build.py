@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .arguments import DTYPE_NAMES, check_dtype
+from .arguments import ATTENTION_BUILDS, DTYPE_NAMES, check_dtype
 from ..errors import InputError
 from .errors import DeviceError, ModelSourceError, first_line
 
@@ -85,11 +85,6 @@ def _auto_classes(config: Any) -> tuple[str, ...]:
         return ("AutoModelForImageClassification", "AutoModel")
     return _AUTO_CLASSES
 
-
-# --attn-implementation: what each request builds. flash-attn is not installed where flopsight
-# counts (meta, CPU): flash_attention_2 builds the SDPA path, whose fused flash kernel is the
-# op flopsight prices for it (on meta, ``capture.attention_on_meta`` runs SDPA as that kernel).
-ATTENTION_BUILDS = {"sdpa": "sdpa", "eager": "eager", "flash_attention_2": "sdpa"}
 
 
 def build_model(config: Any, *, device: str = "meta", dtype: str | torch.dtype = "float32",

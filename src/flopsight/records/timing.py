@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import dataclass, field
 from typing import Any, Sequence
@@ -45,14 +46,19 @@ class Stats:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Stats":
         return cls(
-            median=float(data["median"]),
-            min=float(data["min"]),
-            max=float(data["max"]),
-            mean=float(data["mean"]),
-            stdev=float(data["stdev"]),
-            iqr=float(data["iqr"]),
-            samples=tuple(float(s) for s in data.get("samples", ())),
+            median=_seconds(data["median"]),
+            min=_seconds(data["min"]),
+            max=_seconds(data["max"]),
+            mean=_seconds(data["mean"]),
+            stdev=_seconds(data["stdev"]),
+            iqr=_seconds(data["iqr"]),
+            samples=tuple(_seconds(s) for s in data.get("samples", ())),
         )
+
+
+def _seconds(value: Any) -> float:
+    # The JSON reports write a duration that was not a finite number as null (report/json_text.py).
+    return math.nan if value is None else float(value)
 
 
 def summarize(samples: Sequence[float]) -> Stats:

@@ -19,12 +19,12 @@ exactly, so nothing is clamped. A profile with neither is refused.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from ..errors import InputError
 from ..records import Phase
+from .json_text import json_text
 
 if TYPE_CHECKING:
     from ..tree import ModuleNode, Profile
@@ -44,7 +44,7 @@ Seconds = Callable[["ModuleNode", Phase], "float | None"]
 
 def render_chrome_trace(profile: Profile, options: RenderOptions) -> str:
     """``chrome_trace(profile)`` as JSON text."""
-    return json.dumps(chrome_trace(profile)) + "\n"
+    return json_text(chrome_trace(profile), indent=None)
 
 
 def chrome_trace(profile: Profile) -> dict[str, Any]:

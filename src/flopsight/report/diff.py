@@ -7,7 +7,6 @@ figure. Pure: no torch.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -17,17 +16,28 @@ from ..tree.module_match import Match, MatchedBy, match_modules
 from .diff_figures import FIGURE_NAMES, Figure, common_figures
 from .diff_text import render_diff_markdown, render_diff_text
 from .header import model_name
+from .json_text import json_text
 from .saved_profile import load_profile
 
 if TYPE_CHECKING:
     from ..tree.module_node import ModuleNode
     from ..tree.profile import Profile
 
-__all__ = ["Change", "DIFF_FORMATS", "DIFF_SCHEMA_VERSION", "ModuleDelta", "ProfileDiff", "diff", "render_diff"]
+__all__ = ["Change", "DIFF_FORMATS", "DIFF_SCHEMA_VERSION", "ModuleDelta", "ProfileDiff", "SortError", "diff",
+           "render_diff"]
 
 DIFF_SCHEMA_VERSION = 1
 DEFAULT_SORT = "forward_flops"
 DIFF_FORMATS = ("text", "markdown", "json", "html")
+
+
+class SortError(InputError):
+    """``sort`` is not a figure both runs have; ``reason`` says why without naming the argument,
+    so the CLI can name its own option (``--sort``)."""
+
+    def __init__(self, sort: str, reason: str) -> None:
+        super().__init__(f"sort={sort!r}: {reason}")
+        self.sort, self.reason = sort, reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,9 +164,10 @@ class ProfileDiff:
 
 
 def render_diff(d: ProfileDiff, fmt: str) -> str:
-    """``d`` in one of ``DIFF_FORMATS``."""
+    """``d`` in one of ``DIFF_FORMATS``; in json a change that is not a finite number (a NaN
+    latency and the deltas made from it) is null, as a figure a run lacks."""
     if fmt == "json":
-        return json.dumps(d.to_dict(), indent=2) + "\n"
+        return json_text(d.to_dict())
     if fmt == "markdown":
         return render_diff_markdown(d)
     if fmt == "html":
@@ -180,7 +191,8 @@ def diff(a: Profile | str | os.PathLike[str], b: Profile | str | os.PathLike[str
         The ProfileDiff; ``print()`` shows it as text, ``to_dict()`` as JSON-ready data.
 
     Raises:
-        InputError: a path that is not a saved profile, or ``sort`` not a figure both runs have.
+        InputError: a path that is not a saved profile; ``SortError``, an InputError, when
+            ``sort`` is not a figure both runs have.
 
     Example:
         >>> d = flopsight.diff("mlp8.json", "mlp16.json", top=3)  # doctest: +SKIP
@@ -192,9 +204,9 @@ def diff(a: Profile | str | os.PathLike[str], b: Profile | str | os.PathLike[str
     figures = common_figures(profile_a, profile_b)
     names = [f.name for f in figures]
     if sort not in FIGURE_NAMES:
-        raise InputError(f"sort {sort!r}: not a figure; use one of {', '.join(FIGURE_NAMES)}")
+        raise SortError(sort, f"not a figure; use one of {', '.join(FIGURE_NAMES)}")
     if sort not in names:
-        raise InputError(f"sort {sort!r}: not a figure both runs have; use one of {', '.join(names)}")
+        raise SortError(sort, f"not a figure both runs have; use one of {', '.join(names)}")
     if top is not None and top < 1:
         raise InputError(f"top={top}: give a positive number of modules, or None for all")
     total, *modules = (_delta(match, figures) for match in match_modules(profile_a.root, profile_b.root))

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .csv_format import modules_to_depth
 from .html import render_html
 from .header import fit_header_line, model_name, render_header
+from .json_text import json_text
 from .markdown import render_profile_markdown
 from .text import render_text
 from .units import format_count
@@ -69,7 +69,7 @@ def render_generation_json(report: GenerationReport, options: RenderOptions) -> 
         "decode_first": report.decode[0].to_dict() if report.decode else None,
         "decode_last": report.decode[-1].to_dict() if report.decode else None,
     }
-    return json.dumps(data, indent=2) + "\n"
+    return json_text(data)
 
 
 def render_generation_csv(report: GenerationReport, options: RenderOptions) -> str:

@@ -10,13 +10,13 @@ holds for tensor and pipeline parallelism but not for FSDP/ZeRO-3, whose ranks e
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Sequence
 
 from ..errors import InputError
 from ..records.communication import CommTotals
 from .columns import aligned, grid, titled
+from .json_text import json_text
 from .mesh import coordinate_text, mesh_text, span_text
 from .units import format_bytes, format_count, format_number, format_params, format_percent
 
@@ -93,7 +93,7 @@ def render_job(job: JobProfile, *, precision: int = 2, unit: str | None = None, 
 
 def render_job_json(job: JobProfile) -> str:
     """The job as JSON: ``job.to_dict()``, which ``JobProfile.from_dict`` reads back."""
-    return json.dumps(job.to_dict(), indent=2) + "\n"
+    return json_text(job.to_dict())
 
 
 def _summary_rows(job: JobProfile, fmt: _Formats) -> list[tuple[str, str]]:

@@ -5,13 +5,13 @@ torch. The stages arrive as plain data (``flopsight.distributed.JobFigures.to_di
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from .columns import grid, titled
 from .html import render_html
 from .job import render_job
+from .json_text import json_text
 from .units import format_bytes, format_count, format_params
 
 if TYPE_CHECKING:
@@ -69,4 +69,4 @@ def render_plan_json(report: PlanReport) -> str:
     """``{"mode": "simulate", "plan", "job", "rank_profile"}``; ``flopsight show`` reads it back."""
     data = {"mode": "simulate", "plan": report.plan, "job": report.job.to_dict(),
             "rank_profile": report.rank_profile.to_dict()}
-    return json.dumps(data, indent=2) + "\n"
+    return json_text(data)
