@@ -244,3 +244,20 @@ def test_a_plans_job_is_the_text_reports_tables() -> None:
     assert [dict(zip(ranks["header"], row)) for row in ranks["rows"]] == table(text, "Per rank")
     assert [dict(zip(comm["header"], row)) for row in comm["rows"]] == table(text, comm["caption"])
     assert dict(section["parts"][0]["rows"])["world size"] == "8"
+
+
+def test_the_communication_table_is_the_text_reports() -> None:
+    from distributed_profiles import table
+    from test_job_report import tp_rank
+
+    from flopsight.report import render_html
+    from flopsight.report.communication import render_communication
+
+    profile = tp_rank(0)
+    section = _section(embedded_view(render_html(profile)), "Communication")
+    (comm,) = _tables(section)
+    text = render_communication(profile)
+    assert [dict(zip(comm["header"], row)) for row in comm["rows"]] == table(text)
+    assert comm["rows"][-1][0] == "total" and len(comm["rows"]) == 3  # the tp all-reduce, the dp all-gather
+    groups = dict(next(p for p in section["parts"] if p["kind"] == "facts")["rows"])
+    assert groups["tp"].startswith("4 ranks (0-3)") and f"  tp: {groups['tp']}" in text

@@ -53,7 +53,8 @@ def job_section(job: JobProfile, title: str) -> Section:
 
 
 def text_section(title: str, text: str) -> Section:
-    """A section that arrives as text (a generate run's steps, the pipeline stages)."""
+    """A section that arrives as text: a generate run's steps, which ``generation.py`` hands over
+    already laid out (no rows to draw from), so the page keeps them as text."""
     return _section(title, _text(text))
 
 
