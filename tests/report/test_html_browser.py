@@ -10,6 +10,7 @@ from typing import Any, Iterator
 import pytest
 
 import flopsight
+from flopsight.report.units import format_bytes
 
 pytestmark = pytest.mark.browser
 
@@ -159,3 +160,43 @@ def test_light_and_dark_schemes_both_apply(browser: Any, report_file: Path) -> N
         page.close()
     assert colours["light"] == ["rgb(255, 255, 255)", "rgb(29, 31, 35)"]
     assert colours["dark"] == ["rgb(21, 23, 27)", "rgb(227, 230, 235)"]
+
+
+def test_the_memory_chart_draws_inside_its_box_and_labels_the_peak(opened: Opened,
+                                                                  tiny_memory_profile: flopsight.Profile) -> None:
+    page = opened.page
+    memory = tiny_memory_profile.memory
+    assert memory is not None
+    box = page.eval_on_selector("#memory-chart", "s => [s.viewBox.baseVal.width, s.viewBox.baseVal.height]")
+    points = page.eval_on_selector("#memory-chart path.live", """p => {
+        return p.getAttribute("d").split(/[ML]/).filter(s => s.trim()).map(s => s.trim().split(" ").map(Number));
+    }""")
+    assert len(points) == len(memory.record.paths)  # a tiny run: every tick drawn
+    assert all(0 <= x <= box[0] and 0 <= y <= box[1] for x, y in points)
+    label = page.text_content("#memory-peak") or ""
+    assert label.startswith(f"peak {format_bytes(memory.peak_bytes)}, in the ")
+    peak_y = float(page.get_attribute("#memory-chart circle.peak", "cy"))
+    assert peak_y == pytest.approx(min(y for _, y in points), abs=0.11)  # the highest point of the line
+    assert page.locator("#memory-chart rect.phase.backward").count() >= 1 and opened.problems == []
+
+
+def test_clicking_a_table_row_zooms_the_treemap_to_it(opened: Opened) -> None:
+    page = opened.page
+    page.click('#modules tbody tr[data-path="layers.2"]')
+    assert page.get_attribute("#treemap", "data-zoom") == "layers.2"
+    assert page.locator("#breadcrumb button").all_inner_texts() == ["TinyLM", "layers", "2"]
+    assert page.evaluate("document.getElementById('map-section').getBoundingClientRect().top") == pytest.approx(0, abs=2)
+    page.click('#modules tbody tr[data-path="layers.2.fc1"]')  # a leaf: its whole tile
+    assert page.get_attribute("#treemap", "data-zoom") == "layers.2.fc1"
+    assert [t["path"] for t in opened.tiles()] == ["layers.2.fc1"]
+    assert page.locator("#breadcrumb button").all_inner_texts() == ["TinyLM", "layers", "2", "fc1"]
+    assert opened.problems == [] and opened.requests == [opened.url]
+
+
+def test_the_sections_are_tables(opened: Opened, tiny_memory_profile: flopsight.Profile) -> None:
+    page = opened.page
+    assert page.locator("#sections pre").count() == 0  # no text block left for a measured profile
+    depth_tables = page.locator("#sections h3", has_text="depth ").all_inner_texts()
+    assert depth_tables == [f"depth {d}" for d in range(tiny_memory_profile.max_depth + 1)]
+    first = page.eval_on_selector_all("#sections table.table", "ts => Array.from(ts[0].querySelectorAll('th')).map(t => t.textContent)")
+    assert first == ["by", "module type", "modules", "summed"]

@@ -5,11 +5,23 @@ Layout only; the cells arrive formatted (``units.py``).
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
-__all__ = ["aligned", "grid", "titled"]
+__all__ = ["Table", "aligned", "grid", "titled"]
 
 GAP = "  "
+
+
+class Table(NamedTuple):
+    """A table's formatted cells, before layout: the text reports ``grid`` it, the HTML page
+    draws it; both show the same strings. The first ``left`` columns are names."""
+
+    header: list[str]
+    rows: list[list[str]]
+    left: int = 1
+
+    def lines(self) -> list[str]:
+        return grid(self.header, self.rows, left=self.left)
 
 
 def aligned(rows: Sequence[tuple[str, str]]) -> str:

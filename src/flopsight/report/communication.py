@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Callable
 from ..errors import InputError
 from ..records.communication import CommTotals, ProcessGroupInfo
 from ..records.phase import Phase
-from .columns import grid
+from .columns import Table
 from .units import format_bytes, format_number, format_ranks
 
 if TYPE_CHECKING:
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from ..tree.module_node import ModuleNode
     from ..tree.profile import Profile
 
-__all__ = ["render_communication"]
+__all__ = ["communication_table", "process_group_lines", "render_communication"]
 
 _MIN_MODULE = 16  # below this a cut path no longer says which module it is
 _HEADER = ("module", "phase", "collective", "group", "size", "calls", "payload", "bus bytes")
@@ -58,14 +58,11 @@ def render_communication(profile: Profile, *, depth: int | None = None, precisio
     if not profile.communication():
         return ""
     rows = _rows(profile, depth)
-    total = sum(rows.values(), CommTotals())
 
-    def table(module: Callable[[str], str]) -> list[str]:
-        cells = [[module(path), phase.value, kind, label, str(size) if size else "?", *_figures(totals, precision)]
-                 for (path, phase, kind, label, size), totals in rows.items()]
-        return grid(_HEADER, cells + [["total", "", "", "", "", *_figures(total, precision)]], left=4)
+    def table(module: Callable[[str], str] | None) -> list[str]:
+        return communication_table(profile, depth=depth, precision=precision, module=module).lines()
 
-    lines = table(lambda path: f"{path or '(model)'} ({profile.module(path).type})")
+    lines = table(None)
     if width is not None and max(len(line) for line in lines) > width:
         # Too wide for the terminal: the types go first, then the paths are cut from the left,
         # keeping the end of a path, which names the module.
@@ -74,10 +71,25 @@ def render_communication(profile: Profile, *, depth: int | None = None, precisio
         if over > 0:
             room = max(max(len(path) for path, *_ in rows) - over, _MIN_MODULE)
             lines = table(lambda path: _cut(path or "(model)", room))
-    groups = _groups(profile)
+    groups = process_group_lines(profile)
     if groups:
         lines += ["", "Process groups:"] + [f"  {line}" for line in groups]
     return "\n".join(lines)
+
+
+def communication_table(profile: Profile, *, depth: int | None = None, precision: int = 2,
+                        module: Callable[[str], str] | None = None) -> Table:
+    """The collectives per (module, phase, collective, group), then a total row; ``module``
+    names a row's module (by default ``path (Type)``)."""
+    def typed(path: str) -> str:
+        return f"{path or '(model)'} ({profile.module(path).type})"
+
+    named = module or typed
+    rows = _rows(profile, depth)
+    total = sum(rows.values(), CommTotals())
+    cells = [[named(path), phase.value, kind, label, str(size) if size else "?", *_figures(totals, precision)]
+             for (path, phase, kind, label, size), totals in rows.items()]
+    return Table(list(_HEADER), cells + [["total", "", "", "", "", *_figures(total, precision)]], left=4)
 
 
 def _rows(profile: Profile, depth: int | None) -> dict[_RowKey, CommTotals]:
@@ -116,7 +128,7 @@ def _figures(totals: CommTotals, precision: int) -> list[str]:
             format_bytes(totals.bus_bytes, precision=precision)]
 
 
-def _groups(profile: Profile) -> list[str]:
+def process_group_lines(profile: Profile) -> list[str]:
     """One line per process group: how reports name it, its size and ranks, torch's name for it."""
     lines = []
     for group in sorted(profile.process_groups.values(), key=lambda g: (g.label, g.name)):

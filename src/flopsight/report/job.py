@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 from ..errors import InputError
 from ..records.communication import CommTotals
-from .columns import aligned, grid, titled
+from .columns import Table, aligned, titled
 from .json_text import json_text
 from .mesh import coordinate_text, mesh_text, span_text
 from .units import format_bytes, format_count, format_number, format_params, format_percent
@@ -23,7 +23,19 @@ from .units import format_bytes, format_count, format_number, format_params, for
 if TYPE_CHECKING:
     from ..tree.job import CommRowKey, JobProfile, RankFigures
 
-__all__ = ["render_job", "render_job_json"]
+__all__ = ["JobParts", "job_parts", "render_job", "render_job_json"]
+
+
+@dataclass(frozen=True, slots=True)
+class JobParts:
+    """``render_job``'s figures before layout: the summary lines, the per-rank table and, when
+    the ranks issued collectives, the communication table with its title and notes."""
+
+    summary: list[tuple[str, str]]
+    ranks: Table
+    comm_title: str = ""
+    comm: Table | None = None
+    comm_notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,14 +93,26 @@ def render_job(job: JobProfile, *, precision: int = 2, unit: str | None = None, 
         raise InputError(f"max_ranks takes None (every row) or a whole number at least 1, got {max_ranks!r}")
     if not job.ranks:
         raise InputError("the job has no ranks to report")
-    fmt = _Formats(precision, unit, param_unit)
+    parts = job_parts(job, precision=precision, unit=unit, param_unit=param_unit, max_ranks=max_ranks)
     sections = [
-        titled("Job summary", aligned(_summary_rows(job, fmt))),
-        titled("Per rank", "\n".join(_rank_table(job, fmt, max_ranks))),
+        titled("Job summary", aligned(parts.summary)),
+        titled("Per rank", "\n".join(parts.ranks.lines())),
     ]
-    if any(r.comm for r in job.ranks):
-        sections.append(titled("Communication", "\n".join(_comm_table(job, fmt))))
+    if parts.comm is not None:
+        notes = [""] + list(parts.comm_notes) if parts.comm_notes else []
+        sections.append(titled("Communication", "\n".join([parts.comm_title, *parts.comm.lines(), *notes])))
     return "\n\n".join(sections) + "\n"
+
+
+def job_parts(job: JobProfile, *, precision: int = 2, unit: str | None = None, param_unit: str | None = None,
+              max_ranks: int | None = 16) -> JobParts:
+    """The job's summary lines and tables, formatted as ``render_job`` shows them."""
+    fmt = _Formats(precision, unit, param_unit)
+    ranks = _rank_table(job, fmt, max_ranks)
+    if not any(r.comm for r in job.ranks):
+        return JobParts(_summary_rows(job, fmt), ranks)
+    title, comm, notes = _comm_table(job, fmt)
+    return JobParts(_summary_rows(job, fmt), ranks, title, comm, tuple(notes))
 
 
 def render_job_json(job: JobProfile) -> str:
@@ -145,7 +169,7 @@ def _summary_rows(job: JobProfile, fmt: _Formats) -> list[tuple[str, str]]:
     return rows
 
 
-def _rank_table(job: JobProfile, fmt: _Formats, max_ranks: int | None) -> list[str]:
+def _rank_table(job: JobProfile, fmt: _Formats, max_ranks: int | None) -> Table:
     """One row per run of consecutive ranks with the same figures, then the sum over every rank.
 
     Each row shows one rank's figures; every rank of a collapsed row has them, so the total
@@ -195,10 +219,10 @@ def _rank_table(job: JobProfile, fmt: _Formats, max_ranks: int | None) -> list[s
     if hidden:
         rows.append([f"... {hidden} more ranks ({len(groups) - len(shown)} rows; max_ranks=None shows them)"])
     rows.append(cells("all ranks", job.ranks, total=True))
-    return grid(header, rows, left=left)
+    return Table(header, rows, left=left)
 
 
-def _comm_table(job: JobProfile, fmt: _Formats) -> list[str]:
+def _comm_table(job: JobProfile, fmt: _Formats) -> tuple[str, Table, list[str]]:
     """Per (stage,) collective, group and group size: one rank's calls and bytes (rank 0's, or
     the first rank of each stage), and the job's, summed over the ranks (of the stage)."""
     by_stage = _ranks_by_stage(job)
@@ -230,7 +254,7 @@ def _comm_table(job: JobProfile, fmt: _Formats) -> list[str]:
         rows.append(["total", "", ""] + _figures(per_rank_total, fmt) + _figures(job_total, fmt))
     title = ("Collectives of the first rank of each stage, and of all the stage's ranks (job columns):" if staged
              else f"Collectives of rank {job.ranks[0].rank}, and of all ranks (job columns):")
-    return [title] + grid(header, rows, left=left) + ([""] + notes if notes else [])
+    return title, Table(header, rows, left=left), notes
 
 
 def _figures(totals: CommTotals, fmt: _Formats) -> list[str]:

@@ -10,7 +10,7 @@ from .units import format_bytes, format_percent
 if TYPE_CHECKING:
     from ..tree.profile import Profile
 
-__all__ = ["render_memory"]
+__all__ = ["memory_rows", "render_memory", "peak_place"]
 
 # Category names as the section shows them, in the order a training step's memory is read.
 _SHOWN = (("parameter", "parameters"), ("buffer", "buffers"), ("input", "inputs"), ("activation", "activations"),
@@ -28,23 +28,39 @@ def render_memory(profile: Profile, *, precision: int = 2) -> str:
         Peak:              7.2 KiB, in the backward of 0 (Linear)
         ...
     """
+    rows = memory_rows(profile, precision=precision)
+    if not rows:
+        return ""
+    width = max(len(label) for label, _ in rows) + 2
+    return "\n".join(f"{label + ':':<{width}}{value}" for label, value in rows)
+
+
+def peak_place(profile: Profile) -> str:
+    """Where the run's peak happened, as the Peak line says it ("in the backward of fc (Linear)")."""
     memory = profile.memory
     if memory is None:
         return ""
+    if memory.peak_phase is not None and memory.peak_phase.value == "optimizer":
+        return "in the optimizer step"
+    if memory.peak_module is not None:
+        node = profile.module(memory.peak_module)
+        phase = f"in the {memory.peak_phase} " if memory.peak_phase is not None else ""
+        return f"{phase}of {node.name or '(model)'} ({node.type})"
+    return "outside the model" if memory.peak_phase is not None else "before the first op"
+
+
+def memory_rows(profile: Profile, *, precision: int = 2) -> list[tuple[str, str]]:
+    """``render_memory``'s (label, value) lines before alignment; none without memory."""
+    memory = profile.memory
+    if memory is None:
+        return []
 
     def size(value: int) -> str:
         return format_bytes(value, precision=precision)
 
-    if memory.peak_phase is not None and memory.peak_phase.value == "optimizer":
-        place = "in the optimizer step"
-    elif memory.peak_module is not None:
-        node = profile.module(memory.peak_module)
-        phase = f"in the {memory.peak_phase} " if memory.peak_phase is not None else ""
-        place = f"{phase}of {node.name or '(model)'} ({node.type})"
-    else:
-        place = "outside the model" if memory.peak_phase is not None else "before the first op"
+    place = peak_place(profile)
     live = ", ".join(f"{shown} {size(memory.at_peak.get(key, 0))}" for key, shown in _SHOWN if memory.at_peak.get(key))
-    rows = [
+    rows: list[tuple[str, str]] = [
         ("Target", _target(memory.target)),
         ("Peak", f"{size(memory.peak_bytes)}, {place}"),
         ("Live at the peak", live or "nothing"),
@@ -71,8 +87,7 @@ def render_memory(profile: Profile, *, precision: int = 2) -> str:
     reserved = memory.measured_reserved_bytes
     if reserved is not None:
         rows.append(("Measured reserved", f"{size(reserved)} (torch.cuda.max_memory_reserved)"))
-    width = max(len(label) for label, _ in rows) + 2
-    return "\n".join(f"{label + ':':<{width}}{value}" for label, value in rows)
+    return rows
 
 
 def _target(target: str) -> str:

@@ -6,14 +6,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable
 
 from ..errors import InputError
-from .columns import aligned, grid
+from .columns import Table, aligned
 from .units import format_count, format_duration, format_number, format_percent
 
 if TYPE_CHECKING:
     from ..tree.profile import Profile
     from ..tree.roofline import Prediction, RooflineTarget
 
-__all__ = ["render_roofline"]
+__all__ = ["render_roofline", "roofline_facts", "roofline_module_table", "slowest_ops_table"]
 
 _HEADER = ("module", "type", "FLOPs", "predicted", "share", "compute-bound", "FLOPs/byte")
 _OP_HEADER = ("module", "phase", "op", "calls", "predicted", "bound", "FLOPs/byte")
@@ -53,16 +53,32 @@ def render_roofline(profile: Profile, *, depth: int | None = None, ops: int = 5,
     """
     if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int) or depth < 0):
         raise InputError(f"depth takes None (every module) or a whole number at least 0, got {depth!r}")
-    predicted = profile.prediction
-    if predicted is None:
+    if profile.prediction is None:
         return ""
-    target = predicted.target
+    lines = [aligned(roofline_facts(profile, precision=precision)), "",
+             *roofline_module_table(profile, depth=depth, precision=precision).lines()]
+    slowest = slowest_ops_table(profile, ops=ops, precision=precision)
+    if slowest.rows:
+        lines += ["", f"Slowest ops ({len(slowest.rows)}):", *slowest.lines()]
+    return "\n".join(lines)
 
+
+def _seconds(precision: int) -> Callable[[float], str]:
     def seconds(value: float) -> str:
         return "0 s" if value == 0 else format_duration(value, precision=precision, nanoseconds=True)
+    return seconds
 
+
+def roofline_facts(profile: Profile, *, precision: int = 2) -> list[tuple[str, str]]:
+    """The section's (label, value) lines: target, ridge, efficiencies, kernels mode, the
+    predicted step per phase, best MFU and the communication lines; none without a roofline."""
+    predicted = profile.prediction
+    if predicted is None:
+        return []
+    target = predicted.target
+    seconds = _seconds(precision)
     phases = ", ".join(f"{phase.value} {seconds(s)}" for phase, s in predicted.predicted_s.items() if s)
-    lines = [aligned([
+    return [
         ("target", f"{target.gpu}: {target.dtype} dense peak {format_number(target.peak_tflops * 1e12, precision=precision, suffix='FLOPS')}, "
                    f"memory {format_number(target.memory_bytes_per_s, precision=precision, suffix='B/s')} ({target.source})"),
         ("ridge", f"{format_number(target.peak_tflops * 1e12 / target.memory_bytes_per_s, precision=precision)} FLOPs/byte "
@@ -78,8 +94,15 @@ def render_roofline(profile: Profile, *, depth: int | None = None, ops: int = 5,
         ("best MFU", "n/a" if predicted.mfu is None else
          f"{format_percent(predicted.mfu, 1, precision=precision)} (forward + backward FLOPs / (step time x peak))"),
         *_comm_lines(predicted, seconds, precision),
-    ])]
-    step = predicted.step_s
+    ]
+
+
+def roofline_module_table(profile: Profile, *, depth: int | None = None, precision: int = 2) -> Table:
+    """One row per module with a prediction (down to ``depth``): its whole step's FLOPs,
+    predicted time, share of the step, compute-bound share and FLOPs per byte moved."""
+    predicted = profile.prediction
+    step = 0.0 if predicted is None else predicted.step_s
+    seconds = _seconds(precision)
     rows = []
     for node in profile.modules():
         if node.roofline is None or (depth is not None and node.depth > depth):
@@ -91,13 +114,16 @@ def render_roofline(profile: Profile, *, depth: int | None = None, ops: int = 5,
                      seconds(node.roofline.step_s), format_percent(node.roofline.step_s, step, precision=precision),
                      format_percent(node.roofline.compute_bound_share, 1, precision=precision),
                      "-" if not moved else format_number(total.flops / moved, precision=precision)])
-    lines += ["", *grid(_HEADER, rows, left=2)]
-    slowest = profile.predicted_ops()[:ops] if ops > 0 else []
-    if slowest:
-        cells = [[o.module or "(model)", o.phase.value, o.op, str(o.calls), seconds(o.predicted_s), o.bound,
-                  "-" if o.intensity is None else format_number(o.intensity, precision=precision)] for o in slowest]
-        lines += ["", f"Slowest ops ({len(slowest)}):", *grid(_OP_HEADER, cells, left=3)]
-    return "\n".join(lines)
+    return Table(list(_HEADER), rows, left=2)
+
+
+def slowest_ops_table(profile: Profile, *, ops: int = 5, precision: int = 2) -> Table:
+    """The ``ops`` slowest (module, phase, op) sums, with what bounds each; no rows for 0."""
+    seconds = _seconds(precision)
+    slowest = profile.predicted_ops()[:ops] if ops > 0 and profile.prediction is not None else []
+    cells = [[o.module or "(model)", o.phase.value, o.op, str(o.calls), seconds(o.predicted_s), o.bound,
+              "-" if o.intensity is None else format_number(o.intensity, precision=precision)] for o in slowest]
+    return Table(list(_OP_HEADER), cells, left=3)
 
 
 def _class_lines(target: RooflineTarget) -> list[tuple[str, str]]:

@@ -10,7 +10,7 @@ from .units import format_bytes, format_count, format_params
 if TYPE_CHECKING:
     from ..tree.profile import Profile
 
-__all__ = ["render_summary"]
+__all__ = ["render_summary", "summary_rows"]
 
 
 def render_summary(
@@ -48,6 +48,17 @@ def render_summary(
         Backward FLOPs:         not measured (2 x forward estimate: 272 FLOPs)
         ...
     """
+    rows = summary_rows(profile, precision=precision, unit=unit, param_unit=param_unit)
+    width = max(len(label) for label, _ in rows) + 2
+    lines = [f"{label + ':':<{width}}{value}" for label, value in rows]
+    lines += _conventions(profile.metadata.get("conventions"))
+    return "\n".join(lines)
+
+
+def summary_rows(profile: Profile, *, precision: int = 2, unit: str | None = None,
+                 param_unit: str | None = None) -> list[tuple[str, str]]:
+    """``render_summary``'s (label, value) lines before alignment, the conventions left out
+    (``profile.metadata["conventions"]``); a sub-item's label starts with two spaces."""
 
     def count(value: int, suffix: str) -> str:
         return format_count(value, unit=unit, precision=precision, suffix=suffix)
@@ -116,11 +127,7 @@ def render_summary(
     rows += _communication(profile, precision)
     rows += _listed("Communication ops", "0 FLOPs; collectives and waits", profile.communication_ops)
     rows += _listed("Upper-bound ops", "priced by an upper bound: what they need was unknown", profile.bounded_ops)
-
-    width = max(len(label) for label, _ in rows) + 2
-    lines = [f"{label + ':':<{width}}{value}" for label, value in rows]
-    lines += _conventions(meta.get("conventions"))
-    return "\n".join(lines)
+    return rows
 
 
 def _communication(profile: Profile, precision: int) -> list[tuple[str, str]]:

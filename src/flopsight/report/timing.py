@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from ..records.timing import Stats, TimingResult
     from ..tree.profile import Profile
 
-__all__ = ["format_latency", "render_timing", "render_timing_summary", "render_timing_table"]
+__all__ = ["format_latency", "render_timing", "render_timing_summary", "render_timing_table", "timing_summary_rows"]
 
 _LATENCY_UNITS = ((1.0, "s"), (1e-3, "ms"), (1e-6, "us"), (1e-9, "ns"))
 
@@ -77,6 +77,14 @@ def render_timing_summary(timing: TimingResult, achieved: Achieved | None = None
         ...
         MFU:                    1.03% (model FLOPs 2.18 MFLOPs per iteration)
     """
+    rows = timing_summary_rows(timing, achieved, precision=precision)
+    width = max(len(label) for label, _ in rows) + 2
+    return "\n".join(f"{label + ':':<{width}}{value}" for label, value in rows)
+
+
+def timing_summary_rows(timing: TimingResult, achieved: Achieved | None = None, *,
+                        precision: int = 2) -> list[tuple[str, str]]:
+    """``render_timing_summary``'s (label, value) lines, before alignment."""
     rows: list[tuple[str, str]] = [
         ("Device", f"{timing.device} ({timing.device_name}), {timing.dtype}"),
         ("Warm-up / repeat", f"{timing.warmup} / {timing.repeat} iterations"),
@@ -112,8 +120,7 @@ def render_timing_summary(timing: TimingResult, achieved: Achieved | None = None
             if achieved.hfu is not None:
                 hardware = format_count(achieved.hardware_flops, precision=precision, suffix="FLOPs")
                 rows.append(("HFU", f"{_percent(achieved.hfu, precision)} (with recomputation {hardware} per iteration)"))
-    width = max(len(label) for label, _ in rows) + 2
-    return "\n".join(f"{label + ':':<{width}}{value}" for label, value in rows)
+    return rows
 
 
 def _percent(fraction: float, precision: int) -> str:

@@ -11,7 +11,10 @@ from .timing import format_latency
 if TYPE_CHECKING:
     from ..tree.profile import Profile
 
-__all__ = ["render_top"]
+__all__ = ["TopEntry", "render_top", "top_entries"]
+
+# One aggregated entry: (module type, how many modules of it, their summed figure formatted).
+TopEntry = tuple[str, int, str]
 
 # (row label, Profile.top's "by", suffix of the value); params take no suffix.
 _MEASURES = (("params", "params", ""), ("MACs", "macs", "MACs"), ("FLOPs", "flops", "FLOPs"))
@@ -55,24 +58,40 @@ def render_top(
             MACs   - Linear: 64 MACs
             FLOPs  - Linear: 136 FLOPs
     """
-    # Checked here as Profile.top checks it (tree/ is not importable from report/ at runtime).
-    if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
-        raise InputError(f"k takes None (all) or a whole number at least 1, got {k!r}")
-    chosen = list(range(profile.max_depth + 1)) if depths is None else list(depths)
-    if any(depth < 0 for depth in chosen):
-        raise InputError(f"depths must be at least 0, got {chosen}")
-    memory = profile.memory is not None
-    timed = profile.run_timing is not None
-    labels = [label for label, _, _ in _MEASURES] + ([_ACTIVATIONS] if memory else []) + ([_LATENCY] if timed else [])
+    chosen, labels = _checked(profile, k, depths)
     width = max(len(label) for label in labels)
     title = "All" if k is None else f"Top {k}"
     measures = ", ".join(labels[:-1]) + " or " + labels[-1]
     lines = [f"{title} modules in terms of {measures} at each depth (same-type modules summed):"]
-    for depth in chosen:
+    for depth, by_measure in top_entries(profile, k=k, depths=chosen, precision=precision, unit=unit,
+                                         param_unit=param_unit):
         lines.append(f"depth {depth}:")
-        if depth > profile.max_depth:
+        if by_measure is None:
             lines.append("    no modules at this depth")
             continue
+        for label, entries in by_measure:
+            lines.append(f"    {label:<{width}} - {', '.join(_entry(*entry) for entry in entries)}")
+    return "\n".join(lines)
+
+
+def top_entries(
+    profile: Profile,
+    *,
+    k: int | None = 3,
+    depths: Iterable[int] | None = None,
+    precision: int = 2,
+    unit: str | None = None,
+    param_unit: str | None = None,
+) -> list[tuple[int, list[tuple[str, list[TopEntry]]] | None]]:
+    """``render_top``'s figures before layout: per depth, per measure label, the k entries
+    (None for a depth past the deepest module)."""
+    chosen, _ = _checked(profile, k, depths)
+    found: list[tuple[int, list[tuple[str, list[TopEntry]]] | None]] = []
+    for depth in chosen:
+        if depth > profile.max_depth:
+            found.append((depth, None))
+            continue
+        by_measure: list[tuple[str, list[TopEntry]]] = []
         for label, by, suffix in _MEASURES:
             entries = []
             for type_name, count, cost, params in profile.top(depth, k, by):
@@ -81,17 +100,28 @@ def render_top(
                 else:
                     value = cost.macs if by == "macs" else cost.flops
                     shown = format_count(value, unit=unit, precision=precision, suffix=suffix)
-                entries.append(_entry(type_name, count, shown))
-            lines.append(f"    {label:<{width}} - {', '.join(entries)}")
-        if memory:
-            entries = [_entry(type_name, count, format_bytes(held, precision=precision))
-                       for type_name, count, held in profile.top_activations(depth, k)]
-            lines.append(f"    {_ACTIVATIONS:<{width}} - {', '.join(entries)}")
-        if timed:
-            entries = [_entry(type_name, count, format_latency(seconds, precision=precision))
-                       for type_name, count, seconds in _top_latency(profile, depth, k)]
-            lines.append(f"    {_LATENCY:<{width}} - {', '.join(entries)}")
-    return "\n".join(lines)
+                entries.append((type_name, count, shown))
+            by_measure.append((label, entries))
+        if profile.memory is not None:
+            by_measure.append((_ACTIVATIONS, [(type_name, count, format_bytes(held, precision=precision))
+                                              for type_name, count, held in profile.top_activations(depth, k)]))
+        if profile.run_timing is not None:
+            by_measure.append((_LATENCY, [(type_name, count, format_latency(seconds, precision=precision))
+                                          for type_name, count, seconds in _top_latency(profile, depth, k)]))
+        found.append((depth, by_measure))
+    return found
+
+
+def _checked(profile: Profile, k: int | None, depths: Iterable[int] | None) -> tuple[list[int], list[str]]:
+    """The depths asked for and the measure labels shown, once the arguments are checked."""
+    # Checked here as Profile.top checks it (tree/ is not importable from report/ at runtime).
+    if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
+        raise InputError(f"k takes None (all) or a whole number at least 1, got {k!r}")
+    chosen = list(range(profile.max_depth + 1)) if depths is None else list(depths)
+    if any(depth < 0 for depth in chosen):
+        raise InputError(f"depths must be at least 0, got {chosen}")
+    labels = [label for label, _, _ in _MEASURES] + ([_ACTIVATIONS] if profile.memory is not None else [])
+    return chosen, labels + ([_LATENCY] if profile.run_timing is not None else [])
 
 
 def _top_latency(profile: Profile, depth: int, k: int | None) -> list[tuple[str, int, float]]:

@@ -18,7 +18,7 @@ from .calibration_store import calibration_path as calibration_file
 from .calibration_store import find_calibration
 from .comm_roofline import CommRoofline, predicted_comm
 from .gpus import GpuSpec
-from .memory_timeline import memory_timeline
+from .memory_timeline import MemoryTimeline, memory_timeline
 from .module_node import PHASES, ModuleNode
 from .roofline import OpRoofline, Prediction, RooflineTarget, apply_roofline, predicted_ops, prediction, roofline_target
 
@@ -256,6 +256,10 @@ class Profile:
         """Every (module, phase, collective, group) priced on the roofline's links, longest
         first; [] unless made with ``roofline`` from a run that communicated."""
         return predicted_comm(self, phase)
+
+    def memory_timeline(self) -> MemoryTimeline | None:
+        """The bytes live per category at each op of the run; None without memory."""
+        return None if self.memory is None else memory_timeline(self.memory.record)
 
     def module(self, name: str) -> ModuleNode:
         """The node at a qualified path such as ``"layers.0.mlp"`` ("" is the root).

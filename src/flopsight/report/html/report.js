@@ -137,6 +137,91 @@
 
   function zoomTo(i) { state.zoom = i; drawMap(); }
 
+  // A table row's module in the treemap: a shared module's second path shows its first.
+  function showInMap(i) {
+    if (!counted(i)) i = rows.map(function (r) { return r.path; }).indexOf(rows[i].alias_of);
+    if (i < 0) return;
+    zoomTo(i);
+    document.getElementById("map-section").scrollIntoView({ block: "start" });
+  }
+
+  function drawPart(part) {
+    if (part.kind === "chart") return drawChart(part);
+    // Text only where no structure is at hand: lines keep their layout in a <pre>.
+    if (part.kind === "text") return el(part.text.indexOf("\n") >= 0 ? "pre" : "p", { "class": "note" }, part.text);
+    var box = el("div", { "class": "part" });
+    if (part.caption) box.appendChild(el("h3", {}, part.caption));
+    var table = el("table", { "class": part.kind });
+    if (part.kind === "table") {
+      var head = el("tr");
+      part.header.forEach(function (h, c) { head.appendChild(el("th", { "class": c < part.left ? "name" : "" }, h)); });
+      table.appendChild(el("thead")).appendChild(head);
+    }
+    var body = table.appendChild(el("tbody"));
+    part.rows.forEach(function (row) {
+      var tr = el("tr");
+      if (part.kind === "table" && row.length === 1 && part.header.length > 1) {
+        tr.appendChild(el("td", { colspan: String(part.header.length), "class": "name" }, row[0]));  // a note row
+      } else {
+        row.forEach(function (cell, c) {
+          var name = part.kind === "facts" || c < part.left;
+          var td = el("td", { "class": name ? "name" : "" }, String(cell));
+          if (part.kind === "facts" && c === 0) td.className = "label" + (/^ /.test(cell) ? " sub" : "");
+          tr.appendChild(td);
+        });
+      }
+      body.appendChild(tr);
+    });
+    box.appendChild(table);
+    return box;
+  }
+
+  // Live bytes over the run's op ticks: an area, the phases shaded, the peak marked.
+  function drawChart(c) {
+    var CW = 960, CH = 260, L = 78, R = 16, T = 24, B = 34, pw = CW - L - R, ph = CH - T - B;
+    var top = c.y_ticks[c.y_ticks.length - 1][0] || 1, last = Math.max(c.ops - 1, 1);
+    function x(t) { return L + (t / last) * pw; }
+    function y(b) { return T + (1 - b / top) * ph; }
+    var chart = svg("svg", { id: "memory-chart", viewBox: "0 0 " + CW + " " + CH, role: "img",
+      "aria-label": "bytes live over the run's ops" });
+    c.phases.forEach(function (p) {
+      var x0 = x(p[0]), x1 = x(Math.min(p[1], last));
+      chart.appendChild(svg("rect", { "class": "phase " + p[2], x: x0.toFixed(1), y: T, width: Math.max(x1 - x0, 0.5).toFixed(1), height: ph }));
+      if (x1 - x0 > 60) {
+        var name = svg("text", { "class": "phase-name", x: (x0 + 4).toFixed(1), y: T + 14 });
+        name.textContent = p[2];
+        chart.appendChild(name);
+      }
+    });
+    c.y_ticks.forEach(function (tick) {
+      chart.appendChild(svg("line", { "class": "grid", x1: L, x2: L + pw, y1: y(tick[0]).toFixed(1), y2: y(tick[0]).toFixed(1) }));
+      var label = svg("text", { "class": "axis", x: L - 6, y: (y(tick[0]) + 4).toFixed(1), "text-anchor": "end" });
+      label.textContent = tick[1];
+      chart.appendChild(label);
+    });
+    var line = c.ticks.map(function (t, i) { return (i ? "L" : "M") + x(t).toFixed(1) + " " + y(c.bytes[i]).toFixed(1); }).join(" ");
+    chart.appendChild(svg("path", { "class": "area", d: line + " L" + x(c.ticks[c.ticks.length - 1]).toFixed(1) + " " + y(0) + " L" + x(c.ticks[0]).toFixed(1) + " " + y(0) + " Z" }));
+    chart.appendChild(svg("path", { "class": "live", d: line }));
+    [[0, "op 0"], [last, "op " + last]].forEach(function (tick, at) {
+      var label = svg("text", { "class": "axis", x: x(tick[0]).toFixed(1), y: CH - B + 16, "text-anchor": at ? "end" : "start" });
+      label.textContent = tick[1];
+      chart.appendChild(label);
+    });
+    var axis = svg("text", { "class": "axis", x: L + pw / 2, y: CH - 6, "text-anchor": "middle" });
+    axis.textContent = "ops of the run, in order (" + c.ops + ")";
+    chart.appendChild(axis);
+    var px = x(c.peak.tick), py = y(c.peak.bytes);
+    chart.appendChild(svg("circle", { "class": "peak", cx: px.toFixed(1), cy: py.toFixed(1), r: 4 }));
+    var peak = svg("text", { id: "memory-peak", "class": "peak-label", x: px.toFixed(1), y: Math.max(py - 8, 12).toFixed(1),
+      "text-anchor": px > L + pw * 0.6 ? "end" : "start" });
+    peak.textContent = c.peak.label;
+    chart.appendChild(peak);
+    var title = svg("title", {});
+    title.textContent = "bytes live at each op; " + c.peak.label;
+    chart.appendChild(title);
+    return chart;
+  }
+
   function drawTableHead() {
     var tr = el("tr");
     data.columns.forEach(function (col, c) {
@@ -184,7 +269,8 @@
     });
     var body = document.querySelector("#modules tbody"), frag = document.createDocumentFragment();
     shown.forEach(function (i) {
-      var r = rows[i], tr = el("tr", { "data-path": r.path });
+      var r = rows[i], tr = el("tr", { "data-path": r.path, title: "click to show it in the treemap" });
+      tr.addEventListener("click", function () { showInMap(i); });
       var name = el("td", { "class": "name" }, r.path === "" ? "(model)" : r.path);
       name.style.paddingLeft = (0.6 + r.depth) + "em";  // CSSOM, which the page's CSP allows
       tr.appendChild(name);
@@ -234,7 +320,7 @@
     data.sections.forEach(function (s) {
       var section = el("section");
       section.appendChild(el("h2", {}, s.title));
-      section.appendChild(el("pre", {}, s.text));
+      s.parts.forEach(function (part) { section.appendChild(drawPart(part)); });
       holder.appendChild(section);
     });
     drawMap();

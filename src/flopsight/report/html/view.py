@@ -1,5 +1,5 @@
 """The figures the HTML page shows, as plain JSON-ready data: one row per module, the treemap's
-sizes, and the text sections. Formatting happens here (``units.py``), so the page's numbers
+sizes, and the sections (``sections.py``). Formatting happens here (``units.py``), so the page's numbers
 read as the text report's; the page's script only lays them out.
 """
 
@@ -9,14 +9,10 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
-from ..communication import render_communication
-from ..header import model_name, render_header
-from ..memory import render_memory
-from ..roofline import render_roofline
-from ..summary import render_summary
-from ..timing import format_latency, render_timing
-from ..topk import render_top
+from ..header import model_name
+from ..timing import format_latency
 from ..units import format_bytes, format_count, format_duration, format_params, format_percent
+from .sections import Section, profile_sections
 
 if TYPE_CHECKING:
     from ...tree.module_node import ModuleNode
@@ -37,10 +33,10 @@ class _Measure:
     share: bool = True
 
 
-def profile_view(profile: Profile, *, top: int | None = None, extra: list[tuple[str, str]] | None = None) -> dict[str, Any]:
+def profile_view(profile: Profile, *, top: int | None = None, extra: list[Section] | None = None) -> dict[str, Any]:
     """What the page draws: the measures, one row per module (tree order), and the sections.
 
-    ``extra`` adds (title, text) sections before the others (a generate run's steps).
+    ``extra`` adds sections before the others (a plan's job, a generate run's steps).
     """
     measures = _measures(profile)
     root = profile.root
@@ -63,7 +59,7 @@ def profile_view(profile: Profile, *, top: int | None = None, extra: list[tuple[
         "rows": rows,
         "facts": _facts(profile),
         "uncounted": sorted(([op, calls] for op, calls in profile.uncounted_ops.items()), key=lambda r: (-r[1], r[0])),
-        "sections": [{"title": t, "text": s} for t, s in (extra or []) + _sections(profile, top) if s],
+        "sections": (extra or []) + profile_sections(profile, top),
     }
 
 
@@ -156,18 +152,3 @@ def _facts(profile: Profile) -> list[list[str]]:
     for key, value in dict(meta.get("conventions") or {}).items():
         facts.append([f"Convention: {key.replace('_', ' ')}", str(value)])
     return facts
-
-
-def _sections(profile: Profile, top: int | None) -> list[tuple[str, str]]:
-    """The text report's sections, each as the text report prints it."""
-    sections = [("Summary", render_header(profile) + render_summary(profile))]
-    if profile.memory is not None:
-        sections.append(("Memory", render_memory(profile)))
-    sections.append(("Communication", render_communication(profile)))
-    if profile.roofline_target is not None:
-        sections.append((f"Roofline on {profile.roofline_target.gpu}", render_roofline(profile)))
-    if profile.run_timing is not None:
-        sections.append(("Timing", render_timing(profile, achieved=profile.achieved())))
-    sections.append(("Aggregated per depth", render_top(profile, k=3 if top is None else top)))
-    return sections
-
