@@ -191,3 +191,24 @@ def test_the_cache_hits_on_repeated_layers() -> None:
         model(ids)
     cache = session.mode.meta_cache
     assert cache is not None and cache.hits > cache.misses
+
+
+def test_a_model_off_meta_never_asks_the_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    from flopsight.capture.meta_cache import MetaOutputCache
+    from flopsight.capture.session import CountingSession
+
+    asked: list[Any] = []
+    run = MetaOutputCache.run
+
+    def counted(self: MetaOutputCache, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        asked.append(func)
+        return run(self, func, args, kwargs)
+
+    monkeypatch.setattr(MetaOutputCache, "run", counted)
+    model = nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 8), nn.ReLU())
+    with torch.no_grad(), CountingSession(model, backward=False):
+        model(torch.randn(2, 8))
+    assert asked == []
+    with torch.no_grad(), CountingSession(model.to("meta"), backward=False):
+        model(torch.randn(2, 8, device="meta"))
+    assert asked  # the same model on meta does

@@ -67,6 +67,12 @@ class CountingMode(EagerDispatchMode):
         self._kernel: Kernel = self.meta_cache.run if self.meta_cache is not None else run_kernel
         self._run: Kernel = self._kernel
 
+    def use_meta_cache(self, on: bool) -> None:
+        """Run ops through the meta output cache, or straight to their kernel: off the meta
+        device every op would bypass it, after checks that cost a few microseconds an op."""
+        self._kernel = self.meta_cache.run if on and self.meta_cache is not None else run_kernel
+        self._run = self._kernel
+
     def run_ops_through(self, wrapper: KernelWrapperMode | None) -> None:
         """Run each op through ``wrapper.run_op`` (with this mode's kernel), or, None, directly."""
         kernel = self._kernel

@@ -144,6 +144,7 @@ class CountingSession:
                 modes.enter_context(storage_resizes_reported(self.memory.storage_resized))
             self.mode.note_fake_mode()
             self.mode.collectives.mesh_dims = mesh_dims_of(self.model)
+            self.mode.use_meta_cache(meta)
             self._take_in_kernel_wrapper(modes)
             modes.enter_context(self.mode)
         except BaseException:
