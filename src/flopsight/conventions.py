@@ -9,7 +9,9 @@ FLOPs
     pooling, losses. So 2 x MACs is exactly the matmul-class share of the FLOPs.
 Free ops
     Ops that only view, copy, move or create data cost 0 FLOPs. Ops on integer or boolean
-    tensors only cost 0 FLOPs.
+    tensors only cost 0 FLOPs. Copies and moves (casts, cat, pads, where, masked_fill:
+    ``costs/data_movement.py``) still record the bytes their kernel reads and writes, which the
+    roofline prices; views and creation move nothing.
 Uncounted ops
     An op with no formula that is not known to be free is listed in ``uncounted_ops`` with its
     call count; it is never silently priced at zero.
