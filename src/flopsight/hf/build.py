@@ -93,8 +93,9 @@ def build_model(config: Any, *, device: str = "meta", dtype: str | torch.dtype =
     """Instantiate the task model of ``config`` on ``device`` in ``dtype``, in eval mode.
 
     Attention uses SDPA where the model supports it; mixture-of-experts layers use the
-    routing-independent ``batched_mm`` experts on meta (every token runs exactly its top-k
-    experts, as it does on any device) and the library default elsewhere.
+    ``grouped_mm`` experts on meta (every token runs exactly its top-k experts whatever the
+    routing values, and each expert's weights are read once, as a GPU runs them) and one loop
+    per expert elsewhere.
 
     ``trust_remote_code`` lets a config's ``auto_map`` pick the model's own classes (their code
     runs); without it only transformers' classes are built. ``task`` picks the head instead of
@@ -121,12 +122,21 @@ def build_model(config: Any, *, device: str = "meta", dtype: str | torch.dtype =
         cls = task_class(config, trust_remote_code=trust_remote_code)
     options: dict[str, Any] = {"dtype": torch_dtype, "attn_implementation": ATTENTION_BUILDS[attn_implementation]}
     if _is_moe(config) and hasattr(cls, "set_experts_implementation"):  # transformers >= 5
-        # meta: every (token, expert) pair as one batched product, independent of routing values;
-        # elsewhere: one loop per expert over its tokens (grouped_mm has no cost formula yet).
-        options["experts_implementation"] = "batched_mm" if device == "meta" else "eager"
+        # meta: grouped_mm, the experts kernel a GPU runs: each (token, expert) pair multiplied once,
+        # whatever the routing values (exact MACs on meta), each expert's weights read once;
+        # batched_mm would gather a weight copy per pair, bytes and memory no GPU run spends.
+        # Elsewhere: one loop per expert over its tokens.
+        options["experts_implementation"] = _meta_experts(torch_dtype) if device == "meta" else "eager"
     model = _instantiate(cls, config, device, options)
     model.eval()
     return model
+
+
+def _meta_experts(dtype: torch.dtype) -> str:
+    """grouped_mm where torch has it for ``dtype`` (its kernels take bfloat16 only, and torch
+    before 2.8 has none); else batched_mm, whose FLOPs are the same but whose weight gathers
+    overstate the bytes and the memory (docs/roofline.md)."""
+    return "grouped_mm" if dtype == torch.bfloat16 and hasattr(torch, "_grouped_mm") else "batched_mm"
 
 
 def _instantiate(cls: type[nn.Module], config: Any, device: str, options: dict[str, Any]) -> nn.Module:
