@@ -65,6 +65,16 @@ def test_help_and_argument_errors_import_neither_torch_nor_transformers(argv: li
     assert result.stdout.strip().splitlines()[-1] == f"{code} []", result.stdout + result.stderr
 
 
+def test_the_example_on_the_cpu_never_imports_dynamo(tmp_path: Path) -> None:
+    # torch._dynamo costs about a second of CPU; only torch's meta kernels (and its wrapper
+    # around dispatch modes, which flopsight's modes opt out of) would import it
+    check = ("import sys\nfrom flopsight.cli import main\n"
+             f"code = main(['example', '--backward', '-o', {str(tmp_path / 'out.txt')!r}])\n"
+             "print(code, 'torch._dynamo' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, env=_env(), timeout=300)
+    assert result.stdout.strip().splitlines()[-1] == "0 False", result.stdout + result.stderr
+
+
 def test_no_numpy_warning_when_numpy_is_missing(tmp_path: Path) -> None:
     """The base install has no NumPy; torch then warns at import. The CLI keeps that off stderr."""
     fake = tmp_path / "numpy"

@@ -185,24 +185,24 @@ def _example_tokens(model: Any, batch_size: int, seq_len: int) -> Any:
 def _check_example_memory(batch_size: int, seq_len: int, *, backward: bool) -> None:
     """Refuse a cpu run that cannot fit in RAM (the OOM killer would end it without a word).
 
-    A meta run of the same sizes costs no memory and writes down every tensor the real run
-    writes: their bytes, with the weights and the token ids, bound what the real run holds.
+    Every figure of the example model is per sample, so one sample's counted run, its bytes
+    written times the batch, with the weights and the token ids, bounds what the real run
+    holds. That sample runs on the CPU, not on meta: torch's meta kernels import torch._dynamo
+    on their first call, a second of CPU that the real run on the CPU never needs.
     """
     import flopsight
-    import torch
 
     from ..examples import TinyConfig, TinyTransformer
     from ..hf.build import available_ram
 
     if not 1 <= seq_len <= TinyConfig().max_positions:
         return  # example_inputs says what is wrong
-    with torch.device("meta"):
-        model = TinyTransformer()
-    tokens = _example_tokens(model, batch_size, seq_len)
-    counted = flopsight.profile(model, tokens, backward=backward)
-    written = counted.forward.bytes_written + counted.backward.bytes_written
+    model = TinyTransformer()
+    one = _example_tokens(model, 1, seq_len)
+    counted = flopsight.profile(model, one, backward=backward)
+    written = batch_size * (counted.forward.bytes_written + counted.backward.bytes_written)
     weights = sum(p.numel() * p.element_size() for p in model.parameters())
-    needed = written + weights + tokens.numel() * tokens.element_size()
+    needed = written + weights + batch_size * one.numel() * one.element_size()
     available = available_ram()
     if available and needed > available:
         raise InputError(
