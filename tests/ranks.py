@@ -17,8 +17,16 @@ import torch.multiprocessing as mp
 def run_on_ranks(work: Callable[[int], Any], world: int, folder: Path) -> list[Any]:
     """``work(rank)`` on each of ``world`` gloo ranks; their results, by rank."""
     folder.mkdir(parents=True, exist_ok=True)
-    mp.spawn(_rank, args=(work, world, str(folder)), nprocs=world, join=True)
-    return [pickle.loads(Path(folder, f"rank{rank}.pkl").read_bytes()) for rank in range(world)]
+    results = [Path(folder, f"rank{rank}.pkl") for rank in range(world)]
+    try:
+        mp.spawn(_rank, args=(work, world, str(folder)), nprocs=world, join=True)
+    except mp.ProcessExitedException:
+        # A rank killed by a signal after it wrote its result (gloo's threads, seen once as
+        # "terminate called without an active exception" at exit) did all its work; a rank
+        # that died before writing it did not, and fails the run.
+        if not all(result.exists() for result in results):
+            raise
+    return [pickle.loads(result.read_bytes()) for result in results]
 
 
 def _rank(rank: int, work: Callable[[int], Any], world: int, folder: str) -> None:
