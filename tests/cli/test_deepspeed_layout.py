@@ -12,19 +12,14 @@ pytest.importorskip("transformers")
 
 import flopsight  # noqa: E402
 from flopsight.cli import main  # noqa: E402
-from flopsight.hf import bundled_model  # noqa: E402
+from tiny_config_files import tiny_llama_file  # noqa: E402
 from flopsight.report.deepspeed_layout import render_deepspeed_layout  # noqa: E402
 from flopsight.report.timing import format_latency  # noqa: E402
 from no_torch import run_without_torch  # noqa: E402
 
 
 def _tiny_llama(tmp_path: Path) -> Path:
-    config = dict(bundled_model("llama-3-8b").config)
-    config.update(hidden_size=64, intermediate_size=128, num_attention_heads=4, num_key_value_heads=2,
-                  num_hidden_layers=2, vocab_size=256)
-    path = tmp_path / "tiny-llama.json"
-    path.write_text(json.dumps(config))
-    return path
+    return tiny_llama_file(tmp_path)
 
 
 def test_sections_and_functionals_of_each_module(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

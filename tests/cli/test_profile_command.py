@@ -15,16 +15,11 @@ import torch  # noqa: E402
 
 import flopsight  # noqa: E402
 from flopsight.cli import main  # noqa: E402
-from flopsight.hf import bundled_model  # noqa: E402
+from tiny_config_files import tiny_llama_file  # noqa: E402
 
 
 def _tiny_llama(tmp_path: Path) -> Path:
-    config = dict(bundled_model("llama-3-8b").config)
-    config.update(hidden_size=64, intermediate_size=128, num_attention_heads=4, num_key_value_heads=2,
-                  num_hidden_layers=2, vocab_size=256)
-    path = tmp_path / "tiny-llama.json"
-    path.write_text(json.dumps(config))
-    return path
+    return tiny_llama_file(tmp_path)
 
 
 # The tiny llama of _tiny_llama: hidden 64, 4 query heads over 2 KV heads of 16, MLP 128, vocab

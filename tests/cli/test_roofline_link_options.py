@@ -36,10 +36,9 @@ def test_the_options_reach_the_saved_target(capsys: pytest.CaptureFixture[str]) 
 
 def test_fused_chains_make_a_llama_faster(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     pytest.importorskip("transformers")
-    config = tmp_path / "tiny-llama.json"
-    config.write_text(json.dumps({"model_type": "llama", "architectures": ["LlamaForCausalLM"], "hidden_size": 64,
-                                  "intermediate_size": 128, "num_attention_heads": 4, "num_key_value_heads": 2,
-                                  "num_hidden_layers": 2, "vocab_size": 256}))
+    from tiny_config_files import tiny_llama_file
+
+    config = tiny_llama_file(tmp_path)
     eager = json.loads(run(capsys, "profile", str(config), "--gpu", "h100-sxm", "--format", "json")[1])
     fused = json.loads(run(capsys, "profile", str(config), "--gpu", "h100-sxm", "--fuse-elementwise",
                            "--format", "json")[1])

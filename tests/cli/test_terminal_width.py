@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 
 import pytest
@@ -50,13 +49,9 @@ def test_output_file_keeps_the_wide_layout_on_a_terminal(monkeypatch: pytest.Mon
 
 def test_generate_text_fits_a_terminal(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     pytest.importorskip("transformers")
-    from flopsight.hf import bundled_model
+    from tiny_config_files import tiny_llama_file
 
-    config = dict(bundled_model("llama-3-8b").config)
-    config.update(hidden_size=64, intermediate_size=128, num_attention_heads=4, num_key_value_heads=2,
-                  num_hidden_layers=2, vocab_size=256)
-    path = tmp_path / "tiny-llama.json"
-    path.write_text(json.dumps(config))
+    path = tiny_llama_file(tmp_path)
     argv = ["profile", str(path), "--mode", "generate", "--seq-len", "8", "--new-tokens", "2"]
     monkeypatch.setenv("COLUMNS", "80")
     wide = _run(monkeypatch, argv, io.StringIO())
